@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "core/base/fileio.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/base/cleanup.h"
+
+int write_all(int fd, const void *buf, size_t len)
+{
+        const char *p = buf;
+
+        while (len > 0) {
+                ssize_t n = write(fd, p, len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += n;
+                len -= (size_t)n;
+        }
+        return 0;
+}
+
+ssize_t read_all(int fd, void *buf, size_t len)
+{
+        char *p = buf;
+        size_t done = 0;
+
+        while (done < len) {
+                ssize_t n = read(fd, p + done, len - done);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                done += (size_t)n;
+        }
+        return (ssize_t)done;
+}
+
+/* Create ".<name>.<random>" next to the target, exclusively. */
+static int open_tmp_sibling(int dirfd, const char *name, mode_t mode, char **ret_tmp)
+{
+        for (int attempt = 0; attempt < 16; attempt++) {
+                cleanup_free char *tmp = NULL;
+                unsigned int rnd = 0;
+                int fd;
+
+                if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+                        return -EIO;
+                if (asprintf(&tmp, ".%s.%08x", name, rnd) < 0)
+                        return -ENOMEM;
+
+                fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+                if (fd >= 0) {
+                        *ret_tmp = TAKE_PTR(tmp);
+                        return fd;
+                }
+                if (errno != EEXIST)
+                        return -errno;
+        }
+        return -EEXIST;
+}
+
+int write_file_atomic_at(int dirfd, const char *name, const void *buf, size_t len, mode_t mode,
+                         struct lodge_error **err)
+{
+        cleanup_free char *tmp = NULL;
+        cleanup_close int fd = -EBADF;
+        int r;
+
+        fd = open_tmp_sibling(dirfd, name, mode, &tmp);
+        if (fd < 0)
+                return lodge_error_set(err, -fd, "create temporary file for '%s'", name);
+        assert(tmp); /* open_tmp_sibling() sets it whenever it returns an fd */
+
+        r = write_all(fd, buf, len);
+        /* fchmod: the umask must not decide the mode of state files. */
+        if (r >= 0 && fchmod(fd, mode) < 0)
+                r = -errno;
+        if (r >= 0 && fsync(fd) < 0)
+                r = -errno;
+        if (r >= 0 && renameat(dirfd, tmp, dirfd, name) < 0)
+                r = -errno;
+        if (r < 0) {
+                (void)unlinkat(dirfd, tmp, 0);
+                return lodge_error_set(err, -r, "write '%s'", name);
+        }
+
+        /* Make the rename itself durable. */
+        if (fsync(dirfd) < 0)
+                return lodge_error_set(err, errno, "sync directory of '%s'", name);
+        return 0;
+}
+
+int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len,
+                 struct lodge_error **err)
+{
+        cleanup_close int fd = -EBADF;
+        cleanup_free char *buf = NULL;
+        struct stat st;
+        ssize_t n;
+        char extra;
+
+        fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+        if (fd < 0)
+                return lodge_error_set(err, errno, "open '%s'", path);
+        if (fstat(fd, &st) < 0)
+                return lodge_error_set(err, errno, "stat '%s'", path);
+        if (!S_ISREG(st.st_mode))
+                return lodge_error_set(err, EINVAL, "'%s' is not a regular file", path);
+        if ((unsigned long long)st.st_size > max)
+                return lodge_error_set(err, EFBIG, "'%s' is larger than %zu bytes", path, max);
+
+        buf = malloc(max + 1);
+        if (!buf)
+                return lodge_error_set(err, ENOMEM, "read '%s'", path);
+        n = read_all(fd, buf, max);
+        if (n < 0)
+                return lodge_error_set(err, (int)-n, "read '%s'", path);
+        /* The file may have grown since fstat(). */
+        if ((size_t)n == max && read_all(fd, &extra, 1) == 1)
+                return lodge_error_set(err, EFBIG, "'%s' is larger than %zu bytes", path, max);
+        buf[n] = '\0';
+        if (ret_len)
+                *ret_len = (size_t)n;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* Open path below rootfd as if rootfd were "/": symlinks, ".." and absolute
+ * paths are resolved inside it (openat2 RESOLVE_IN_ROOT), magic links and
+ * mount crossings are refused. Without openat2 (ENOSYS) a fallback walks the
+ * path and refuses every symlink and "..". flags get O_CLOEXEC added. Returns
+ * an fd or -errno. Use this for every host-side access into a guest rootfs. */
+int open_in_root(int rootfd, const char *path, int flags, mode_t mode);
+
+/* Like open_in_root(), but the last component must not be a symlink either. */
+int open_in_root_nofollow(int rootfd, const char *path, int flags, mode_t mode);
+
+/* Open a directory that must not be a symlink itself. Returns an fd or -errno. */
+int open_dir_at(int dirfd, const char *path);
+
+/* mkdir -p below dirfd for a relative path, each component created with mode
+ * and never followed through a symlink. Returns an fd of the last directory
+ * (O_DIRECTORY) or -errno. */
+int mkdir_p_at(int dirfd, const char *path, mode_t mode);
+
+/* Is s a single path component (no '/', not "", ".", "..")? */
+bool filename_is_valid(const char *s);
+
+/* Test hook: make open_in_root() act as if openat2 were missing (P-07). */
+void path_force_no_openat2(bool on);

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The front door of core/: everything cmd/ may call. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/base/error.h"
+#include "core/config.h"
+
+/* Where lodge keeps things; see DESIGN.md "Paths and state". */
+struct lodge_paths {
+        char *root;   /* $LODGE_ROOT or --root, default /var/lib/lodge */
+        char *cache;  /* $LODGE_CACHE, default /var/cache/lodge */
+        char *rundir; /* $LODGE_RUNDIR, default /run/lodge */
+        char *conf;   /* $LODGE_CONF, default /etc/lodge/lodge.conf */
+};
+
+/* Fill from root_override (may be NULL), the environment, then defaults.
+ * Relative paths are made absolute. */
+int lodge_paths_init(struct lodge_paths *p, const char *root_override, struct lodge_error **err);
+void lodge_paths_done(struct lodge_paths *p);
+
+/* Container names: 1-63 characters of [A-Za-z0-9._-], starting with a letter
+ * or digit. -EINVAL with the reason otherwise. */
+int lodge_name_check(const char *name, struct lodge_error **err);
+
+/* Progress of long work: done and total units (total 0: unknown). */
+typedef void (*lodge_progress_cb)(const char *what, uint64_t done, uint64_t total,
+                                  void *userdata);
+
+struct lodge_create_options {
+        const char *template_name; /* default "local" */
+        int template_argc;         /* arguments after "--"; argv[0] is the template name */
+        char **template_argv;
+        char **config; /* "KEY=VALUE" from -c, applied last */
+        const char *storage; /* dir|overlay|btrfs; NULL: dir */
+        lodge_progress_cb progress;
+        void *userdata;
+};
+
+/* Check everything about a create that can be checked without writing:
+ * name, template and its arguments, -c assignments, storage. Failures are
+ * usage errors (-EINVAL, -ENOENT for an unknown template). */
+int lodge_create_check(const char *name, const struct lodge_create_options *opts,
+                       struct lodge_error **err);
+
+/* Create a container. It appears only when complete: built in a hidden
+ * directory, renamed into place at the end, removed on any failure or
+ * interrupt. -EEXIST when the name is taken. *ret_message (may be NULL) gets
+ * the image's create message, or NULL; owned by the caller. */
+int lodge_container_create(const struct lodge_paths *p, const char *name,
+                           const struct lodge_create_options *opts, char **ret_message,
+                           struct lodge_error **err);
+
+/* Remove a container and everything of it. -EBUSY when it is running and
+ * force is false, -ENOENT when there's no such container. */
+int lodge_container_destroy(const struct lodge_paths *p, const char *name, bool force,
+                            struct lodge_error **err);
+
+enum lodge_state {
+        LODGE_STATE_STOPPED,
+        LODGE_STATE_STARTING,
+        LODGE_STATE_RUNNING,
+        LODGE_STATE_STOPPING,
+        LODGE_STATE_FROZEN,
+        LODGE_STATE_BROKEN, /* the config can't be read */
+};
+const char *lodge_state_to_string(enum lodge_state s);
+
+struct lodge_container_info {
+        char *name;
+        enum lodge_state state;
+        char *path;    /* the container's directory */
+        char *backend; /* "dir", … */
+        char *arch;
+        bool autostart;
+        char **ipv4; /* configured or live addresses, "ADDR/PREFIX" or "dhcp" */
+        int64_t init_pid; /* 0 when not running */
+        char *error; /* why the state is BROKEN, else NULL */
+};
+void lodge_container_info_done(struct lodge_container_info *i);
+
+int lodge_container_info(const struct lodge_paths *p, const char *name,
+                         struct lodge_container_info *ret, struct lodge_error **err);
+
+/* All containers sorted by name (hidden, half-made ones are never listed). */
+int lodge_container_list(const struct lodge_paths *p, struct lodge_container_info **ret,
+                         size_t *ret_n, struct lodge_error **err);
+void lodge_container_list_free(struct lodge_container_info *l, size_t n);
+
+/* The container's config, for show/get. Owned by the caller. */
+int lodge_container_config_load(const struct lodge_paths *p, const char *name,
+                                struct lodge_config **ret, struct lodge_error **err);
+
+/* Set or (value NULL) unset one key under the container's lock, validated,
+ * written atomically. */
+int lodge_container_config_update(const struct lodge_paths *p, const char *name,
+                                  const char *key, const char *value,
+                                  struct lodge_error **err);
+
+/* Templates, for "create --list-templates" and help: name, summary, usage. */
+struct lodge_template_desc {
+        const char *name;
+        const char *summary;
+        const char *usage;
+};
+size_t lodge_templates_describe(const struct lodge_template_desc **ret);

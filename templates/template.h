@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The front door of templates/: how a rootfs comes to be. A template only
+ * fills the directory it is handed; core/ orchestrates storage, template and
+ * config. */
+
+#include <stdint.h>
+
+#include "core/base/error.h"
+
+typedef void (*lodge_template_progress_cb)(const char *what, uint64_t done, uint64_t total,
+                                           void *userdata);
+
+struct lodge_template_ctx {
+        const char *name;        /* the container's name */
+        int rootfs_fd;           /* O_DIRECTORY of the empty rootfs to fill */
+        const char *rootfs_path; /* the same directory, by path */
+        lodge_template_progress_cb progress; /* may be NULL */
+        void *userdata;
+};
+
+/* What a template learned about the guest besides its files. */
+struct lodge_template_result {
+        char **config;   /* "key=value" lodge keys, e.g. from an image's meta */
+        char **warnings; /* for the user: things ignored or changed */
+        char *message;   /* a create message to print, or NULL */
+};
+void lodge_template_result_done(struct lodge_template_result *r);
+
+struct lodge_template_ops {
+        const char *name;
+        const char *summary; /* one line */
+        const char *usage;   /* its own arguments, for "create -t NAME --help" */
+        /* Parse argv (argv[0] is the template name) into a private state,
+         * before anything is written. -EINVAL with the reason for bad usage. */
+        int (*parse)(int argc, char **argv, void **ret_state, struct lodge_error **err);
+        int (*populate)(const struct lodge_template_ctx *ctx, void *state,
+                        struct lodge_template_result *res, struct lodge_error **err);
+        void (*free_state)(void *state);
+};
+
+/* NULL when unknown. */
+const struct lodge_template_ops *lodge_template_find(const char *name);
+
+/* The NULL-terminated list of all templates. */
+const struct lodge_template_ops *const *lodge_template_all(void);

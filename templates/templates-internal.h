@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/base/error.h"
+#include "templates/template.h"
+
+extern const struct lodge_template_ops template_local_ops;
+
+/* ---- extract.c: unpacking untrusted archives safely ---- */
+
+#define EXTRACT_DEFAULT_MAX_BYTES (64ULL << 30) /* sum of declared entry sizes */
+#define EXTRACT_DEFAULT_MAX_ENTRIES 2000000ULL
+#define EXTRACT_DEFAULT_MAX_DEPTH 256U
+
+struct extract_options {
+        uint64_t max_bytes;    /* 0: EXTRACT_DEFAULT_MAX_BYTES; also capped by free space */
+        uint64_t max_entries;  /* 0: EXTRACT_DEFAULT_MAX_ENTRIES */
+        unsigned max_depth;    /* 0: EXTRACT_DEFAULT_MAX_DEPTH */
+        char *const *excludes; /* rootfs-relative paths to skip ("dev/null" or "./dev/null") */
+        lodge_template_progress_cb progress; /* may be NULL */
+        void *userdata;
+};
+
+/* Unpack the tar archive (plain, gz, xz, zst, bz2; the format is sniffed,
+ * never taken from the name) read from archive_fd into the directory
+ * dest_path, which must be empty. name is used in messages. Refuses the whole
+ * archive on the first entry that would escape dest ("..", absolute paths,
+ * through symlinks, hard links out), a block device, a character device
+ * outside the standard set, or a size/count/depth budget exceeded; never
+ * applies immutable/append-only flags; keeps owners, modes, xattrs (minus
+ * trusted.* and security.* other than security.capability), ACLs, file
+ * capabilities, hard links, timestamps, and sparse files sparse. On failure
+ * dest may hold a partial tree: the caller removes it. */
+int extract_archive(int archive_fd, const char *name, const char *dest_path,
+                    const struct extract_options *opts, struct lodge_error **err);
+
+/* ---- meta.c: LXC image metadata (meta.tar.xz) ---- */
+
+struct image_meta {
+        char **config;     /* lodge "key=value" mapped from the image's LXC config */
+        char **warnings;   /* LXC keys ignored or refused, for the user */
+        char **templates;  /* rootfs paths whose LXC_NAME etc. get substituted */
+        char **excludes;   /* excludes-user: paths not to unpack */
+        char *create_message;
+        int64_t expiry;    /* unix time, 0 when absent */
+};
+void image_meta_done(struct image_meta *m);
+
+/* Read a meta tarball (config, config-user, templates, create-message,
+ * excludes-user, expiry; each file at most 1 MiB, nothing written to disk). */
+int meta_read(int archive_fd, const char *name, struct image_meta *ret,
+              struct lodge_error **err);
+
+/* Rewrite each template file inside the rootfs (resolved with open_in_root,
+ * regular files only, replaced atomically) with LXC_NAME, LXC_ROOTFS_PATH and
+ * LXC_PATH substituted. A template path that is missing is skipped. */
+int meta_render_templates(int rootfd, const char *container_name, char *const *templates,
+                          struct lodge_error **err);
