@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/base/cleanup.h"
 #include "core/base/error.h"
 #include "core/base/parse.h"
 
@@ -40,8 +41,8 @@ enum lodge_addr_mode {
 
 struct lodge_config_net {
         enum lodge_net_type type;
-        char *link;  /* host bridge or parent interface */
-        char *name;  /* inside the guest, default eth0 */
+        char *link; /* host bridge or parent interface */
+        char *name; /* inside the guest, default eth0 */
         bool has_hwaddr;
         uint8_t hwaddr[6];
         uint32_t mtu; /* 0: from the link */
@@ -62,9 +63,9 @@ struct lodge_config_limits {
         uint32_t cpu_millis; /* thousandths of a core, 0: unlimited */
         uint32_t cpu_weight; /* 1..10000, 0: default */
         char *cpuset;
-        uint64_t pids; /* 0: default */
+        uint64_t pids;      /* 0: default */
         uint32_t io_weight; /* 1..10000, 0: default */
-        uint64_t disk; /* bytes, 0: none */
+        uint64_t disk;      /* bytes, 0: none */
 };
 
 enum lodge_apparmor_mode {
@@ -105,7 +106,7 @@ struct lodge_config {
         char *rootfs_path;
         enum lodge_backend backend;
 
-        char *init_cmd;      /* NULL: /sbin/init */
+        char *init_cmd;       /* NULL: /sbin/init */
         int init_stop_signal; /* 0: auto from the init */
 
         struct lodge_config_net net[LODGE_CONFIG_MAX_NET];
@@ -134,8 +135,7 @@ struct lodge_config {
  * Unknown keys, duplicate keys, bad values and control characters in values
  * are errors. The result is owned by the caller: lodge_config_free(). */
 int lodge_config_parse(const char *text, size_t len, const char *filename,
-                       struct lodge_config **ret, unsigned *reterr_line,
-                       struct lodge_error **err);
+                       struct lodge_config **ret, unsigned *reterr_line, struct lodge_error **err);
 
 /* An empty config (no keys). */
 int lodge_config_new(struct lodge_config **ret, struct lodge_error **err);
@@ -169,6 +169,13 @@ int lodge_config_unset(struct lodge_config *cfg, const char *key, struct lodge_e
 int lodge_config_set_assignment(struct lodge_config *cfg, const char *assignment,
                                 struct lodge_error **err);
 
+/* Apply several "KEY=VALUE" assignments (NULL-terminated) in order, a later
+ * one overriding an earlier one of the same key, and check the rules between
+ * keys once, on the result: so "net.0.ipv4" may come before "net.0.type".
+ * On failure cfg is unchanged. */
+int lodge_config_set_all(struct lodge_config *cfg, char *const *assignments,
+                         struct lodge_error **err);
+
 /* Is this a known key ("net.3.type", "environment.FOO" included)? */
 bool lodge_config_key_known(const char *key);
 
@@ -180,3 +187,5 @@ void lodge_config_free(struct lodge_config *cfg);
 
 /* Exposed for the unit test that checks the key table stays sorted. */
 bool lodge_config_keys_sorted(void);
+
+DEFINE_CLEANUP_FUNC(struct lodge_config *, lodge_config_free)
