@@ -14,6 +14,11 @@ int open_in_root(int rootfd, const char *path, int flags, mode_t mode);
 /* Like open_in_root(), but the last component must not be a symlink either. */
 int open_in_root_nofollow(int rootfd, const char *path, int flags, mode_t mode);
 
+/* Open path below rootfd refusing every symlink on the way (RESOLVE_IN_ROOT |
+ * RESOLVE_NO_SYMLINKS) but crossing mounts: for mount targets inside a guest
+ * rootfs, which must be plain directories and files (runc CVE-2019-19921). */
+int open_in_root_nosymlinks(int rootfd, const char *path, int flags, mode_t mode);
+
 /* Open a directory that must not be a symlink itself. Returns an fd or -errno. */
 int open_dir_at(int dirfd, const char *path);
 

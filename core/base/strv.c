@@ -25,9 +25,9 @@ size_t strv_length(char *const *l)
 
 bool strv_contains(char *const *l, const char *s)
 {
-        STRV_FOREACH(p, l)
-        if (strcmp(*p, s) == 0)
-                return true;
+        STRV_FOREACH (p, l)
+                if (strcmp(*p, s) == 0)
+                        return true;
         return false;
 }
 
