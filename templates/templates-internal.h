@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "core/base/error.h"
 #include "templates/template.h"
@@ -37,25 +38,59 @@ struct extract_options {
 int extract_archive(int archive_fd, const char *name, const char *dest_path,
                     const struct extract_options *opts, struct lodge_error **err);
 
+/* Register on a libarchive reader the decompression filters that libarchive
+ * runs in-process (gzip, bzip2, xz, lzma, lzip, zstd, lz4 when built in);
+ * never one that would run an external program found in PATH. 0 or -ENOMEM. */
+struct archive;
+int archive_support_builtin_filters(struct archive *a);
+
+/* ---- extract.c <-> extract-child.c: the sandboxed unpacking process ---- */
+
+/* The child's one report, sent whole over a pipe (<= PIPE_BUF, so atomic). */
+struct extract_status {
+        int32_t code; /* 0: success, else a positive errno */
+        char msg[2044];
+};
+
+struct extract_child_args {
+        int data_fd;   /* read end of the decompressed tar stream */
+        int status_fd; /* write end for the struct extract_status */
+        int dest_fd;   /* O_DIRECTORY of the destination */
+        pid_t parent;
+        uint64_t max_bytes;
+        uint64_t max_entries;
+        unsigned max_depth;
+        bool max_bytes_is_free_space; /* the byte budget is the destination's free space */
+        char *const *excludes;
+};
+
+/* Runs in the forked child: sandbox itself (mount namespace, chroot into
+ * dest_fd, no_new_privs, only the capabilities unpacking needs), unpack the
+ * tar stream read from data_fd with lodge's entry filter, write one status
+ * and _exit(). Never returns. */
+_Noreturn void extract_child_run(const struct extract_child_args *args);
+
 /* ---- meta.c: LXC image metadata (meta.tar.xz) ---- */
 
 struct image_meta {
-        char **config;     /* lodge "key=value" mapped from the image's LXC config */
-        char **warnings;   /* LXC keys ignored or refused, for the user */
-        char **templates;  /* rootfs paths whose LXC_NAME etc. get substituted */
-        char **excludes;   /* excludes-user: paths not to unpack */
+        char **config;    /* lodge "key=value" mapped from the image's LXC config */
+        char **warnings;  /* LXC keys ignored or refused, for the user */
+        char **templates; /* rootfs paths whose LXC_NAME etc. get substituted */
+        char **excludes;  /* excludes-user: paths not to unpack */
         char *create_message;
-        int64_t expiry;    /* unix time, 0 when absent */
+        int64_t expiry; /* unix time, 0 when absent */
 };
 void image_meta_done(struct image_meta *m);
 
 /* Read a meta tarball (config, config-user, templates, create-message,
  * excludes-user, expiry; each file at most 1 MiB, nothing written to disk). */
-int meta_read(int archive_fd, const char *name, struct image_meta *ret,
-              struct lodge_error **err);
+int meta_read(int archive_fd, const char *name, struct image_meta *ret, struct lodge_error **err);
 
 /* Rewrite each template file inside the rootfs (resolved with open_in_root,
  * regular files only, replaced atomically) with LXC_NAME, LXC_ROOTFS_PATH and
- * LXC_PATH substituted. A template path that is missing is skipped. */
+ * LXC_PATH substituted: the container name, "/" and "/" (the guest sees its
+ * rootfs as "/" and has no view of the container directory). A template path
+ * that is missing is skipped; a symlink is -ELOOP, a FIFO, device or
+ * directory -EINVAL. */
 int meta_render_templates(int rootfd, const char *container_name, char *const *templates,
                           struct lodge_error **err);
