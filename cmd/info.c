@@ -1,2 +1,77 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* TODO: being written */
+#include <getopt.h>
+#include <stdio.h>
+
+#include "cmd/cmd.h"
+#include "core/base/strv.h"
+
+static void print_table(const struct lodge_container_info *i)
+{
+        printf("Name:       %s\n", i->name);
+        printf("State:      %s\n", lodge_state_to_string(i->state));
+        if (i->error)
+                printf("Error:      %s\n", i->error);
+        if (i->init_pid > 0)
+                printf("PID:        %lld\n", (long long)i->init_pid);
+        printf("Path:       %s\n", i->path);
+        if (i->backend)
+                printf("Backend:    %s\n", i->backend);
+        if (i->arch)
+                printf("Arch:       %s\n", i->arch);
+        if (i->state != LODGE_STATE_BROKEN)
+                printf("Autostart:  %s\n", i->autostart ? "yes" : "no");
+        STRV_FOREACH (a, i->ipv4)
+                printf("IPv4:       %s\n", *a);
+}
+
+static int run_info(int argc, char **argv, const struct lodge_global_opts *g)
+{
+        static const struct option longopts[] = {
+                { "format", required_argument, NULL, 'f' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        struct lodge_container_info info = { 0 };
+        cleanup_error struct lodge_error *err = NULL;
+        enum cmd_format format = CMD_FORMAT_TABLE;
+        const char *name;
+        int c;
+
+        while ((c = getopt_long(argc, argv, "f:h", longopts, NULL)) >= 0) {
+                switch (c) {
+                case 'f':
+                        if (cmd_parse_format(optarg, &format) < 0)
+                                return cmd_usage_error(&cmd_info, "unknown format '%s'", optarg);
+                        break;
+                case 'h':
+                        cmd_help(&cmd_info, stdout);
+                        return CMD_EXIT_OK;
+                default:
+                        return cmd_bad_option(&cmd_info);
+                }
+        }
+        if (optind != argc - 1)
+                return cmd_usage_error(&cmd_info, "expected one container name");
+        name = argv[optind];
+        if (lodge_name_check(name, &err) < 0)
+                return cmd_fail(&err, NULL, CMD_EXIT_USAGE);
+
+        if (lodge_container_info(&g->paths, name, &info, &err) < 0)
+                return cmd_fail(&err, name, CMD_EXIT_FAILURE);
+        if (format == CMD_FORMAT_JSON) {
+                cmd_json_container(stdout, &info);
+                fputc('\n', stdout);
+        } else {
+                print_table(&info);
+        }
+        lodge_container_info_done(&info);
+        return CMD_EXIT_OK;
+}
+
+const struct lodge_cmd cmd_info = {
+        .name = "info",
+        .summary = "Show a container's state and settings",
+        .usage = "NAME [--format table|json]",
+        .options = "  -f, --format FORMAT     table (default) or json\n",
+        .run = run_info,
+};

@@ -1,2 +1,173 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* TODO: being written */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
+#include "core/base/json.h"
+#include "core/base/log.h"
+#include "core/base/strv.h"
+
+static void print_forms(const struct lodge_cmd *c, FILE *out)
+{
+        const char *s = c->usage;
+
+        fputs("usage:", out);
+        if (!*s)
+                fprintf(out, " lodge %s\n", c->name);
+        while (*s) {
+                size_t n = strcspn(s, "\n");
+
+                fprintf(out, " lodge %s %.*s\n", c->name, (int)n, s);
+                s += n;
+                if (*s == '\n')
+                        s++;
+                if (*s)
+                        fputs("      ", out);
+        }
+}
+
+void cmd_help(const struct lodge_cmd *c, FILE *out)
+{
+        print_forms(c, out);
+        fprintf(out, "\n%s.\n", c->summary);
+        fputs("\noptions:\n", out);
+        if (c->options)
+                fputs(c->options, out);
+        fputs("  -h, --help              show this help\n", out);
+}
+
+int cmd_usage_error(const struct lodge_cmd *c, const char *fmt, ...)
+{
+        va_list ap;
+
+        fprintf(stderr, "lodge: %s: ", c->name);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+        print_forms(c, stderr);
+        fprintf(stderr, "Try 'lodge %s --help' for more.\n", c->name);
+        return CMD_EXIT_USAGE;
+}
+
+int cmd_bad_option(const struct lodge_cmd *c)
+{
+        print_forms(c, stderr);
+        fprintf(stderr, "Try 'lodge %s --help' for more.\n", c->name);
+        return CMD_EXIT_USAGE;
+}
+
+int cmd_fail(struct lodge_error **err, const char *name, int status)
+{
+        if (name)
+                (void)lodge_error_prefix(err, -EINVAL, "%s", name);
+        (void)log_error_consume(err);
+        return status;
+}
+
+int cmd_parse_format(const char *s, enum cmd_format *ret)
+{
+        if (strcmp(s, "table") == 0)
+                *ret = CMD_FORMAT_TABLE;
+        else if (strcmp(s, "json") == 0)
+                *ret = CMD_FORMAT_JSON;
+        else
+                return -EINVAL;
+        return 0;
+}
+
+static uint64_t now_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void cmd_progress_init(struct cmd_progress *p, const struct lodge_global_opts *g)
+{
+        *p = (struct cmd_progress){
+                .enabled = !g->quiet && isatty(STDERR_FILENO),
+                .start_ms = now_ms(),
+        };
+}
+
+static void human(uint64_t bytes, char *buf, size_t len)
+{
+        static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+        double v = (double)bytes;
+        unsigned u = 0;
+
+        while (v >= 1024 && u < 4) {
+                v /= 1024;
+                u++;
+        }
+        snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+}
+
+void cmd_progress_cb(const char *what, uint64_t done, uint64_t total, void *userdata)
+{
+        struct cmd_progress *p = userdata;
+        uint64_t now = now_ms(), elapsed;
+        char d[32], rate[32];
+
+        if (!p || !p->enabled || (p->shown && now - p->last_ms < 100 && done != total))
+                return;
+        p->last_ms = now;
+        p->shown = true;
+        elapsed = now > p->start_ms ? now - p->start_ms : 1;
+        human(done, d, sizeof(d));
+        human(done * 1000 / elapsed, rate, sizeof(rate));
+        if (total > 0) {
+                unsigned pct = (unsigned)(done * 100 / total);
+                uint64_t eta = done ? (total - (done < total ? done : total)) * elapsed / done : 0;
+                char t[32];
+
+                human(total, t, sizeof(t));
+                fprintf(stderr, "\r\033[K%s %3u%% %s / %s, %s/s, ETA %us", what, pct, d, t, rate,
+                        (unsigned)(eta / 1000));
+        } else {
+                fprintf(stderr, "\r\033[K%s %s, %s/s", what, d, rate);
+        }
+        fflush(stderr);
+}
+
+void cmd_progress_done(struct cmd_progress *p)
+{
+        if (p->enabled && p->shown)
+                fputs("\r\033[K", stderr);
+        p->shown = false;
+}
+
+/* The documented, stable JSON form of one container (docs/cli.md). */
+void cmd_json_container(FILE *out, const struct lodge_container_info *i)
+{
+        fputs("{\"name\":", out);
+        json_print_string(out, i->name);
+        fputs(",\"state\":", out);
+        json_print_string(out, lodge_state_to_string(i->state));
+        fputs(",\"backend\":", out);
+        json_print_string(out, i->backend);
+        fputs(",\"arch\":", out);
+        json_print_string(out, i->arch);
+        fputs(",\"path\":", out);
+        json_print_string(out, i->path);
+        fputs(",\"ipv4\":[", out);
+        STRV_FOREACH (a, i->ipv4) {
+                if (a != i->ipv4)
+                        fputc(',', out);
+                json_print_string(out, *a);
+        }
+        fprintf(out, "],\"autostart\":%s", i->autostart ? "true" : "false");
+        if (i->init_pid > 0)
+                fprintf(out, ",\"pid\":%lld", (long long)i->init_pid);
+        else
+                fputs(",\"pid\":null", out);
+        fputs(",\"error\":", out);
+        json_print_string(out, i->error);
+        fputc('}', out);
+}

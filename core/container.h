@@ -28,14 +28,13 @@ void lodge_paths_done(struct lodge_paths *p);
 int lodge_name_check(const char *name, struct lodge_error **err);
 
 /* Progress of long work: done and total units (total 0: unknown). */
-typedef void (*lodge_progress_cb)(const char *what, uint64_t done, uint64_t total,
-                                  void *userdata);
+typedef void (*lodge_progress_cb)(const char *what, uint64_t done, uint64_t total, void *userdata);
 
 struct lodge_create_options {
         const char *template_name; /* default "local" */
         int template_argc;         /* arguments after "--"; argv[0] is the template name */
         char **template_argv;
-        char **config; /* "KEY=VALUE" from -c, applied last */
+        char **config;       /* "KEY=VALUE" from -c, applied last */
         const char *storage; /* dir|overlay|btrfs; NULL: dir */
         lodge_progress_cb progress;
         void *userdata;
@@ -49,11 +48,13 @@ int lodge_create_check(const char *name, const struct lodge_create_options *opts
 
 /* Create a container. It appears only when complete: built in a hidden
  * directory, renamed into place at the end, removed on any failure or
- * interrupt. -EEXIST when the name is taken. *ret_message (may be NULL) gets
- * the image's create message, or NULL; owned by the caller. */
+ * interrupt (-EINTR). -EEXIST when the name is taken, -EBUSY when another
+ * command holds its lock. *ret_message gets the image's create message or
+ * NULL, *ret_warnings what the user should know (keys of the image that were
+ * ignored); both may be NULL, both are owned by the caller. */
 int lodge_container_create(const struct lodge_paths *p, const char *name,
                            const struct lodge_create_options *opts, char **ret_message,
-                           struct lodge_error **err);
+                           char ***ret_warnings, struct lodge_error **err);
 
 /* Remove a container and everything of it. -EBUSY when it is running and
  * force is false, -ENOENT when there's no such container. */
@@ -77,9 +78,9 @@ struct lodge_container_info {
         char *backend; /* "dir", … */
         char *arch;
         bool autostart;
-        char **ipv4; /* configured or live addresses, "ADDR/PREFIX" or "dhcp" */
+        char **ipv4;      /* configured or live addresses, "ADDR/PREFIX" or "dhcp" */
         int64_t init_pid; /* 0 when not running */
-        char *error; /* why the state is BROKEN, else NULL */
+        char *error;      /* why the state is BROKEN, else NULL */
 };
 void lodge_container_info_done(struct lodge_container_info *i);
 
@@ -97,14 +98,14 @@ int lodge_container_config_load(const struct lodge_paths *p, const char *name,
 
 /* Set or (value NULL) unset one key under the container's lock, validated,
  * written atomically. */
-int lodge_container_config_update(const struct lodge_paths *p, const char *name,
-                                  const char *key, const char *value,
-                                  struct lodge_error **err);
+int lodge_container_config_update(const struct lodge_paths *p, const char *name, const char *key,
+                                  const char *value, struct lodge_error **err);
 
-/* Templates, for "create --list-templates" and help: name, summary, usage. */
+/* Templates, for "create --list-templates" and help: fills up to max
+ * descriptions (static strings) and returns how many. */
 struct lodge_template_desc {
         const char *name;
         const char *summary;
         const char *usage;
 };
-size_t lodge_templates_describe(const struct lodge_template_desc **ret);
+size_t lodge_templates_describe(struct lodge_template_desc *ret, size_t max);

@@ -1,2 +1,317 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* TODO: being written */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "core/base/cleanup.h"
+#include "core/base/interrupt.h"
+#include "core/base/log.h"
+#include "core/base/path.h"
+#include "core/base/rmtree.h"
+#include "core/base/strv.h"
+#include "core/core-internal.h"
+#include "storage/storage.h"
+#include "templates/template.h"
+
+/* Keys that lodge create sets itself; -c may not override them. */
+static const char *const reserved_keys[] = { "name", "rootfs.backend", "rootfs.path" };
+
+struct create_plan {
+        const struct lodge_template_ops *tmpl;
+        void *tmpl_state;
+        const struct lodge_storage_ops *storage;
+        struct lodge_config *cfg; /* the -c assignments, checked */
+};
+
+static void create_plan_done(struct create_plan *pl)
+{
+        if (pl->tmpl && pl->tmpl_state)
+                pl->tmpl->free_state(pl->tmpl_state);
+        lodge_config_free(pl->cfg);
+        *pl = (struct create_plan){ 0 };
+}
+
+static int key_of_assignment(const char *a, char *buf, size_t len)
+{
+        size_t n = strcspn(a, "=");
+
+        if (a[n] != '=' || n == 0 || n >= len)
+                return -EINVAL;
+        memcpy(buf, a, n);
+        buf[n] = '\0';
+        /* "key = value" spelled with spaces on the command line */
+        while (n > 0 && buf[n - 1] == ' ')
+                buf[--n] = '\0';
+        return 0;
+}
+
+static int plan_create(const char *name, const struct lodge_create_options *opts,
+                       struct create_plan *ret, struct lodge_error **err)
+{
+        struct create_plan pl = { 0 };
+        const char *tname = opts->template_name ? opts->template_name : "local";
+        const char *sname = opts->storage ? opts->storage : "dir";
+        char *fallback_argv[] = { (char *)tname, NULL };
+        int r;
+
+        r = lodge_name_check(name, err);
+        if (r < 0)
+                return r;
+
+        pl.tmpl = lodge_template_find(tname);
+        if (!pl.tmpl)
+                return lodge_error_set(
+                        err, ENOENT, "unknown template '%s' (see 'lodge create --list-templates')",
+                        tname);
+
+        pl.storage = lodge_storage_find(sname);
+        if (!pl.storage) {
+                if (strcmp(sname, "overlay") == 0 || strcmp(sname, "btrfs") == 0)
+                        return lodge_error_set(err, EOPNOTSUPP,
+                                               "storage backend '%s' is not available yet", sname);
+                return lodge_error_set(err, EINVAL, "unknown storage backend '%s'", sname);
+        }
+
+        STRV_FOREACH (a, opts->config) {
+                char key[256];
+
+                if (key_of_assignment(*a, key, sizeof(key)) < 0)
+                        return lodge_error_set(err, EINVAL, "'-c %s': expected KEY=VALUE", *a);
+                for (size_t i = 0; i < ELEMENTSOF(reserved_keys); i++)
+                        if (strcmp(key, reserved_keys[i]) == 0)
+                                return lodge_error_set(err, EINVAL,
+                                                       "'-c %s': key '%s' is set by lodge create",
+                                                       *a, key);
+        }
+        r = lodge_config_new(&pl.cfg, err);
+        if (r >= 0)
+                r = lodge_config_set_all(pl.cfg, opts->config, err);
+        if (r < 0) {
+                create_plan_done(&pl);
+                return lodge_error_prefix(err, r, "-c");
+        }
+
+        if (opts->template_argc > 0)
+                r = pl.tmpl->parse(opts->template_argc, opts->template_argv, &pl.tmpl_state, err);
+        else
+                r = pl.tmpl->parse(1, fallback_argv, &pl.tmpl_state, err);
+        if (r < 0) {
+                create_plan_done(&pl);
+                return lodge_error_prefix(err, r, "template '%s'", tname);
+        }
+
+        *ret = pl;
+        return 0;
+}
+
+int lodge_create_check(const char *name, const struct lodge_create_options *opts,
+                       struct lodge_error **err)
+{
+        struct create_plan pl = { 0 };
+        int r;
+
+        r = plan_create(name, opts, &pl, err);
+        if (r >= 0)
+                create_plan_done(&pl);
+        return r;
+}
+
+static const char *host_arch(char buf[static 65])
+{
+        struct utsname u;
+
+        if (uname(&u) < 0)
+                return "x86_64";
+        snprintf(buf, 65, "%s", u.machine);
+        return buf;
+}
+
+/* The final config: what lodge knows, then the image's keys, then -c (a
+ * later key overrides an earlier one), checked once as a whole. */
+static int build_config(const char *name, const struct create_plan *pl, char *const *user,
+                        const struct lodge_template_result *res, struct lodge_config **ret,
+                        struct lodge_error **err)
+{
+        CLEANUP(lodge_config_freep) struct lodge_config *cfg = NULL;
+        cleanup_strv char **all = NULL;
+        char arch[65];
+        const char *own[][2] = {
+                { "name", name },
+                { "arch", host_arch(arch) },
+                { "rootfs.backend", pl->storage->name },
+        };
+        int r;
+
+        r = lodge_config_new(&cfg, err);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < ELEMENTSOF(own); i++) {
+                char *a = NULL;
+
+                if (asprintf(&a, "%s=%s", own[i][0], own[i][1]) < 0)
+                        return lodge_error_set(err, ENOMEM, "build config");
+                if (strv_push(&all, a) < 0) {
+                        free(a);
+                        return lodge_error_set(err, ENOMEM, "build config");
+                }
+        }
+        STRV_FOREACH (i, res->config)
+                if (strv_extend(&all, *i) < 0)
+                        return lodge_error_set(err, ENOMEM, "build config");
+        STRV_FOREACH (i, user)
+                if (strv_extend(&all, *i) < 0)
+                        return lodge_error_set(err, ENOMEM, "build config");
+        r = lodge_config_set_all(cfg, all, err);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(cfg);
+        return 0;
+}
+
+static int check_interrupt(struct lodge_error **err)
+{
+        int sig = interrupt_pending();
+
+        if (sig)
+                return lodge_error_set(err, EINTR, "interrupted by signal %d", sig);
+        return 0;
+}
+
+/* Fill the hidden directory tmp: rootfs, template, config. */
+static int build_container(const struct lodge_paths *p, const char *name,
+                           const struct create_plan *pl, const struct lodge_create_options *opts,
+                           int tmpfd, const char *tmp, struct lodge_template_result *res,
+                           struct lodge_error **err)
+{
+        CLEANUP(lodge_config_freep) struct lodge_config *cfg = NULL;
+        cleanup_free char *rootfs_path = NULL;
+        cleanup_close int rootfd = -EBADF;
+        struct lodge_template_ctx ctx;
+        int r;
+
+        rootfd = pl->storage->create(tmpfd, err);
+        if (rootfd < 0)
+                return lodge_error_prefix(err, rootfd, "storage '%s'", pl->storage->name);
+
+        if (asprintf(&rootfs_path, "%s/containers/%s/rootfs", p->root, tmp) < 0)
+                return lodge_error_set(err, ENOMEM, "build rootfs path");
+        ctx = (struct lodge_template_ctx){
+                .name = name,
+                .rootfs_fd = rootfd,
+                .rootfs_path = rootfs_path,
+                .progress = opts->progress,
+                .userdata = opts->userdata,
+        };
+        r = pl->tmpl->populate(&ctx, pl->tmpl_state, res, err);
+        if (r < 0)
+                return lodge_error_prefix(err, r, "template '%s'", pl->tmpl->name);
+        r = check_interrupt(err);
+        if (r < 0)
+                return r;
+
+        r = build_config(name, pl, opts->config, res, &cfg, err);
+        if (r < 0)
+                return r;
+        r = lodge_config_write_at(cfg, tmpfd, "config", err);
+        if (r < 0)
+                return r;
+
+        /* The rename below must not become durable before the tree is. */
+        if (syncfs(tmpfd) < 0)
+                return lodge_error_set(err, errno, "sync the new container to disk");
+        return 0;
+}
+
+static int make_hidden_dir(int containers, const char *name, char **ret, struct lodge_error **err)
+{
+        for (int attempt = 0; attempt < 16; attempt++) {
+                cleanup_free char *tmp = NULL;
+                unsigned rnd = 0;
+
+                if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+                        return lodge_error_set(err, EIO, "get random bytes");
+                if (asprintf(&tmp, CREATE_PREFIX "%s-%08x", name, rnd) < 0)
+                        return lodge_error_set(err, ENOMEM, "build directory name");
+                if (mkdirat(containers, tmp, 0700) == 0) {
+                        *ret = TAKE_PTR(tmp);
+                        return 0;
+                }
+                if (errno != EEXIST)
+                        return lodge_error_set(err, errno, "create directory '%s'", tmp);
+        }
+        return lodge_error_set(err, EEXIST, "create a temporary directory for '%s'", name);
+}
+
+static int create_locked(const struct lodge_paths *p, const struct root_dirs *d, const char *name,
+                         const struct create_plan *pl, const struct lodge_create_options *opts,
+                         struct lodge_template_result *res, struct lodge_error **err)
+{
+        cleanup_free char *tmp = NULL;
+        cleanup_close int tmpfd = -EBADF;
+        struct stat st;
+        int r;
+
+        if (fstatat(d->containers, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+                return lodge_error_set(err, EEXIST, "container '%s' already exists", name);
+
+        r = make_hidden_dir(d->containers, name, &tmp, err);
+        if (r < 0)
+                return r;
+        tmpfd = open_dir_at(d->containers, tmp);
+        if (tmpfd < 0)
+                r = lodge_error_set(err, -tmpfd, "open directory '%s'", tmp);
+        else
+                r = build_container(p, name, pl, opts, tmpfd, tmp, res, err);
+        if (r >= 0)
+                r = check_interrupt(err);
+        if (r >= 0 && renameat2(d->containers, tmp, d->containers, name, RENAME_NOREPLACE) < 0)
+                r = lodge_error_set(err, errno, "move container '%s' into place", name);
+        if (r < 0) {
+                cleanup_error struct lodge_error *e = NULL;
+
+                if (rm_rf_at(d->containers, tmp, &e) < 0)
+                        log_debug("removing '%s' failed: %s, ignoring", tmp, e->msg);
+                return r;
+        }
+        if (fsync(d->containers) < 0)
+                return lodge_error_set(err, errno, "sync the containers directory");
+        return 0;
+}
+
+int lodge_container_create(const struct lodge_paths *p, const char *name,
+                           const struct lodge_create_options *opts, char **ret_message,
+                           char ***ret_warnings, struct lodge_error **err)
+{
+        CLEANUP(create_plan_done) struct create_plan pl = { 0 };
+        CLEANUP(lodge_template_result_done) struct lodge_template_result res = { 0 };
+        struct root_dirs d = ROOT_DIRS_NULL;
+        struct container_lock l = CONTAINER_LOCK_NULL;
+        int r;
+
+        r = plan_create(name, opts, &pl, err);
+        if (r < 0)
+                return r;
+        r = root_dirs_open(p, true, &d, err);
+        if (r < 0)
+                return r;
+        state_gc(&d);
+        r = container_lock(d.locks, name, "create", &l, err);
+        if (r >= 0) {
+                r = create_locked(p, &d, name, &pl, opts, &res, err);
+                container_unlock(&l);
+        }
+        root_dirs_done(&d);
+        if (r < 0)
+                return r;
+        if (ret_message)
+                *ret_message = TAKE_PTR(res.message);
+        if (ret_warnings)
+                *ret_warnings = TAKE_PTR(res.warnings);
+        return 0;
+}

@@ -1,2 +1,281 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* TODO: being written */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/base/cleanup.h"
+#include "core/base/path.h"
+#include "core/base/strv.h"
+#include "core/core-internal.h"
+#include "templates/template.h"
+
+void lodge_container_info_done(struct lodge_container_info *i)
+{
+        free(i->name);
+        free(i->path);
+        free(i->backend);
+        free(i->arch);
+        free(i->error);
+        strv_free(i->ipv4);
+        *i = (struct lodge_container_info){ 0 };
+}
+
+void lodge_container_list_free(struct lodge_container_info *l, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                lodge_container_info_done(&l[i]);
+        free(l);
+}
+
+static const char *backend_name(enum lodge_backend b)
+{
+        switch (b) {
+        case LODGE_BACKEND_DIR:
+                return "dir";
+        case LODGE_BACKEND_OVERLAY:
+                return "overlay";
+        case LODGE_BACKEND_BTRFS:
+                return "btrfs";
+        }
+        return "unknown";
+}
+
+static int add_ipv4(const struct lodge_config *cfg, char ***l)
+{
+        for (unsigned i = 0; i < LODGE_CONFIG_MAX_NET; i++) {
+                const struct lodge_config_net *n = &cfg->net[i];
+                char addr[INET_ADDRSTRLEN], buf[INET_ADDRSTRLEN + 4];
+
+                if (n->ipv4_mode == LODGE_ADDR_DHCP) {
+                        if (strv_extend(l, "dhcp") < 0)
+                                return -ENOMEM;
+                } else if (n->ipv4_mode == LODGE_ADDR_STATIC) {
+                        inet_ntop(AF_INET, &n->ipv4.addr.v4, addr, sizeof(addr));
+                        snprintf(buf, sizeof(buf), "%s/%u", addr, n->ipv4.prefixlen);
+                        if (strv_extend(l, buf) < 0)
+                                return -ENOMEM;
+                }
+        }
+        return 0;
+}
+
+/* Fill i for the container directory containers/name. A config that can't be
+ * read makes the container BROKEN, not the listing fail. */
+static int fill_info(const struct lodge_paths *p, int containers, const char *name,
+                     struct lodge_container_info *ret, struct lodge_error **err)
+{
+        CLEANUP(lodge_config_freep) struct lodge_config *cfg = NULL;
+        cleanup_error struct lodge_error *cfg_err = NULL;
+        cleanup_close int cdirfd = -EBADF;
+        struct lodge_container_info i = { 0 };
+        int r;
+
+        cdirfd = open_dir_at(containers, name);
+        if (cdirfd < 0) {
+                if (cdirfd == -ENOENT)
+                        return lodge_error_set(err, ENOENT, "no such container");
+                return lodge_error_set(err, -cdirfd, "open container directory");
+        }
+
+        i.name = strdup(name);
+        if (!i.name || asprintf(&i.path, "%s/containers/%s", p->root, name) < 0) {
+                lodge_container_info_done(&i);
+                return lodge_error_set(err, ENOMEM, "describe container");
+        }
+
+        r = lodge_config_load_at(cdirfd, "config", "config", &cfg, &cfg_err);
+        if (r < 0) {
+                i.state = LODGE_STATE_BROKEN;
+                i.error = strdup(cfg_err->msg ? cfg_err->msg : "unreadable config");
+                *ret = i;
+                return 0;
+        }
+        i.backend = strdup(backend_name(cfg->backend));
+        i.arch = cfg->arch ? strdup(cfg->arch) : NULL;
+        i.autostart = cfg->autostart;
+        r = add_ipv4(cfg, &i.ipv4);
+        if (r < 0 || !i.backend || (cfg->arch && !i.arch)) {
+                lodge_container_info_done(&i);
+                return lodge_error_set(err, ENOMEM, "describe container");
+        }
+        r = state_read(p, name, &i.state, &i.init_pid, err);
+        if (r < 0) {
+                lodge_container_info_done(&i);
+                return r;
+        }
+        *ret = i;
+        return 0;
+}
+
+int lodge_container_info(const struct lodge_paths *p, const char *name,
+                         struct lodge_container_info *ret, struct lodge_error **err)
+{
+        struct root_dirs d = ROOT_DIRS_NULL;
+        int r;
+
+        r = lodge_name_check(name, err);
+        if (r < 0)
+                return r;
+        r = root_dirs_open(p, false, &d, err);
+        if (r == -ENOENT)
+                return lodge_error_set(err, ENOENT, "no such container");
+        if (r < 0)
+                return r;
+        r = fill_info(p, d.containers, name, ret, err);
+        root_dirs_done(&d);
+        return r;
+}
+
+static int by_name(const void *a, const void *b)
+{
+        return strcmp(((const struct lodge_container_info *)a)->name,
+                      ((const struct lodge_container_info *)b)->name);
+}
+
+int lodge_container_list(const struct lodge_paths *p, struct lodge_container_info **ret,
+                         size_t *ret_n, struct lodge_error **err)
+{
+        struct lodge_container_info *l = NULL;
+        struct root_dirs d = ROOT_DIRS_NULL;
+        cleanup_closedir DIR *dir = NULL;
+        struct dirent *de;
+        size_t n = 0;
+        int fd, r;
+
+        r = root_dirs_open(p, false, &d, err);
+        if (r == -ENOENT) { /* nothing was ever created here */
+                lodge_error_free(err);
+                *ret = NULL;
+                *ret_n = 0;
+                return 0;
+        }
+        if (r < 0)
+                return r;
+
+        fd = fcntl(d.containers, F_DUPFD_CLOEXEC, 3);
+        dir = fd >= 0 ? fdopendir(fd) : NULL;
+        if (!dir) {
+                r = lodge_error_set(err, errno, "read '%s/containers'", p->root);
+                if (fd >= 0)
+                        (void)close(fd);
+                root_dirs_done(&d);
+                return r;
+        }
+        while ((errno = 0, de = readdir(dir))) {
+                struct lodge_container_info *nl;
+
+                /* Hidden entries are creates and destroys in progress (or leftovers). */
+                if (de->d_name[0] == '.' || lodge_name_check(de->d_name, NULL) < 0)
+                        continue;
+                if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
+                        continue;
+                nl = realloc(l, (n + 1) * sizeof(*l));
+                if (!nl) {
+                        r = lodge_error_set(err, ENOMEM, "list containers");
+                        break;
+                }
+                l = nl;
+                r = fill_info(p, d.containers, de->d_name, &l[n], err);
+                if (r == -ENOENT || r == -ENOTDIR) { /* destroyed meanwhile, or a stray file */
+                        lodge_error_free(err);
+                        r = 0;
+                        continue;
+                }
+                if (r < 0)
+                        break;
+                n++;
+        }
+        if (r >= 0 && errno != 0)
+                r = lodge_error_set(err, errno, "read '%s/containers'", p->root);
+        root_dirs_done(&d);
+        if (r < 0) {
+                lodge_container_list_free(l, n);
+                return r;
+        }
+        if (n > 1)
+                qsort(l, n, sizeof(*l), by_name);
+        *ret = l;
+        *ret_n = n;
+        return 0;
+}
+
+int lodge_container_config_load(const struct lodge_paths *p, const char *name,
+                                struct lodge_config **ret, struct lodge_error **err)
+{
+        struct root_dirs d = ROOT_DIRS_NULL;
+        cleanup_close int cdirfd = -EBADF;
+        int r;
+
+        r = lodge_name_check(name, err);
+        if (r < 0)
+                return r;
+        r = root_dirs_open(p, false, &d, err);
+        if (r == -ENOENT)
+                return lodge_error_set(err, ENOENT, "no such container");
+        if (r < 0)
+                return r;
+        cdirfd = open_dir_at(d.containers, name);
+        root_dirs_done(&d);
+        if (cdirfd == -ENOENT)
+                return lodge_error_set(err, ENOENT, "no such container");
+        if (cdirfd < 0)
+                return lodge_error_set(err, -cdirfd, "open container directory");
+        return lodge_config_load_at(cdirfd, "config", "config", ret, err);
+}
+
+int lodge_container_config_update(const struct lodge_paths *p, const char *name, const char *key,
+                                  const char *value, struct lodge_error **err)
+{
+        CLEANUP(lodge_config_freep) struct lodge_config *cfg = NULL;
+        struct container_lock l = CONTAINER_LOCK_NULL;
+        struct root_dirs d = ROOT_DIRS_NULL;
+        cleanup_close int cdirfd = -EBADF;
+        int r;
+
+        r = lodge_name_check(name, err);
+        if (r < 0)
+                return r;
+        if (value && (strcmp(key, "name") == 0 || strcmp(key, "rootfs.backend") == 0))
+                return lodge_error_set(err, EINVAL, "key '%s' can't be changed", key);
+        r = root_dirs_open(p, false, &d, err);
+        if (r == -ENOENT)
+                return lodge_error_set(err, ENOENT, "no such container");
+        if (r < 0)
+                return r;
+        r = container_lock(d.locks, name, value ? "config set" : "config unset", &l, err);
+        if (r < 0) {
+                root_dirs_done(&d);
+                return r;
+        }
+        cdirfd = open_dir_at(d.containers, name);
+        if (cdirfd < 0)
+                r = cdirfd == -ENOENT ? lodge_error_set(err, ENOENT, "no such container")
+                                      : lodge_error_set(err, -cdirfd, "open container directory");
+        if (r >= 0)
+                r = lodge_config_load_at(cdirfd, "config", "config", &cfg, err);
+        if (r >= 0)
+                r = value ? lodge_config_set(cfg, key, value, err)
+                          : lodge_config_unset(cfg, key, err);
+        if (r >= 0)
+                r = lodge_config_write_at(cfg, cdirfd, "config", err);
+        container_unlock(&l);
+        root_dirs_done(&d);
+        return r;
+}
+
+size_t lodge_templates_describe(struct lodge_template_desc *ret, size_t max)
+{
+        const struct lodge_template_ops *const *all = lodge_template_all();
+        size_t n = 0;
+
+        for (; n < max && all[n]; n++)
+                ret[n] = (struct lodge_template_desc){ all[n]->name, all[n]->summary,
+                                                       all[n]->usage };
+        return n;
+}

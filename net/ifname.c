@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "net/net.h"
-
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "net/net.h"
 
 bool lodge_net_ifname_valid(const char *name)
 {

@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "net/net.h"
-
 #include <errno.h>
 #include <netlink/errno.h>
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
 
 #include "core/base/cleanup.h"
+#include "net/net.h"
 
 DEFINE_CLEANUP_FUNC(struct nl_sock *, nl_socket_free)
 

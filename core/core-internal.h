@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/base/cleanup.h"
+#include "core/base/error.h"
+#include "core/container.h"
+
+/* ---- paths.c: lodge's own directories ---- */
+
+/* The open state directories below the root: containers/ and locks/. */
+struct root_dirs {
+        int root;       /* $LODGE_ROOT */
+        int containers; /* $LODGE_ROOT/containers */
+        int locks;      /* $LODGE_ROOT/locks */
+};
+#define ROOT_DIRS_NULL                                                                             \
+        {                                                                                          \
+                -EBADF, -EBADF, -EBADF                                                             \
+        }
+void root_dirs_done(struct root_dirs *d);
+
+/* Open (and with create, make) the root's directories. Each is created 0700
+ * (the root 0711), never followed through a symlink, and refused when it is
+ * writable by anyone else (a hostile pre-made directory). -ENOENT without
+ * create when the root doesn't exist yet. */
+int root_dirs_open(const struct lodge_paths *p, bool create, struct root_dirs *ret,
+                   struct lodge_error **err);
+
+/* Open a lodge-owned directory at an absolute path with the same checks;
+ * parents are made with mkdir -p semantics. */
+int state_dir_open(const char *path, mode_t mode, bool create, struct lodge_error **err);
+
+/* ---- lock.c: per-container exclusive locks ---- */
+
+struct container_lock {
+        int fd;
+        int locks_dirfd; /* borrowed */
+        char *name;
+};
+#define CONTAINER_LOCK_NULL                                                                        \
+        {                                                                                          \
+                -EBADF, -EBADF, NULL                                                               \
+        }
+
+/* Take the exclusive lock of container name, waiting up to $LODGE_LOCK_TIMEOUT
+ * seconds (default 5). what ("create", "destroy", …) is recorded so that a
+ * waiter can say who holds it: -EBUSY "locked by pid N (what)". */
+int container_lock(int locks_dirfd, const char *name, const char *what, struct container_lock *ret,
+                   struct lodge_error **err);
+
+/* Try once without waiting: 0 when taken, -EBUSY when held by someone. */
+int container_trylock(int locks_dirfd, const char *name, const char *what,
+                      struct container_lock *ret, struct lodge_error **err);
+
+/* Release and remove the lock file (a waiter notices and retries). */
+void container_unlock(struct container_lock *l);
+
+/* ---- state.c: run state ---- */
+
+/* The container's live state from $LODGE_RUNDIR/NAME/state; a missing file
+ * or a dead init means stopped. ret_pid may be NULL. */
+int state_read(const struct lodge_paths *p, const char *name, enum lodge_state *ret,
+               int64_t *ret_pid, struct lodge_error **err);
+
+/* Remove leftovers of create/destroy runs that were killed (hidden
+ * ".create-NAME-*" and ".destroy-NAME-*" directories whose lock is free). */
+void state_gc(const struct root_dirs *d);
+
+#define CREATE_PREFIX ".create-"
+#define DESTROY_PREFIX ".destroy-"
