@@ -61,6 +61,29 @@ int lodge_container_create(const struct lodge_paths *p, const char *name,
 int lodge_container_destroy(const struct lodge_paths *p, const char *name, bool force,
                             struct lodge_error **err);
 
+struct lodge_start_options {
+        bool foreground; /* reserved: the console on the terminal until the guest stops */
+};
+
+/* Boot the container's init in new namespaces under a per-guest monitor.
+ * Returns once init runs (-EBUSY when the container is already running), or
+ * with the exact step that failed in the guest; a failed start leaves
+ * nothing behind. */
+int lodge_container_start(const struct lodge_paths *p, const char *name,
+                          const struct lodge_start_options *opts, struct lodge_error **err);
+
+struct lodge_stop_options {
+        unsigned timeout; /* seconds to wait for a clean shutdown; 0: the default, 30 */
+        bool kill;        /* SIGKILL at once */
+};
+
+/* Ask init to shut down with its own signal, SIGKILL it after the timeout,
+ * and wait until the monitor has cleaned up. -ESRCH when not running. On
+ * success *ret_ended (may be NULL) says how: "clean", "killed", … */
+int lodge_container_stop(const struct lodge_paths *p, const char *name,
+                         const struct lodge_stop_options *opts, char ret_ended[static 16],
+                         struct lodge_error **err);
+
 enum lodge_state {
         LODGE_STATE_STOPPED,
         LODGE_STATE_STARTING,

@@ -13,6 +13,7 @@
 #include "core/base/path.h"
 #include "core/base/rmtree.h"
 #include "core/core-internal.h"
+#include "core/run.h"
 #include "storage/storage.h"
 
 /* Rename the container out of sight first, so that list never shows a
@@ -72,12 +73,16 @@ static int destroy_locked(const struct lodge_paths *p, const struct root_dirs *d
         if (r < 0)
                 return r;
         if (st != LODGE_STATE_STOPPED) {
+                char ended[16];
+
                 if (!force)
                         return lodge_error_set(err, EBUSY,
                                                "container is %s (stop it first, or use --force)",
                                                lodge_state_to_string(st));
-                /* Stopping comes with the launch code; refuse rather than leave a guest. */
-                return lodge_error_set(err, EOPNOTSUPP, "can't stop a running container yet");
+                r = stop_locked(p, name, &(struct lodge_stop_options){ .kill = true }, ended, err);
+                if (r < 0 && r != -ESRCH)
+                        return r;
+                lodge_error_free(err);
         }
 
         r = hide(d->containers, name, &hidden, err);

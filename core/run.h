@@ -22,6 +22,7 @@ struct run_state {
         int64_t started_at; /* unix time */
         char ended[16];     /* after a stop: clean, killed, crashed, failed */
         int exit_code;      /* init's exit status, or -signal */
+        bool stale;         /* said running, but init is gone: nobody recorded the end */
 };
 
 /* Open (and with create, make) $LODGE_RUNDIR/NAME, 0700. */
@@ -35,8 +36,12 @@ int run_state_write(int rundirfd, const struct run_state *s, struct lodge_error 
 int run_state_read(const struct lodge_paths *p, const char *name, struct run_state *ret,
                    struct lodge_error **err);
 
-/* Start time of pid from /proc/PID/stat (field 22), 0 when it is gone. */
+/* Start time of pid from /proc/PID/stat (field 22), 0 when it is gone or a zombie. */
 uint64_t proc_start_time(pid_t pid);
 
 /* Is pid still the process that started at start? */
 bool proc_alive(pid_t pid, uint64_t start);
+
+/* Stop a running guest; the caller holds its lock. See lodge_container_stop(). */
+int stop_locked(const struct lodge_paths *p, const char *name, const struct lodge_stop_options *o,
+                char ended[static 16], struct lodge_error **err);

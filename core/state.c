@@ -44,7 +44,7 @@ static int state_from_string(const char *s, enum lodge_state *ret)
 uint64_t proc_start_time(pid_t pid)
 {
         cleanup_free char *text = NULL;
-        char path[64];
+        char path[64], state = 0;
         const char *p;
         unsigned long long start = 0;
 
@@ -54,9 +54,12 @@ uint64_t proc_start_time(pid_t pid)
         /* "pid (comm) state ...": comm may hold spaces and parentheses. */
         p = strrchr(text, ')');
         if (!p || sscanf(p + 2,
-                         "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
+                         "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
                          "%*d %*d %*d %llu",
-                         &start) != 1)
+                         &state, &start) != 2)
+                return 0;
+        /* A zombie has ended; only nobody reaped it (yet). */
+        if (state == 'Z' || state == 'X')
                 return 0;
         return start;
 }
@@ -178,6 +181,7 @@ int run_state_read(const struct lodge_paths *p, const char *name, struct run_sta
         if (s.state != LODGE_STATE_STOPPED && !proc_alive(s.init_pid, s.init_start)) {
                 s.state = LODGE_STATE_STOPPED;
                 s.init_pid = 0;
+                s.stale = true;
                 if (!s.ended[0])
                         snprintf(s.ended, sizeof(s.ended), "crashed");
         }

@@ -20,6 +20,13 @@ export LODGE_CONF=$TEST_DIR/lodge.conf
 export LODGE_LOCK_TIMEOUT=${LODGE_LOCK_TIMEOUT:-5}
 TEST_PIDS=()
 TESTS_RUN=0
+# lodge's cgroups for this root: "lodge-" + FNV-1a of the root path (core/cgroup.c).
+CG_PREFIX=$(python3 -c '
+import sys
+h = 2166136261
+for b in sys.argv[1].encode():
+    h = ((h ^ b) * 16777619) & 0xffffffff
+print("lodge-%08x" % h)' "$LODGE_ROOT")
 
 cleanup() {
         local rc=$?
@@ -33,6 +40,18 @@ cleanup() {
                         "$LODGE_BIN" destroy -f "$(basename "$c")" >/dev/null 2>&1 || true
                 done
         fi
+        # Whatever lodge left running of this test: guests (rooted here), monitors (holding
+        # our run directory open).
+        for p in /proc/[0-9]*; do
+                if readlink "$p/root" 2>/dev/null | grep -q "^$TEST_DIR" ||
+                        ls -l "$p/fd" 2>/dev/null | grep -q "$TEST_DIR"; then
+                        kill -9 "${p#/proc/}" 2>/dev/null || true
+                fi
+        done
+        # Cgroups of this root that a failed lodge left.
+        for h in /sys/fs/cgroup/*/"$CG_PREFIX" /sys/fs/cgroup/"$CG_PREFIX"; do
+                [ -d "$h" ] && find "$h" -depth -type d -exec rmdir {} + 2>/dev/null
+        done
         # Guests may have set immutable flags that rm can't pass.
         chattr -R -ia "$TEST_DIR" >/dev/null 2>&1 || true
         rm -rf --one-file-system "$TEST_DIR"
@@ -97,6 +116,33 @@ fixture_debian() {
         else
                 "$LODGE_SRCDIR/tests/fixtures/debian.sh"
         fi
+}
+
+# The host pid of a running guest's init.
+init_pid() {
+        lodge info "$1" --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])'
+}
+
+# The host cgroup directories of a guest of this root.
+cgroups_of() {
+        find /sys/fs/cgroup -maxdepth 3 -type d -path "*/$CG_PREFIX/$1" 2>/dev/null
+}
+
+# Run a command inside a running guest (all its namespaces).
+in_guest() {
+        local name=$1
+        shift
+        nsenter -t "$(init_pid "$name")" -a "$@"
+}
+
+# wait_for SECONDS CMD...: poll CMD until it succeeds.
+wait_for() {
+        local deadline=$((SECONDS + $1))
+        shift
+        until "$@" >/dev/null 2>&1; do
+                ((SECONDS < deadline)) || return 1
+                sleep 0.1
+        done
 }
 
 meta_of() {

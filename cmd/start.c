@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <getopt.h>
+#include <stdio.h>
+
+#include "cmd/cmd.h"
+
+static int run_start(int argc, char **argv, const struct lodge_global_opts *g)
+{
+        static const struct option longopts[] = {
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        cleanup_error struct lodge_error *err = NULL;
+        struct lodge_start_options opts = { 0 };
+        const char *name;
+        int c;
+
+        while ((c = getopt_long(argc, argv, "h", longopts, NULL)) >= 0) {
+                switch (c) {
+                case 'h':
+                        cmd_help(&cmd_start, stdout);
+                        return CMD_EXIT_OK;
+                default:
+                        return cmd_bad_option(&cmd_start);
+                }
+        }
+        if (optind != argc - 1)
+                return cmd_usage_error(&cmd_start, "expected one container name");
+        name = argv[optind];
+        if (lodge_name_check(name, &err) < 0)
+                return cmd_fail(&err, NULL, CMD_EXIT_USAGE);
+        if (lodge_container_start(&g->paths, name, &opts, &err) < 0)
+                return cmd_fail(&err, name, CMD_EXIT_FAILURE);
+        return CMD_EXIT_OK;
+}
+
+const struct lodge_cmd cmd_start = {
+        .name = "start",
+        .summary = "Boot a container's init; returns once it runs",
+        .usage = "NAME",
+        .run = run_start,
+};

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* core-internal: a guest's cgroups on cgroup2, hybrid and legacy hosts. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/base/error.h"
+#include "core/config.h"
+
+#define CG_MAX_HIER 16
+
+/* One mounted hierarchy of the host. */
+struct cg_hier {
+        char *mount;       /* "/sys/fs/cgroup/memory" */
+        char *controllers; /* "memory", "cpu,cpuacct", "name=systemd"; "" for cgroup2 */
+        bool v2;
+};
+
+struct cg_host {
+        struct cg_hier h[CG_MAX_HIER];
+        size_t n;
+        int v2; /* index of the cgroup2 hierarchy, -1 when none */
+};
+
+/* Parse /proc/self/mountinfo text. Hierarchies mounted twice count once. */
+int cg_host_parse(const char *mountinfo, struct cg_host *ret, struct lodge_error **err);
+/* The host's hierarchies, from /proc/self/mountinfo. -ENOENT when none. */
+int cg_host_detect(struct cg_host *ret, struct lodge_error **err);
+void cg_host_done(struct cg_host *h);
+
+/* Index of the hierarchy that has controller c ("memory"), or -1. On a
+ * cgroup2-only host it is the cgroup2 hierarchy when c is enabled there. */
+int cg_host_find(const struct cg_host *h, const char *controller);
+
+/* A guest's cgroup: "<base>" holds the limits, "<base>/guest" holds the
+ * guest and is the root of its cgroup namespace, so guest root can't raise
+ * its own limits (it only sees and writes below them). */
+struct cg_guest {
+        const struct cg_host *host; /* borrowed */
+        char *base;                 /* relative to each hierarchy: "lodge/web" */
+};
+
+/* "lodge/NAME" for the default root; roots elsewhere get their own prefix
+ * ("lodge-1a2b3c4d/NAME") so two installations never share cgroups. */
+int cg_guest_init(struct cg_guest *g, const struct cg_host *host, const char *root,
+                  const char *name, struct lodge_error **err);
+void cg_guest_done(struct cg_guest *g);
+
+/* Create base and base/guest in every hierarchy (cpuset copies its parent's
+ * cpus/mems; on cgroup2 controllers are enabled down the path). A leftover
+ * of a crashed run is removed first when empty; -EBUSY when processes are in it. */
+int cg_guest_create(const struct cg_guest *g, struct lodge_error **err);
+
+/* Put pid into base/guest in every hierarchy. */
+int cg_guest_attach(const struct cg_guest *g, pid_t pid, struct lodge_error **err);
+
+/* Write the limits of the config onto base. Knobs the host doesn't have are
+ * reported in *ret_warnings (may be NULL) rather than failing, except the
+ * memory and pids limits, which must hold. */
+int cg_guest_apply_limits(const struct cg_guest *g, const struct lodge_config_limits *l,
+                          char ***ret_warnings, struct lodge_error **err);
+
+int cg_guest_freeze(const struct cg_guest *g, bool frozen, struct lodge_error **err);
+
+struct cg_stats {
+        uint64_t memory; /* bytes in use */
+        uint64_t cpu_ns; /* CPU time used */
+        uint64_t pids;   /* tasks */
+        uint64_t oom_kills;
+};
+int cg_guest_stats(const struct cg_guest *g, struct cg_stats *ret, struct lodge_error **err);
+
+/* SIGKILL every process in the guest's cgroups. */
+int cg_guest_kill(const struct cg_guest *g, struct lodge_error **err);
+
+/* Is any process left in the guest's cgroups? */
+bool cg_guest_populated(const struct cg_guest *g);
+
+/* Remove base and everything below it (sub-cgroups the guest made included)
+ * in every hierarchy, waiting briefly for exiting processes. */
+int cg_guest_destroy(const struct cg_guest *g, struct lodge_error **err);

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "core/guest.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "core/base/cleanup.h"
+
+static _Noreturn void fail(int sync_fd, struct lodge_error **err)
+{
+        struct guest_report rep = { .code = (*err)->code };
+
+        snprintf(rep.msg, sizeof(rep.msg), "%s", (*err)->msg ? (*err)->msg : "guest setup");
+        (void)send(sync_fd, &rep, sizeof(rep), MSG_NOSIGNAL);
+        _exit(1);
+}
+
+/* The console becomes init's controlling terminal and stdio. */
+static int setup_console(struct lodge_error **err)
+{
+        int fd;
+
+        if (setsid() < 0)
+                return lodge_error_set(err, errno, "setsid");
+        fd = open("/dev/console", O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0)
+                return lodge_error_set(err, errno, "open /dev/console");
+        if (ioctl(fd, TIOCSCTTY, 0) < 0)
+                return lodge_error_set(err, errno, "make /dev/console the controlling terminal");
+        for (int i = 0; i < 3; i++)
+                if (dup2(fd, i) < 0)
+                        return lodge_error_set(err, errno, "dup2 console");
+        if (fd > 2)
+                (void)close(fd);
+        return 0;
+}
+
+_Noreturn void guest_child_main(const struct guest_child *c)
+{
+        cleanup_error struct lodge_error *err = NULL;
+        const struct guest_setup *s = &c->setup;
+        char go = 0;
+        int r;
+
+        /* Die with the monitor until init runs; after exec init outlives it. */
+        (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (recv(c->sync_fd, &go, 1, 0) != 1)
+                _exit(1); /* the monitor gave up: nothing to report to */
+
+        /* Now in its cgroups: make them the root of what the guest sees. */
+        if (unshare(CLONE_NEWCGROUP) < 0) {
+                lodge_error_set(&err, errno, "unshare the cgroup namespace");
+                fail(c->sync_fd, &err);
+        }
+        r = guest_mount_all(s, &err);
+        if (r >= 0 && sethostname(s->name, strlen(s->name)) < 0)
+                r = lodge_error_set(&err, errno, "set the hostname");
+        if (r >= 0)
+                r = setup_console(&err);
+        if (r >= 0)
+                r = caps_apply(&s->cfg->security, &err);
+        if (r < 0)
+                fail(c->sync_fd, &err);
+
+        (void)prctl(PR_SET_PDEATHSIG, 0);
+        execve(c->argv[0], c->argv, c->envp);
+        lodge_error_set(&err, errno, "exec init '%s'", c->argv[0]);
+        fail(c->sync_fd, &err);
+}

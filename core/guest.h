@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* core-internal: what runs inside the guest's first process before init. */
+
+#include <stdbool.h>
+
+#include "core/base/error.h"
+#include "core/cgroup.h"
+#include "core/config.h"
+
+struct guest_setup {
+        const char *name;   /* hostname */
+        const char *rootfs; /* absolute host path of the rootfs */
+        const struct lodge_config *cfg;
+        const struct cg_host *cgroups; /* the host's hierarchies, mirrored inside */
+        const char *console;           /* host path of the pty for /dev/console, or NULL */
+};
+
+/* Make the guest's mount tree under rootfs and pivot into it: /proc (with
+ * /proc/sys read-only but for net, and the dangerous files masked), /sys
+ * read-only but for the guest's network devices, /sys/fs/cgroup showing only
+ * the guest's own cgroups, /dev as a tmpfs with the standard nodes, devpts,
+ * /dev/console on the pty, /dev/shm, /dev/mqueue, /run. Every target inside
+ * the rootfs is resolved without following guest symlinks. Runs in the
+ * child, in its new mount and cgroup namespaces. */
+int guest_mount_all(const struct guest_setup *s, struct lodge_error **err);
+
+/* What the guest child is told and tells back over its sync socket. */
+struct guest_report {
+        int code;       /* 0: never sent; an errno when setup failed */
+        char msg[1024]; /* the step that failed, as for a lodge_error */
+};
+
+struct guest_child {
+        struct guest_setup setup;
+        int sync_fd; /* SOCK_SEQPACKET to the monitor */
+        char **argv; /* init and its arguments */
+        char **envp; /* init's environment */
+};
+
+/* The guest's first process, right after clone(): waits for the monitor's go
+ * (sent once it is in its cgroups), enters a cgroup namespace, mounts, sets
+ * the hostname and console, drops capabilities, and execs init. A failure is
+ * sent back as a guest_report; success is the sync socket closing on exec. */
+_Noreturn void guest_child_main(const struct guest_child *c);
+
+/* Capabilities: drop the default set (sys_module, sys_time, sys_rawio,
+ * mac_admin, mac_override, …) and security.caps.drop from the bounding set,
+ * or everything but security.caps.keep; clear the inheritable and ambient
+ * sets so that nothing is handed on by exec. */
+int caps_apply(const struct lodge_config_security *sec, struct lodge_error **err);

@@ -1,0 +1,343 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "core/base/cleanup.h"
+#include "core/base/fileio.h"
+#include "core/base/path.h"
+#include "core/guest.h"
+
+/* Every target inside the rootfs is opened with open_in_root_nosymlinks() and
+ * mounted on through /proc/self/fd/N, so a guest that plants "proc -> /" or
+ * "dev -> /etc" can't get a host path mounted over (CVE-2015-1335 class).
+ * A mount is always looked up again after it was made: an fd opened before
+ * refers to the mount underneath. */
+
+#define RO MS_RDONLY
+#define SAFE (MS_NOSUID | MS_NODEV | MS_NOEXEC)
+
+static void fd_path(int fd, char buf[static 32])
+{
+        snprintf(buf, 32, "/proc/self/fd/%d", fd);
+}
+
+/* Open a target, making it (directory, or empty file) when missing. */
+static int target_open(int rootfd, const char *path, bool dir, struct lodge_error **err)
+{
+        int fd = open_in_root_nosymlinks(rootfd, path, O_PATH | (dir ? O_DIRECTORY : 0), 0);
+        struct stat st;
+
+        if (fd == -ENOENT) {
+                cleanup_free char *parent = strdup(path);
+                cleanup_close int pfd = -EBADF;
+                char *slash = parent ? strrchr(parent, '/') : NULL;
+                const char *leaf = slash ? path + (slash - parent) + 1 : path;
+
+                if (!parent)
+                        return lodge_error_set(err, ENOMEM, "mount target '/%s'", path);
+                if (slash)
+                        *slash = '\0';
+                pfd = slash ? open_in_root_nosymlinks(rootfd, parent, O_PATH | O_DIRECTORY, 0)
+                            : fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+                if (pfd < 0)
+                        return lodge_error_set(err, ENOTDIR,
+                                               "mount target '/%s': its parent is not a directory",
+                                               path);
+                if ((dir ? mkdirat(pfd, leaf, 0755) : mknodat(pfd, leaf, S_IFREG | 0644, 0)) < 0 &&
+                    errno != EEXIST)
+                        return lodge_error_set(err, errno, "create mount target '/%s'", path);
+                fd = open_in_root_nosymlinks(rootfd, path, O_PATH | (dir ? O_DIRECTORY : 0), 0);
+        }
+        if (fd == -ELOOP || fd == -ENOTDIR || fd == -EXDEV)
+                return lodge_error_set(err, ELOOP, "'/%s' in the rootfs must be a %s, not a link",
+                                       path, dir ? "directory" : "file");
+        if (fd < 0)
+                return lodge_error_set(err, -fd, "open mount target '/%s'", path);
+        if (fstat(fd, &st) < 0 || (!dir && !S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))) {
+                (void)close(fd);
+                return lodge_error_set(err, EINVAL, "'/%s' in the rootfs must be a file", path);
+        }
+        return fd;
+}
+
+/* A new filesystem at target. */
+static int fs_at(int rootfd, const char *type, const char *target, unsigned long flags,
+                 const char *data, struct lodge_error **err)
+{
+        cleanup_close int fd = target_open(rootfd, target, true, err);
+        char p[32];
+
+        if (fd < 0)
+                return fd;
+        fd_path(fd, p);
+        if (mount(type, p, type, flags, data) < 0)
+                return lodge_error_set(err, errno, "mount %s on '/%s'", type, target);
+        return 0;
+}
+
+/* Change the per-mount flags of the mount now on top of path. */
+static int remount_at(int rootfd, const char *path, unsigned long flags, struct lodge_error **err)
+{
+        cleanup_close int fd = open_in_root_nosymlinks(rootfd, path, O_PATH, 0);
+        char p[32];
+
+        if (fd < 0)
+                return lodge_error_set(err, -fd, "open '/%s'", path);
+        fd_path(fd, p);
+        if (mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | flags, NULL) < 0)
+                return lodge_error_set(err, errno, "remount '/%s'", path);
+        return 0;
+}
+
+/* Bind source (an fd path, or a host path) on target, then apply flags. */
+static int bind_at(int rootfd, const char *source, const char *target, bool dir,
+                   unsigned long flags, struct lodge_error **err)
+{
+        cleanup_close int fd = target_open(rootfd, target, dir, err);
+        char p[32];
+
+        if (fd < 0)
+                return fd;
+        fd_path(fd, p);
+        if (mount(source, p, NULL, MS_BIND | MS_REC, NULL) < 0)
+                return lodge_error_set(err, errno, "bind '%s' on '/%s'", source, target);
+        return flags ? remount_at(rootfd, target, flags, err) : 0;
+}
+
+/* Bind a path of the rootfs onto itself, so it can get flags of its own. */
+static int bind_self(int rootfd, const char *path, unsigned long flags, bool optional,
+                     struct lodge_error **err)
+{
+        cleanup_close int fd = open_in_root_nosymlinks(rootfd, path, O_PATH, 0);
+        char p[32];
+
+        if (fd < 0) {
+                if (optional && fd == -ENOENT)
+                        return 0;
+                return lodge_error_set(err, -fd, "open '/%s'", path);
+        }
+        fd_path(fd, p);
+        if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0)
+                return lodge_error_set(err, errno, "bind '/%s'", path);
+        return flags ? remount_at(rootfd, path, flags, err) : 0;
+}
+
+/* Hide a /proc file or directory that tells too much about the host. */
+static int mask(int rootfd, const char *path, struct lodge_error **err)
+{
+        cleanup_close int fd = open_in_root_nosymlinks(rootfd, path, O_PATH, 0);
+        struct stat st;
+        char p[32];
+
+        if (fd < 0)
+                return 0; /* not on this kernel */
+        if (fstat(fd, &st) < 0)
+                return lodge_error_set(err, errno, "stat '/%s'", path);
+        fd_path(fd, p);
+        if (S_ISDIR(st.st_mode) ? mount("tmpfs", p, "tmpfs", RO | SAFE, "size=0,mode=555") < 0
+                                : mount("/dev/null", p, NULL, MS_BIND, NULL) < 0)
+                return lodge_error_set(err, errno, "mask '/%s'", path);
+        return 0;
+}
+
+static int mount_proc(int rootfd, struct lodge_error **err)
+{
+        static const char *const masked[] = {
+                "proc/kcore",         "proc/keys",     "proc/timer_list", "proc/sched_debug",
+                "proc/latency_stats", "proc/kallsyms", "proc/acpi",       "proc/scsi",
+        };
+        int r;
+
+        r = fs_at(rootfd, "proc", "proc", SAFE, NULL, err);
+        /* /proc/sys read-only, but for /proc/sys/net (the guest's own netns). */
+        if (r >= 0)
+                r = bind_self(rootfd, "proc/sys", 0, false, err);
+        if (r >= 0)
+                r = bind_self(rootfd, "proc/sys/net", 0, true, err);
+        if (r >= 0)
+                r = remount_at(rootfd, "proc/sys", RO | SAFE, err);
+        if (r >= 0)
+                r = bind_self(rootfd, "proc/sysrq-trigger", RO | SAFE, true, err);
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(masked); i++)
+                r = mask(rootfd, masked[i], err);
+        return r;
+}
+
+/* The guest's cgroups: with its cgroup namespace, each hierarchy mounted
+ * inside shows only the guest's own subtree, writable. */
+static int mount_cgroups(int rootfd, const struct cg_host *h, struct lodge_error **err)
+{
+        int r;
+
+        if (h->n == 1 && h->v2 == 0) /* cgroup2 only */
+                return fs_at(rootfd, "cgroup2", "sys/fs/cgroup", SAFE, "nsdelegate", err);
+
+        r = fs_at(rootfd, "tmpfs", "sys/fs/cgroup", SAFE, "mode=755,size=64k", err);
+        for (size_t i = 0; r >= 0 && i < h->n; i++) {
+                const char *base = strrchr(h->h[i].mount, '/');
+                cleanup_free char *target = NULL;
+
+                if (!base || !base[1] || strchr(base + 1, ' '))
+                        continue;
+                if (asprintf(&target, "sys/fs/cgroup/%s", base + 1) < 0)
+                        return lodge_error_set(err, ENOMEM, "mount cgroups");
+                r = fs_at(rootfd, h->h[i].v2 ? "cgroup2" : "cgroup", target, SAFE,
+                          h->h[i].v2 ? NULL : h->h[i].controllers, err);
+                /* "cpu,cpuacct" is also reachable as "cpu" and "cpuacct", as systemd expects */
+                if (r >= 0 && strchr(base + 1, ',')) {
+                        cleanup_close int cg = open_in_root_nosymlinks(rootfd, "sys/fs/cgroup",
+                                                                       O_PATH | O_DIRECTORY, 0);
+                        cleanup_free char *names = strdup(base + 1);
+                        char *save = NULL;
+
+                        for (char *c = names ? strtok_r(names, ",", &save) : NULL; c && cg >= 0;
+                             c = strtok_r(NULL, ",", &save))
+                                (void)symlinkat(base + 1, cg, c);
+                }
+        }
+        if (r >= 0)
+                r = remount_at(rootfd, "sys/fs/cgroup", RO | SAFE, err);
+        return r;
+}
+
+static int mount_sys(int rootfd, const struct cg_host *h, struct lodge_error **err)
+{
+        int r;
+
+        /* A fresh sysfs in the guest's netns shows only its own interfaces. */
+        r = fs_at(rootfd, "sysfs", "sys", SAFE, NULL, err);
+        if (r >= 0)
+                r = bind_self(rootfd, "sys/devices/virtual/net", 0, true, err);
+        if (r >= 0)
+                r = remount_at(rootfd, "sys", RO | SAFE, err);
+        if (r >= 0)
+                r = mount_cgroups(rootfd, h, err);
+        return r;
+}
+
+static int make_node(int devfd, const char *name, mode_t mode, unsigned maj, unsigned min,
+                     struct lodge_error **err)
+{
+        if (mknodat(devfd, name, S_IFCHR | mode, makedev(maj, min)) < 0)
+                return lodge_error_set(err, errno, "create /dev/%s", name);
+        /* mknod is subject to the umask */
+        if (fchmodat(devfd, name, mode, 0) < 0)
+                return lodge_error_set(err, errno, "chmod /dev/%s", name);
+        return 0;
+}
+
+static int mount_dev(int rootfd, const char *console, struct lodge_error **err)
+{
+        static const struct {
+                const char *name;
+                unsigned maj, min;
+        } nodes[] = {
+                { "null", 1, 3 },   { "zero", 1, 5 },    { "full", 1, 7 },
+                { "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
+        };
+        static const struct {
+                const char *name, *target;
+        } links[] = {
+                { "ptmx", "pts/ptmx" },          { "fd", "/proc/self/fd" },
+                { "stdin", "/proc/self/fd/0" },  { "stdout", "/proc/self/fd/1" },
+                { "stderr", "/proc/self/fd/2" },
+        };
+        cleanup_close int devfd = -EBADF;
+        int r;
+
+        r = fs_at(rootfd, "tmpfs", "dev", MS_NOSUID | MS_NOEXEC, "mode=755,size=512k", err);
+        if (r < 0)
+                return r;
+        devfd = open_in_root_nosymlinks(rootfd, "dev", O_RDONLY | O_DIRECTORY, 0);
+        if (devfd < 0)
+                return lodge_error_set(err, -devfd, "open /dev");
+        for (size_t i = 0; i < ELEMENTSOF(nodes); i++) {
+                r = make_node(devfd, nodes[i].name, 0666, nodes[i].maj, nodes[i].min, err);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(links); i++)
+                if (symlinkat(links[i].target, devfd, links[i].name) < 0)
+                        return lodge_error_set(err, errno, "create /dev/%s", links[i].name);
+
+        r = fs_at(rootfd, "devpts", "dev/pts", MS_NOSUID | MS_NOEXEC,
+                  "newinstance,ptmxmode=0666,mode=0620,gid=5", err);
+        if (r >= 0)
+                r = fs_at(rootfd, "tmpfs", "dev/shm", SAFE, "mode=1777", err);
+        if (r >= 0)
+                r = fs_at(rootfd, "mqueue", "dev/mqueue", SAFE, NULL, err);
+        /* By path: an fd opened before clone() belongs to the host's mount namespace. */
+        if (r >= 0 && console)
+                r = bind_at(rootfd, console, "dev/console", false, 0, err);
+        return r;
+}
+
+static int mount_run(int rootfd, struct lodge_error **err)
+{
+        cleanup_close int fd = -EBADF;
+        int r;
+
+        r = fs_at(rootfd, "tmpfs", "run", MS_NOSUID | MS_NODEV, "mode=755,size=20%", err);
+        if (r < 0)
+                return r;
+        /* systemd and others read how they are contained from here too. */
+        fd = open_in_root_nosymlinks(rootfd, "run", O_RDONLY | O_DIRECTORY, 0);
+        if (fd < 0 || mkdirat(fd, "systemd", 0755) < 0)
+                return lodge_error_set(err, fd < 0 ? -fd : errno, "create /run/systemd");
+        {
+                cleanup_close int sd = openat(fd, "systemd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+                if (sd < 0)
+                        return lodge_error_set(err, errno, "open /run/systemd");
+                return write_file_atomic_at(sd, "container", "lodge\n", 6, 0444, err);
+        }
+}
+
+static int pivot(const char *rootfs, struct lodge_error **err)
+{
+        if (chdir(rootfs) < 0)
+                return lodge_error_set(err, errno, "enter the rootfs");
+        /* pivot_root(".", ".") stacks the old root on top of the new one. */
+        if (syscall(SYS_pivot_root, ".", ".") < 0)
+                return lodge_error_set(err, errno, "pivot_root");
+        if (umount2(".", MNT_DETACH) < 0)
+                return lodge_error_set(err, errno, "detach the host's root");
+        if (chdir("/") < 0)
+                return lodge_error_set(err, errno, "chdir /");
+        return 0;
+}
+
+int guest_mount_all(const struct guest_setup *s, struct lodge_error **err)
+{
+        cleanup_close int rootfd = -EBADF;
+        int r;
+
+        /* Nothing we mount may propagate back to the host. */
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                return lodge_error_set(err, errno, "make mounts private");
+        /* pivot_root needs the rootfs to be a mount point. */
+        if (mount(s->rootfs, s->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+                return lodge_error_set(err, errno, "bind the rootfs");
+        rootfd = open(s->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (rootfd < 0)
+                return lodge_error_set(err, errno, "open the rootfs");
+
+        r = mount_proc(rootfd, err);
+        if (r >= 0)
+                r = mount_sys(rootfd, s->cgroups, err);
+        if (r >= 0)
+                r = mount_dev(rootfd, s->console, err);
+        if (r >= 0)
+                r = mount_run(rootfd, err);
+        if (r < 0)
+                return r;
+        return pivot(s->rootfs, err);
+}

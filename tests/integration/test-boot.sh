@@ -1,0 +1,102 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Booting real inits: busybox and systemd (Debian bookworm) start, run and stop
+# cleanly; start refuses a running guest; failed starts leave nothing behind;
+# the guest outlives its client and its monitor.
+. "$(dirname "$0")/lib.sh"
+
+BB=$(fixture_busybox)
+DEB=$(fixture_debian)
+
+# --- busybox
+lodge create bb -t local -- --file "$BB" --meta "$(meta_of "$BB")" >/dev/null
+expect 0 '' -- lodge start bb
+expect 0 '' -- lodge list
+grep -Eq '^bb +RUNNING' "$TEST_DIR/out" || fail "not RUNNING: $(cat "$TEST_DIR/out")"
+pid=$(init_pid bb)
+[ "$(cat /proc/"$pid"/comm)" = init ] || fail "init is $(cat /proc/"$pid"/comm)"
+[ "$(in_guest bb hostname)" = bb ] || fail "hostname in the guest"
+[ "$(in_guest bb cat /proc/1/environ | tr '\0' '\n' | grep '^container=')" = container=lodge ] ||
+        fail "container=lodge not in init's environment"
+[ "$(in_guest bb cat /run/systemd/container)" = lodge ] || fail "/run/systemd/container"
+[ "$(in_guest bb readlink /proc/1/ns/pid)" != "$(readlink /proc/self/ns/pid)" ] || fail "pid ns"
+in_guest bb sh -c 'echo x > /proc/sys/kernel/hostname' 2>/dev/null &&
+        fail "/proc/sys is writable in the guest"
+in_guest bb sh -c 'ls /sys/fs/cgroup/memory/memory.limit_in_bytes' >/dev/null ||
+        fail "the guest doesn't see its memory cgroup"
+[ -n "$(cgroups_of bb)" ] || fail "no host cgroups for the guest"
+ok "busybox guest boots: own namespaces, hostname, container=lodge, /proc/sys read-only"
+
+expect 1 'already running' -- lodge start bb
+ok "start of a running guest is an error (exit 1)"
+expect 1 'is RUNNING' -- lodge destroy bb
+ok "destroy of a running guest is refused without --force"
+
+expect 0 '' -- lodge stop bb
+expect 0 '' -- lodge info bb --format json
+python3 -c 'import json,sys; i=json.load(open(sys.argv[1])); assert i["state"]=="STOPPED" and i["pid"] is None, i' "$TEST_DIR/out" ||
+        fail "not stopped: $(cat "$TEST_DIR/out")"
+grep -q 'ended=clean' "$LODGE_RUNDIR/bb/state" || fail "busybox did not stop cleanly"
+kill -0 "$pid" 2>/dev/null && fail "init still alive"
+[ -z "$(cgroups_of bb)" ] || fail "cgroups left: $(cgroups_of bb); monitor: $(cat "$LODGE_RUNDIR/bb/monitor.log")"
+grep -q 'going down' "$LODGE_RUNDIR/bb/console.log" || fail "console log not kept"
+ok "busybox stops cleanly on SIGUSR2; cgroups gone, console log kept"
+expect 1 'not running' -- lodge stop bb
+ok "stop of a stopped guest is an error"
+
+# --- systemd: no network yet, so the guest gets no eth0 stanza to raise.
+lodge create deb -t local -- --file "$DEB" --meta "$(meta_of "$DEB")" >/dev/null
+printf 'auto lo\niface lo inet loopback\n' >"$LODGE_ROOT/containers/deb/rootfs/etc/network/interfaces"
+expect 0 '' -- lodge start deb
+state() { in_guest deb systemctl is-system-running 2>/dev/null || true; }
+wait_for 60 sh -c "[ \"\$(nsenter -t $(init_pid deb) -a systemctl is-system-running 2>/dev/null)\" = running ]" || {
+        in_guest deb systemctl --failed --no-legend >&2 || true
+        fail "systemd is '$(state)', not running"
+}
+ok "systemd guest reaches 'running' (no failed unit)"
+
+pid=$(init_pid deb)
+expect 0 '' -- lodge stop deb
+grep -q 'ended=clean' "$LODGE_RUNDIR/deb/state" || fail "systemd didn't stop cleanly: $(cat "$LODGE_RUNDIR/deb/state")"
+[ -z "$(cgroups_of deb)" ] || fail "cgroups left: $(cgroups_of deb)"
+ok "systemd guest stops cleanly on SIGRTMIN+3, no SIGKILL needed"
+
+# --- the guest outlives a killed monitor, and stop still works
+expect 0 '' -- lodge start bb
+mon=$(sed -n 's/^monitor_pid=//p' "$LODGE_RUNDIR/bb/state")
+kill -9 "$mon"
+sleep 0.2
+expect 0 '' -- lodge list
+grep -Eq '^bb +RUNNING' "$TEST_DIR/out" || fail "guest died with its monitor"
+expect 0 '' -- lodge stop bb
+[ -z "$(cgroups_of bb)" ] || fail "cgroups left after a monitor-less stop"
+expect 0 '' -- lodge start bb
+ok "kill -9 of the monitor: the guest runs on, stop still works, start again works"
+expect 0 '' -- lodge stop --kill bb
+grep -q 'ended=killed' "$LODGE_RUNDIR/bb/state" || fail "--kill not recorded as killed"
+ok "stop --kill"
+
+# --- faults: each failed start is an error naming the step, and leaves nothing.
+failed_start() { # NAME PATTERN
+        expect 1 "$2" -- lodge start "$1"
+        expect 0 '' -- lodge list
+        grep -Eq "^$1 +STOPPED" "$TEST_DIR/out" || fail "$1: not STOPPED after a failed start"
+        [ -z "$(cgroups_of "$1")" ] || fail "$1: cgroups left: $(cgroups_of "$1")"
+        [ ! -e "$LODGE_RUNDIR/$1/monitor.sock" ] || fail "$1: monitor socket left"
+}
+lodge create noinit -t local -- --file "$BB" >/dev/null
+rm "$LODGE_ROOT/containers/noinit/rootfs/sbin/init"
+failed_start noinit "init '/sbin/init'"
+# An init that exits at once did start; then the guest is simply stopped, tidily.
+lodge config noinit set init.cmd "/bin/false"
+expect 0 '' -- lodge start noinit
+wait_for 10 grep -q 'state=STOPPED' "$LODGE_RUNDIR/noinit/state" || fail "init exited, guest not stopped"
+grep -q 'ended=crashed' "$LODGE_RUNDIR/noinit/state" || fail "exit 1 of init not recorded as crashed"
+wait_for 10 sh -c "[ ! -e '$LODGE_RUNDIR/noinit/monitor.sock' ]" || fail "monitor stayed"
+[ -z "$(cgroups_of noinit)" ] || fail "cgroups left after init exited"
+lodge config noinit unset init.cmd
+rm -rf "$LODGE_ROOT/containers/noinit/rootfs/proc"
+ln -s / "$LODGE_ROOT/containers/noinit/rootfs/proc"
+ln -s /bin/busybox "$LODGE_ROOT/containers/noinit/rootfs/sbin/init"
+failed_start noinit "'/proc' in the rootfs must be a directory"
+ok "faults: missing init, a symlinked /proc: clear errors, nothing left behind"

@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/base/cleanup.h"
+#include "core/base/fileio.h"
+#include "core/base/strv.h"
+#include "core/cgroup.h"
+#include "tests/unit/lodge-test.h"
+
+static char *data(const char *name)
+{
+        char path[512];
+        char *text = NULL;
+
+        snprintf(path, sizeof(path), "%s/tests/data/%s", LODGE_SRCDIR, name);
+        assert_int_equal(read_file_at(AT_FDCWD, path, 1 << 20, &text, NULL, NULL), 0);
+        return text;
+}
+
+static void test_parse_hybrid(void **state)
+{
+        cleanup_free char *text = data("mountinfo-hybrid");
+        struct cg_host h;
+
+        (void)state;
+        assert_int_equal(cg_host_parse(text, &h, NULL), 0);
+        assert_int_equal(h.n, 10);
+        assert_true(h.v2 >= 0);
+        assert_string_equal(h.h[h.v2].mount, "/sys/fs/cgroup/unified");
+        assert_int_equal(cg_host_find(&h, "memory"), 3);
+        assert_string_equal(h.h[cg_host_find(&h, "name=systemd")].mount, "/sys/fs/cgroup/systemd");
+        assert_int_equal(cg_host_find(&h, "rdma"), -1);
+        cg_host_done(&h);
+}
+
+static void test_parse_unified_and_weird(void **state)
+{
+        cleanup_free char *u = data("mountinfo-unified");
+        cleanup_free char *w = data("mountinfo-weird");
+        struct cg_host h;
+
+        (void)state;
+        assert_int_equal(cg_host_parse(u, &h, NULL), 0);
+        assert_int_equal(h.n, 1);
+        assert_int_equal(h.v2, 0);
+        cg_host_done(&h);
+
+        assert_int_equal(cg_host_parse(w, &h, NULL), 0);
+        assert_int_equal(h.n, 2); /* the second cpu,cpuacct mount counts once */
+        assert_string_equal(h.h[0].controllers, "cpu,cpuacct");
+        assert_int_equal(cg_host_find(&h, "cpuacct"), 0);
+        assert_string_equal(h.h[1].mount, "/sys/fs/cgroup/with space");
+        assert_string_equal(h.h[1].controllers, "pids");
+        cg_host_done(&h);
+}
+
+static void test_guest_names(void **state)
+{
+        struct cg_host h = { .v2 = -1 };
+        struct cg_guest a, b;
+
+        (void)state;
+        assert_int_equal(cg_guest_init(&a, &h, "/var/lib/lodge", "web", NULL), 0);
+        assert_string_equal(a.base, "lodge/web");
+        assert_int_equal(cg_guest_init(&b, &h, "/tmp/other", "web", NULL), 0);
+        assert_true(strncmp(b.base, "lodge-", 6) == 0);
+        assert_string_not_equal(a.base, b.base);
+        cg_guest_done(&a);
+        cg_guest_done(&b);
+}
+
+static void put(const char *dir, const char *file, const char *content)
+{
+        char path[512];
+        int fd;
+
+        snprintf(path, sizeof(path), "%s/%s", dir, file);
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        assert_true(fd >= 0);
+        assert_int_equal(write_all(fd, content, strlen(content)), 0);
+        close(fd);
+}
+
+static char *get(const char *dir, const char *file)
+{
+        char path[512];
+        char *text = NULL;
+
+        snprintf(path, sizeof(path), "%s/%s", dir, file);
+        assert_int_equal(read_file_at(AT_FDCWD, path, 4096, &text, NULL, NULL), 0);
+        return text;
+}
+
+/* A fake v1 memory+pids+cpu host in a tmpdir: the knob files exist because
+ * the test makes them, as the kernel would. */
+static void test_limits_v1(void **state)
+{
+        struct lodge_tmpdir *t = *state;
+        char mi[1024], mem[200], pids[200], cpu[200], base[256];
+        struct lodge_config_limits l = { .memory = 64 << 20,
+                                         .has_memory_swap = true,
+                                         .memory_swap = 0,
+                                         .pids = 100,
+                                         .cpu_millis = 1500,
+                                         .cpu_weight = 200,
+                                         .io_weight = 50 };
+        cleanup_strv char **warnings = NULL;
+        struct cg_host h;
+        struct cg_guest g;
+
+        snprintf(mem, sizeof(mem), "%s/memory", t->path);
+        snprintf(pids, sizeof(pids), "%s/pids", t->path);
+        snprintf(cpu, sizeof(cpu), "%s/cpu", t->path);
+        snprintf(mi, sizeof(mi),
+                 "1 0 0:1 / %s rw - cgroup cgroup rw,memory\n"
+                 "2 0 0:2 / %s rw - cgroup cgroup rw,pids\n"
+                 "3 0 0:3 / %s rw - cgroup cgroup rw,cpu\n",
+                 mem, pids, cpu);
+        assert_int_equal(cg_host_parse(mi, &h, NULL), 0);
+        assert_int_equal(cg_guest_init(&g, &h, "/var/lib/lodge", "web", NULL), 0);
+        mkdir(mem, 0755);
+        mkdir(pids, 0755);
+        mkdir(cpu, 0755);
+        assert_int_equal(cg_guest_create(&g, NULL), 0);
+
+        snprintf(base, sizeof(base), "%s/lodge/web", mem);
+        put(base, "memory.limit_in_bytes", "");
+        put(base, "memory.memsw.limit_in_bytes", "");
+        snprintf(base, sizeof(base), "%s/lodge/web", pids);
+        put(base, "pids.max", "");
+        snprintf(base, sizeof(base), "%s/lodge/web", cpu);
+        put(base, "cpu.cfs_period_us", "");
+        put(base, "cpu.cfs_quota_us", "");
+        put(base, "cpu.shares", "");
+
+        assert_int_equal(cg_guest_apply_limits(&g, &l, &warnings, NULL), 0);
+        {
+                cleanup_free char *quota = get(base, "cpu.cfs_quota_us");
+                cleanup_free char *shares = get(base, "cpu.shares");
+
+                assert_string_equal(quota, "150000");
+                assert_string_equal(shares, "2048");
+        }
+        snprintf(base, sizeof(base), "%s/lodge/web", mem);
+        {
+                cleanup_free char *m = get(base, "memory.limit_in_bytes");
+                cleanup_free char *sw = get(base, "memory.memsw.limit_in_bytes");
+
+                assert_string_equal(m, "67108864");
+                assert_string_equal(sw, "67108864"); /* no swap: memsw == memory */
+        }
+        snprintf(base, sizeof(base), "%s/lodge/web", pids);
+        {
+                cleanup_free char *p = get(base, "pids.max");
+
+                assert_string_equal(p, "100");
+        }
+        /* No blkio here: said, not failed. */
+        assert_int_equal(strv_length(warnings), 1);
+        assert_non_null(strstr(warnings[0], "limits.io.weight"));
+
+        /* Without a pids controller a pids limit can't hold: refused. */
+        cg_host_done(&h);
+        cg_guest_done(&g);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_parse_hybrid),
+                cmocka_unit_test(test_parse_unified_and_weird),
+                cmocka_unit_test(test_guest_names),
+                cmocka_unit_test_setup_teardown(test_limits_v1, lodge_tmpdir_setup,
+                                                lodge_tmpdir_teardown),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
