@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <getopt.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "cmd/cmd.h"
 #include "core/base/strv.h"
@@ -22,6 +23,28 @@ static void print_table(const struct lodge_container_info *i)
                 printf("Autostart:  %s\n", i->autostart ? "yes" : "no");
         STRV_FOREACH (a, i->ipv4)
                 printf("IPv4:       %s\n", *a);
+        if (i->init_pid > 0) {
+                long long up = (long long)time(NULL) - i->started_at;
+
+                printf("Uptime:     %lldd %02lld:%02lld:%02lld\n", up / 86400, up / 3600 % 24,
+                       up / 60 % 60, up % 60);
+                printf("Memory:     %.1f MiB\n", (double)i->memory / (1 << 20));
+                printf("CPU time:   %.2f s\n", (double)i->cpu_ns / 1e9);
+                printf("Processes:  %llu\n", (unsigned long long)i->processes);
+                if (i->oom_kills)
+                        printf("OOM kills:  %llu\n", (unsigned long long)i->oom_kills);
+        } else if (i->ended[0]) {
+                printf("Last stop:  %s\n", i->ended);
+        }
+        if (i->limits.memory)
+                printf("Limit:      memory %.1f MiB\n", (double)i->limits.memory / (1 << 20));
+        if (i->limits.cpu_millis)
+                printf("Limit:      cpu %u.%03u\n", i->limits.cpu_millis / 1000,
+                       i->limits.cpu_millis % 1000);
+        if (i->limits.pids)
+                printf("Limit:      pids %llu\n", (unsigned long long)i->limits.pids);
+        if (i->limits.cpuset)
+                printf("Limit:      cpuset %s\n", i->limits.cpuset);
 }
 
 static int run_info(int argc, char **argv, const struct lodge_global_opts *g)

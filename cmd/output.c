@@ -169,5 +169,16 @@ void cmd_json_container(FILE *out, const struct lodge_container_info *i)
                 fputs(",\"pid\":null", out);
         fputs(",\"error\":", out);
         json_print_string(out, i->error);
-        fputc('}', out);
+        fprintf(out,
+                ",\"started_at\":%lld,\"memory\":%llu,\"cpu_ns\":%llu,\"processes\":%llu,"
+                "\"oom_kills\":%llu,\"last_stop\":",
+                i->init_pid > 0 ? (long long)i->started_at : 0LL, (unsigned long long)i->memory,
+                (unsigned long long)i->cpu_ns, (unsigned long long)i->processes,
+                (unsigned long long)i->oom_kills);
+        json_print_string(out, i->ended[0] ? i->ended : NULL);
+        fprintf(out, ",\"limits\":{\"memory\":%llu,\"cpu\":%.3f,\"pids\":%llu,\"cpuset\":",
+                (unsigned long long)i->limits.memory, i->limits.cpu_millis / 1000.0,
+                (unsigned long long)i->limits.pids);
+        json_print_string(out, i->limits.cpuset);
+        fputs("}}", out);
 }

@@ -7,6 +7,7 @@
 static int run_start(int argc, char **argv, const struct lodge_global_opts *g)
 {
         static const struct option longopts[] = {
+                { "foreground", no_argument, NULL, 'F' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -15,8 +16,11 @@ static int run_start(int argc, char **argv, const struct lodge_global_opts *g)
         const char *name;
         int c;
 
-        while ((c = getopt_long(argc, argv, "h", longopts, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "Fh", longopts, NULL)) >= 0) {
                 switch (c) {
+                case 'F':
+                        opts.foreground = true;
+                        break;
                 case 'h':
                         cmd_help(&cmd_start, stdout);
                         return CMD_EXIT_OK;
@@ -31,12 +35,16 @@ static int run_start(int argc, char **argv, const struct lodge_global_opts *g)
                 return cmd_fail(&err, NULL, CMD_EXIT_USAGE);
         if (lodge_container_start(&g->paths, name, &opts, &err) < 0)
                 return cmd_fail(&err, name, CMD_EXIT_FAILURE);
+        /* Foreground: the console until the guest stops (Ctrl-a q leaves it running). */
+        if (opts.foreground && lodge_container_console(&g->paths, name, false, &err) < 0)
+                return cmd_fail(&err, name, CMD_EXIT_FAILURE);
         return CMD_EXIT_OK;
 }
 
 const struct lodge_cmd cmd_start = {
         .name = "start",
         .summary = "Boot a container's init; returns once it runs",
-        .usage = "NAME",
+        .usage = "NAME [-F|--foreground]",
+        .options = "  -F, --foreground        stay on the guest's console until it stops\n",
         .run = run_start,
 };

@@ -570,6 +570,21 @@ int cg_guest_freeze(const struct cg_guest *g, bool frozen, struct lodge_error **
         return r < 0 ? r : 0;
 }
 
+bool cg_guest_frozen(const struct cg_guest *g)
+{
+        cleanup_free char *path = NULL, *text = NULL;
+        int i = cg_host_find(g->host, "freezer");
+
+        if (i >= 0) {
+                path = cg_path(g, (size_t)i, NULL, "freezer.state");
+                return path && read_str(path, &text) >= 0 && strncmp(text, "THAWED", 6) != 0;
+        }
+        if (g->host->v2 < 0)
+                return false;
+        path = cg_path(g, (size_t)g->host->v2, NULL, "cgroup.freeze");
+        return path && read_str(path, &text) >= 0 && text[0] == '1';
+}
+
 static uint64_t read_u64(const char *path, const char *key)
 {
         cleanup_free char *text = NULL;
@@ -583,6 +598,29 @@ static uint64_t read_u64(const char *path, const char *key)
                 if (strncmp(p, key, strlen(key)) == 0 && p[strlen(key)] == ' ')
                         return strtoull(p + strlen(key) + 1, NULL, 10);
         return 0;
+}
+
+/* v1 counters aren't hierarchical: add up dir and every cgroup below it. */
+static uint64_t sum_tree(const char *dir, const char *file, const char *key)
+{
+        cleanup_free char *path = NULL;
+        cleanup_closedir DIR *d = NULL;
+        struct dirent *de;
+        uint64_t sum;
+
+        if (asprintf(&path, "%s/%s", dir, file) < 0)
+                return 0;
+        sum = read_u64(path, key);
+        d = opendir(dir);
+        while (d && (de = readdir(d))) {
+                cleanup_free char *sub = NULL;
+
+                if (de->d_type != DT_DIR || de->d_name[0] == '.')
+                        continue;
+                if (asprintf(&sub, "%s/%s", dir, de->d_name) >= 0)
+                        sum += sum_tree(sub, file, key);
+        }
+        return sum;
 }
 
 static uint64_t stat_of(const struct cg_guest *g, const char *controller, const char *file,
@@ -602,8 +640,11 @@ int cg_guest_stats(const struct cg_guest *g, struct cg_stats *ret, struct lodge_
                 s.memory = stat_of(g, "memory", "memory.current", NULL);
                 s.oom_kills = stat_of(g, "memory", "memory.events", "oom_kill");
         } else {
+                int i = cg_host_find(g->host, "memory");
+                cleanup_free char *dir = i >= 0 ? cg_path(g, (size_t)i, NULL, NULL) : NULL;
+
                 s.memory = stat_of(g, "memory", "memory.usage_in_bytes", NULL);
-                s.oom_kills = stat_of(g, "memory", "memory.oom_control", "oom_kill");
+                s.oom_kills = dir ? sum_tree(dir, "memory.oom_control", "oom_kill") : 0;
         }
         if (cg_host_find(g->host, "cpuacct") >= 0) {
                 s.cpu_ns = stat_of(g, "cpuacct", "cpuacct.usage", NULL);

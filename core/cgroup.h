@@ -66,6 +66,9 @@ int cg_guest_apply_limits(const struct cg_guest *g, const struct lodge_config_li
 
 int cg_guest_freeze(const struct cg_guest *g, bool frozen, struct lodge_error **err);
 
+/* Is the guest frozen (or freezing) right now? */
+bool cg_guest_frozen(const struct cg_guest *g);
+
 struct cg_stats {
         uint64_t memory; /* bytes in use */
         uint64_t cpu_ns; /* CPU time used */

@@ -18,6 +18,16 @@ struct lodge_paths {
         char *conf;   /* $LODGE_CONF, default /etc/lodge/lodge.conf */
 };
 
+enum lodge_state {
+        LODGE_STATE_STOPPED,
+        LODGE_STATE_STARTING,
+        LODGE_STATE_RUNNING,
+        LODGE_STATE_STOPPING,
+        LODGE_STATE_FROZEN,
+        LODGE_STATE_BROKEN, /* the config can't be read */
+};
+const char *lodge_state_to_string(enum lodge_state s);
+
 /* Fill from root_override (may be NULL), the environment, then defaults.
  * Relative paths are made absolute. */
 int lodge_paths_init(struct lodge_paths *p, const char *root_override, struct lodge_error **err);
@@ -84,15 +94,44 @@ int lodge_container_stop(const struct lodge_paths *p, const char *name,
                          const struct lodge_stop_options *opts, char ret_ended[static 16],
                          struct lodge_error **err);
 
-enum lodge_state {
-        LODGE_STATE_STOPPED,
-        LODGE_STATE_STARTING,
-        LODGE_STATE_RUNNING,
-        LODGE_STATE_STOPPING,
-        LODGE_STATE_FROZEN,
-        LODGE_STATE_BROKEN, /* the config can't be read */
+struct lodge_attach_options {
+        const char *user; /* name or uid inside the guest; NULL: root */
+        const char *cwd;  /* NULL: the user's home, else / */
+        char **env;       /* "K=V" added to (or, with keep_env, over) the clean environment */
+        bool keep_env;    /* start from the caller's environment instead */
+        char **argv;      /* NULL: the user's login shell */
 };
-const char *lodge_state_to_string(enum lodge_state s);
+
+/* Run a command inside a running guest: in all its namespaces and cgroups,
+ * with its capability bounding set and no_new_privs, a pty when stdin is a
+ * terminal, plain stdio otherwise. *ret_status is the command's exit status
+ * (128+N when killed by signal N; 127/126 when it can't be found/run). */
+int lodge_container_attach(const struct lodge_paths *p, const char *name,
+                           const struct lodge_attach_options *opts, int *ret_status,
+                           struct lodge_error **err);
+
+/* Freeze (all its processes stopped in place) or thaw a running guest. */
+int lodge_container_freeze(const struct lodge_paths *p, const char *name, bool frozen,
+                           struct lodge_error **err);
+
+/* Wait until the container is in state (RUNNING, STOPPED, FROZEN), up to
+ * timeout_ms (< 0: forever). -ETIMEDOUT otherwise. */
+int lodge_container_wait(const struct lodge_paths *p, const char *name, enum lodge_state state,
+                         int timeout_ms, struct lodge_error **err);
+
+/* "RUNNING" (any case) to its enum; -EINVAL otherwise. */
+int lodge_state_from_string(const char *s, enum lodge_state *ret);
+
+/* Start every container with autostart set, lowest autostart.order first,
+ * waiting autostart.delay seconds after each. Failures are collected in
+ * *ret_failed ("NAME: why") and don't stop the others. */
+int lodge_autostart(const struct lodge_paths *p, char ***ret_failed, struct lodge_error **err);
+
+/* Connect the terminal to the guest's console through its monitor (several
+ * viewers may share it; Ctrl-a q detaches), or with log_only print the last
+ * 128 KiB of console output, also of a guest that has stopped. */
+int lodge_container_console(const struct lodge_paths *p, const char *name, bool log_only,
+                            struct lodge_error **err);
 
 struct lodge_container_info {
         char *name;
@@ -104,6 +143,16 @@ struct lodge_container_info {
         char **ipv4;      /* configured or live addresses, "ADDR/PREFIX" or "dhcp" */
         int64_t init_pid; /* 0 when not running */
         char *error;      /* why the state is BROKEN, else NULL */
+        /* live, when running */
+        int64_t started_at; /* unix time */
+        uint64_t memory;    /* bytes */
+        uint64_t cpu_ns;
+        uint64_t processes;
+        uint64_t oom_kills;
+        /* after a stop: clean, killed, crashed or failed; "" before the first start */
+        char ended[16];
+        /* the limits in force (from the config; cpuset owned by this struct) */
+        struct lodge_config_limits limits;
 };
 void lodge_container_info_done(struct lodge_container_info *i);
 

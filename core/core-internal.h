@@ -71,3 +71,21 @@ void state_gc(const struct root_dirs *d);
 
 #define CREATE_PREFIX ".create-"
 #define DESTROY_PREFIX ".destroy-"
+
+/* ---- control.c: a running guest's cgroups ---- */
+
+struct lodge_live_info {
+        enum lodge_state state; /* FROZEN when its freezer says so */
+        int64_t init_pid;
+        int64_t started_at;
+        uint64_t memory, cpu_ns, processes, oom_kills;
+        char ended[16];
+};
+
+/* The live state of a container, from its run state and cgroups. */
+int live_state(const struct lodge_paths *p, const char *name, struct lodge_live_info *ret,
+               struct lodge_error **err);
+
+/* Apply cfg's limits to the guest now, when it runs (no-op otherwise). */
+int live_apply_limits(const struct lodge_paths *p, const char *name, const struct lodge_config *cfg,
+                      char ***ret_warnings, struct lodge_error **err);

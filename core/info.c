@@ -22,6 +22,7 @@ void lodge_container_info_done(struct lodge_container_info *i)
         free(i->backend);
         free(i->arch);
         free(i->error);
+        free(i->limits.cpuset);
         strv_free(i->ipv4);
         *i = (struct lodge_container_info){ 0 };
 }
@@ -104,10 +105,29 @@ static int fill_info(const struct lodge_paths *p, int containers, const char *na
                 lodge_container_info_done(&i);
                 return lodge_error_set(err, ENOMEM, "describe container");
         }
-        r = state_read(p, name, &i.state, &i.init_pid, err);
-        if (r < 0) {
+        i.limits = cfg->limits;
+        i.limits.cpuset = NULL;
+        if (cfg->limits.cpuset && !(i.limits.cpuset = strdup(cfg->limits.cpuset))) {
                 lodge_container_info_done(&i);
-                return r;
+                return lodge_error_set(err, ENOMEM, "describe container");
+        }
+
+        {
+                struct lodge_live_info live;
+
+                r = live_state(p, name, &live, err);
+                if (r < 0) {
+                        lodge_container_info_done(&i);
+                        return r;
+                }
+                i.state = live.state;
+                i.init_pid = live.init_pid;
+                i.started_at = live.started_at;
+                i.memory = live.memory;
+                i.cpu_ns = live.cpu_ns;
+                i.processes = live.processes;
+                i.oom_kills = live.oom_kills;
+                memcpy(i.ended, live.ended, sizeof(i.ended));
         }
         *ret = i;
         return 0;
@@ -264,6 +284,9 @@ int lodge_container_config_update(const struct lodge_paths *p, const char *name,
                           : lodge_config_unset(cfg, key, err);
         if (r >= 0)
                 r = lodge_config_write_at(cfg, cdirfd, "config", err);
+        /* A running guest gets a changed limit at once. */
+        if (r >= 0 && strncmp(key, "limits.", 7) == 0)
+                r = live_apply_limits(p, name, cfg, NULL, err);
         container_unlock(&l);
         root_dirs_done(&d);
         return r;

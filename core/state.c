@@ -31,7 +31,7 @@ const char *lodge_state_to_string(enum lodge_state s)
         return names[s];
 }
 
-static int state_from_string(const char *s, enum lodge_state *ret)
+int lodge_state_from_string(const char *s, enum lodge_state *ret)
 {
         for (int i = 0; i <= LODGE_STATE_BROKEN; i++)
                 if (strcasecmp(s, lodge_state_to_string(i)) == 0) {
@@ -113,7 +113,7 @@ static int parse_field(struct run_state *s, const char *key, const char *v)
         uint64_t u;
 
         if (strcmp(key, "state") == 0)
-                return state_from_string(v, &s->state);
+                return lodge_state_from_string(v, &s->state);
         if (strcmp(key, "ended") == 0) {
                 snprintf(s->ended, sizeof(s->ended), "%s", v);
                 return 0;

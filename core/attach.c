@@ -1,0 +1,474 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/close_range.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "core/base/cleanup.h"
+#include "core/base/fileio.h"
+#include "core/base/path.h"
+#include "core/base/strv.h"
+#include "core/cgroup.h"
+#include "core/core-internal.h"
+#include "core/guest.h"
+#include "core/run.h"
+#include "core/users.h"
+
+#define GUEST_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define MAX_GROUPS 64
+
+struct attach {
+        const struct lodge_attach_options *o;
+        const struct lodge_config *cfg;
+        const struct cg_guest *cg;
+        int pidfd; /* the guest's init */
+        bool pty;
+        int sync; /* SOCK_SEQPACKET to the client */
+        const char *term;
+};
+
+static _Noreturn void child_fail(int sync, struct lodge_error **err, int status)
+{
+        struct guest_report rep = { .code = (*err)->code };
+
+        snprintf(rep.msg, sizeof(rep.msg), "%s", (*err)->msg ? (*err)->msg : "attach");
+        (void)send(sync, &rep, sizeof(rep), MSG_NOSIGNAL);
+        _exit(status);
+}
+
+static int send_fd(int sock, int fd)
+{
+        char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+        char byte = 'M';
+        struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+        struct msghdr mh = { .msg_iov = &iov,
+                             .msg_iovlen = 1,
+                             .msg_control = cbuf,
+                             .msg_controllen = sizeof(cbuf) };
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &fd, sizeof(int));
+        return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+static char *read_guest_file(const char *path)
+{
+        char *text = NULL;
+
+        if (read_file_at(AT_FDCWD, path, 4 << 20, &text, NULL, NULL) < 0)
+                return NULL;
+        return text;
+}
+
+static int make_env(const struct attach *a, const struct guest_user *u, char ***ret)
+{
+        cleanup_strv char **env = NULL;
+
+        if (a->o->keep_env) {
+                for (char **p = environ; p && *p; p++)
+                        if (strv_extend(&env, *p) < 0)
+                                return -ENOMEM;
+        } else {
+                const char *fixed[] = { "PATH=" GUEST_PATH, "container=lodge" };
+
+                for (size_t i = 0; i < ELEMENTSOF(fixed); i++)
+                        if (strv_extend(&env, fixed[i]) < 0)
+                                return -ENOMEM;
+                const char *vars[][2] = {
+                        { "TERM", a->term ? a->term : "dumb" },
+                        { "HOME", u->home },
+                        { "USER", u->name },
+                        { "LOGNAME", u->name },
+                };
+
+                for (size_t i = 0; i < ELEMENTSOF(vars); i++) {
+                        char *e = NULL;
+
+                        if (asprintf(&e, "%s=%s", vars[i][0], vars[i][1]) < 0)
+                                return -ENOMEM;
+                        if (strv_push(&env, e) < 0) {
+                                free(e);
+                                return -ENOMEM;
+                        }
+                }
+        }
+        /* -e K=V replaces K */
+        STRV_FOREACH (kv, a->o->env) {
+                size_t klen = strcspn(*kv, "=");
+
+                for (size_t i = 0; env && env[i]; i++)
+                        if (strncmp(env[i], *kv, klen + 1) == 0) {
+                                free(env[i]);
+                                memmove(&env[i], &env[i + 1],
+                                        (strv_length(env) - i) * sizeof(char *));
+                                i--;
+                        }
+                if (strv_extend(&env, *kv) < 0)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(env);
+        return 0;
+}
+
+/* execvpe() searches the caller's PATH; search the new environment's. */
+static int exec_in_path(char **argv, char **envp)
+{
+        const char *path = GUEST_PATH;
+        int saved = ENOENT;
+
+        if (strchr(argv[0], '/')) {
+                execve(argv[0], argv, envp);
+                return -errno;
+        }
+        for (char **e = envp; e && *e; e++)
+                if (strncmp(*e, "PATH=", 5) == 0)
+                        path = *e + 5;
+        for (const char *p = path; *p;) {
+                size_t n = strcspn(p, ":");
+                char full[4096];
+
+                if (n > 0 && snprintf(full, sizeof(full), "%.*s/%s", (int)n, p, argv[0]) <
+                                     (int)sizeof(full)) {
+                        execve(full, argv, envp);
+                        if (errno != ENOENT && errno != ENOTDIR)
+                                saved = errno;
+                }
+                p += n;
+                if (*p == ':')
+                        p++;
+        }
+        return -saved;
+}
+
+/* In the guest's namespaces, as the process that becomes the command. */
+static _Noreturn void run_command(const struct attach *a, int slave)
+{
+        cleanup_error struct lodge_error *err = NULL;
+        cleanup_free char *passwd = NULL, *group = NULL;
+        cleanup_strv char **env = NULL;
+        struct guest_user u;
+        gid_t groups[MAX_GROUPS];
+        size_t ngroups;
+        char *shell_argv[2] = { NULL, NULL }, login0[300];
+        char **argv = a->o->argv;
+        int r;
+
+        if (slave >= 0) {
+                if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0) {
+                        lodge_error_set(&err, errno, "make the pty the controlling terminal");
+                        child_fail(a->sync, &err, 1);
+                }
+                for (int i = 0; i < 3; i++)
+                        (void)dup2(slave, i);
+                if (slave > 2)
+                        close(slave);
+        }
+        /* Only stdio and the sync socket (close-on-exec) reach the command. */
+        (void)syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+
+        passwd = read_guest_file("/etc/passwd");
+        r = users_lookup(passwd ? passwd : "", a->o->user ? a->o->user : "0", &u);
+        if (r < 0) {
+                lodge_error_set(&err, -r, "user '%s' in the guest", a->o->user ? a->o->user : "0");
+                child_fail(a->sync, &err, 1);
+        }
+        group = read_guest_file("/etc/group");
+        ngroups = users_groups(group ? group : "", u.name, u.gid, groups, MAX_GROUPS);
+
+        if (chdir(a->o->cwd ? a->o->cwd : u.home) < 0) {
+                if (a->o->cwd || chdir("/") < 0) {
+                        lodge_error_set(&err, errno, "change to directory '%s'",
+                                        a->o->cwd ? a->o->cwd : u.home);
+                        child_fail(a->sync, &err, 1);
+                }
+        }
+        if (make_env(a, &u, &env) < 0) {
+                lodge_error_set(&err, ENOMEM, "build the environment");
+                child_fail(a->sync, &err, 1);
+        }
+        if (!argv) { /* a login shell: argv[0] "-sh" */
+                const char *base = strrchr(u.shell, '/');
+
+                snprintf(login0, sizeof(login0), "-%s", base ? base + 1 : u.shell);
+                shell_argv[0] = login0;
+                argv = shell_argv;
+        }
+
+        r = caps_apply(&a->cfg->security, &err);
+        if (r >= 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                r = lodge_error_set(&err, errno, "set no_new_privs");
+        if (r >= 0 && (setgroups(ngroups, groups) < 0 || setresgid(u.gid, u.gid, u.gid) < 0 ||
+                       setresuid(u.uid, u.uid, u.uid) < 0))
+                r = lodge_error_set(&err, errno, "become uid %u", (unsigned)u.uid);
+        if (r < 0)
+                child_fail(a->sync, &err, 1);
+
+        if (argv == shell_argv) {
+                execve(u.shell, argv, env);
+                r = -errno;
+        } else {
+                r = exec_in_path(argv, env);
+        }
+        lodge_error_set(&err, -r, "run '%s'", argv == shell_argv ? u.shell : argv[0]);
+        child_fail(a->sync, &err, r == -ENOENT ? 127 : 126);
+}
+
+/* The first child: joins the guest, makes the pty, forks the command into
+ * the guest's PID namespace and passes on its exit status. */
+static _Noreturn void attach_child(const struct attach *a)
+{
+        cleanup_error struct lodge_error *err = NULL;
+        int slave = -EBADF, status;
+        pid_t pid;
+
+        (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (cg_guest_attach(a->cg, getpid(), &err) < 0)
+                child_fail(a->sync, &err, 1);
+        if (setns(a->pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET |
+                                    CLONE_NEWPID | CLONE_NEWCGROUP) < 0) {
+                lodge_error_set(&err, errno, "enter the guest's namespaces");
+                child_fail(a->sync, &err, 1);
+        }
+        if (a->pty) {
+                /* From the guest's own devpts, so the command's tty is one of its own. */
+                cleanup_close int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+
+                if (master < 0 || unlockpt(master) < 0 ||
+                    (slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY)) < 0 ||
+                    send_fd(a->sync, master) < 0) {
+                        lodge_error_set(&err, errno, "allocate a pty in the guest");
+                        child_fail(a->sync, &err, 1);
+                }
+        }
+        pid = fork();
+        if (pid < 0) {
+                lodge_error_set(&err, errno, "fork into the guest");
+                child_fail(a->sync, &err, 1);
+        }
+        if (pid == 0)
+                run_command(a, slave);
+        if (slave >= 0)
+                close(slave);
+        close(a->sync);
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        _exit(1);
+        if (WIFSIGNALED(status))
+                _exit(128 + WTERMSIG(status));
+        _exit(WEXITSTATUS(status));
+}
+
+static int recv_fd_or_report(int sock, int *ret_fd, struct guest_report *rep)
+{
+        char cbuf[CMSG_SPACE(sizeof(int))];
+        struct iovec iov = { .iov_base = rep, .iov_len = sizeof(*rep) };
+        struct msghdr mh = { .msg_iov = &iov,
+                             .msg_iovlen = 1,
+                             .msg_control = cbuf,
+                             .msg_controllen = sizeof(cbuf) };
+        struct cmsghdr *c;
+        ssize_t n;
+
+        n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+        if (n < 0)
+                return -errno;
+        c = CMSG_FIRSTHDR(&mh);
+        if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+                memcpy(ret_fd, CMSG_DATA(c), sizeof(int));
+                return 1;
+        }
+        return n == (ssize_t)sizeof(*rep) ? 2 : 0; /* 2: a report; 0: closed */
+}
+
+/* Copy between the caller's terminal and the guest's pty until it closes. */
+static void relay(int master, int sync, struct guest_report *rep, bool *reported)
+{
+        sigset_t mask;
+        int sfd;
+        char buf[8192];
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGWINCH);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+        for (bool in_open = true;;) {
+                struct pollfd p[4] = {
+                        { .fd = master, .events = POLLIN },
+                        { .fd = in_open ? STDIN_FILENO : -1, .events = POLLIN },
+                        { .fd = sfd, .events = POLLIN },
+                        { .fd = sync, .events = POLLIN },
+                };
+                ssize_t n;
+
+                if (poll(p, 4, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        break;
+                }
+                if (p[0].revents) {
+                        n = read(master, buf, sizeof(buf));
+                        if (n <= 0)
+                                break; /* EIO: every holder of the slave is gone */
+                        (void)write_all(STDOUT_FILENO, buf, (size_t)n);
+                }
+                if (p[1].revents) {
+                        n = read(STDIN_FILENO, buf, sizeof(buf));
+                        if (n <= 0)
+                                in_open = false;
+                        else
+                                (void)write_all(master, buf, (size_t)n);
+                }
+                if (p[2].revents) {
+                        struct signalfd_siginfo si;
+                        struct winsize ws;
+
+                        (void)read(sfd, &si, sizeof(si));
+                        if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+                                (void)ioctl(master, TIOCSWINSZ, &ws);
+                }
+                if (p[3].revents && !*reported) {
+                        n = recv(sync, rep, sizeof(*rep), MSG_DONTWAIT);
+                        if (n == (ssize_t)sizeof(*rep) && rep->code > 0)
+                                *reported = true;
+                        else if (n <= 0)
+                                sync = -1; /* closed: the command was exec'd */
+                }
+        }
+        if (sfd >= 0)
+                close(sfd);
+        sigprocmask(SIG_UNBLOCK, &mask, NULL);
+}
+
+static int run_attach(const struct attach *a, int *ret_status, struct lodge_error **err)
+{
+        struct guest_report rep = { 0 };
+        struct termios saved, raw;
+        bool reported = false, restore = false;
+        int sv[2], master = -EBADF, status, r;
+        struct attach child = *a;
+        pid_t pid;
+
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+                return lodge_error_set(err, errno, "create the sync socket");
+        pid = fork();
+        if (pid < 0) {
+                close(sv[0]);
+                close(sv[1]);
+                return lodge_error_set(err, errno, "fork");
+        }
+        if (pid == 0) {
+                close(sv[0]);
+                child.sync = sv[1];
+                attach_child(&child);
+        }
+        close(sv[1]);
+
+        if (a->pty) {
+                r = recv_fd_or_report(sv[0], &master, &rep);
+                if (r == 2 && rep.code > 0)
+                        reported = true;
+                if (master >= 0) {
+                        struct winsize ws;
+
+                        if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+                                (void)ioctl(master, TIOCSWINSZ, &ws);
+                        if (tcgetattr(STDIN_FILENO, &saved) == 0) {
+                                raw = saved;
+                                cfmakeraw(&raw);
+                                restore = tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
+                        }
+                        relay(master, sv[0], &rep, &reported);
+                        if (restore)
+                                (void)tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+                        close(master);
+                }
+        }
+        if (!reported) {
+                ssize_t n = recv(sv[0], &rep, sizeof(rep), 0);
+
+                reported = n == (ssize_t)sizeof(rep) && rep.code > 0;
+        }
+        close(sv[0]);
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return lodge_error_set(err, errno, "wait for the attached command");
+        if (reported) {
+                rep.msg[sizeof(rep.msg) - 1] = '\0';
+                *ret_status = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+                return lodge_error_set(err, rep.code, "%s", rep.msg);
+        }
+        *ret_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        return 0;
+}
+
+int lodge_container_attach(const struct lodge_paths *p, const char *name,
+                           const struct lodge_attach_options *opts, int *ret_status,
+                           struct lodge_error **err)
+{
+        CLEANUP(lodge_config_freep) struct lodge_config *cfg = NULL;
+        struct root_dirs d = ROOT_DIRS_NULL;
+        struct cg_host host = { .v2 = -1 };
+        struct cg_guest cg = { 0 };
+        cleanup_close int cdirfd = -EBADF, pidfd = -EBADF;
+        struct run_state st;
+        int r;
+
+        *ret_status = 1;
+        r = lodge_name_check(name, err);
+        if (r < 0)
+                return r;
+        r = root_dirs_open(p, false, &d, err);
+        if (r == -ENOENT)
+                return lodge_error_set(err, ENOENT, "no such container");
+        if (r < 0)
+                return r;
+        cdirfd = open_dir_at(d.containers, name);
+        root_dirs_done(&d);
+        if (cdirfd < 0)
+                return lodge_error_set(err, -cdirfd,
+                                       cdirfd == -ENOENT ? "no such container"
+                                                         : "open container directory");
+        r = lodge_config_load_at(cdirfd, "config", "config", &cfg, err);
+        if (r >= 0)
+                r = run_state_read(p, name, &st, err);
+        if (r < 0)
+                return r;
+        if (st.state != LODGE_STATE_RUNNING && st.state != LODGE_STATE_FROZEN)
+                return lodge_error_set(err, ESRCH, "container is not running");
+        pidfd = (int)syscall(SYS_pidfd_open, st.init_pid, 0);
+        if (pidfd < 0 || !proc_alive(st.init_pid, st.init_start))
+                return lodge_error_set(err, ESRCH, "container is not running");
+
+        r = cg_host_detect(&host, err);
+        if (r >= 0)
+                r = cg_guest_init(&cg, &host, p->root, name, err);
+        if (r >= 0)
+                r = run_attach(&(struct attach){ .o = opts,
+                                                 .cfg = cfg,
+                                                 .cg = &cg,
+                                                 .pidfd = pidfd,
+                                                 .pty = isatty(STDIN_FILENO) == 1,
+                                                 .term = getenv("TERM") },
+                               ret_status, err);
+        cg_guest_done(&cg);
+        cg_host_done(&host);
+        return r;
+}

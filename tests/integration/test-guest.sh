@@ -1,0 +1,122 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Working with a running guest: attach, console, freeze, wait, restart,
+# limits (applied at start and live), and containment of fork bombs and
+# memory hogs.
+. "$(dirname "$0")/lib.sh"
+
+BB=$(fixture_busybox)
+lodge create g -t local -- --file "$BB" --meta "$(meta_of "$BB")" >/dev/null
+lodge config g set limits.pids 100
+lodge config g set limits.memory 64M
+lodge start g
+
+# --- attach: status, stdio, environment, cwd, user, the guest's view
+expect 7 '' -- lodge attach g -- sh -c 'exit 7'
+expect 0 '' -- sh -c "echo piped | '$LODGE_BIN' attach g -- cat"
+[ "$(cat "$TEST_DIR/out")" = piped ] || fail "stdin not passed through"
+expect 127 "run 'nosuchcmd'" -- lodge attach g -- nosuchcmd
+expect 0 '' -- lodge attach g -e FOO=bar --cwd /tmp -- sh -c 'echo "$FOO $(pwd) $container $HOME"'
+[ "$(cat "$TEST_DIR/out")" = "bar /tmp lodge /root" ] || fail "env/cwd: $(cat "$TEST_DIR/out")"
+expect 0 '' -- lodge attach g -u nobody -- id -u
+[ "$(cat "$TEST_DIR/out")" = 65534 ] || fail "-u nobody: $(cat "$TEST_DIR/out")"
+expect 1 "user 'ghost'" -- lodge attach g -u ghost -- true
+expect 0 '' -- lodge attach g -- sh -c 'ls /proc | grep -c "^[0-9]"'
+[ "$(cat "$TEST_DIR/out")" -lt 10 ] || fail "attach sees host processes: $(cat "$TEST_DIR/out")"
+expect 0 '' -- lodge attach g -- sh -c 'ls /proc/self/fd | wc -l'
+[ "$(cat "$TEST_DIR/out")" -le 4 ] || fail "extra fds reach the attached command"
+expect 0 '' -- lodge attach g -- sh -c 'grep -E "^Cap(Inh|Amb|Bnd)" /proc/self/status'
+grep -q 'CapInh:.0000000000000000' "$TEST_DIR/out" || fail "inheritable caps: $(cat "$TEST_DIR/out")"
+grep -q 'CapAmb:.0000000000000000' "$TEST_DIR/out" || fail "ambient caps"
+bnd=$(sed -n 's/CapBnd:\t//p' "$TEST_DIR/out")
+(( (0x$bnd >> 16) & 1 )) && fail "CAP_SYS_MODULE still in the bounding set"
+(( (0x$bnd >> 25) & 1 )) && fail "CAP_SYS_TIME still in the bounding set"
+expect 0 '' -- lodge attach g -- grep NoNewPrivs /proc/self/status
+grep -q '1$' "$TEST_DIR/out" || fail "no_new_privs not set for attach"
+cg=$(cgroups_of g | grep /pids/)
+expect 0 '' -- lodge attach g -- sh -c 'cat /proc/self/cgroup | grep pids'
+grep -q ':/$' "$TEST_DIR/out" || fail "attach not at the root of the guest's cgroup namespace"
+ok "attach: exit status, stdin, env, cwd, users, own processes and fds, caps, no_new_privs, cgroup"
+
+# --- console: the log, and a viewer that detaches with Ctrl-a q
+expect 0 '' -- lodge console g --log
+grep -q 'g login' "$TEST_DIR/out" || wait_for 5 sh -c "'$LODGE_BIN' console g --log | grep -q 'g login'" ||
+        fail "no login prompt in the console log"
+out=$( (sleep 0.3; printf 'root\n'; sleep 0.5; printf '\001q') | timeout 10 "$LODGE_BIN" console g) ||
+        fail "console did not detach on Ctrl-a q"
+echo "$out" | grep -q 'Password' || fail "typing into the console had no effect: $out"
+expect 0 '' -- lodge list
+grep -Eq '^g +RUNNING' "$TEST_DIR/out" || fail "detaching stopped the guest"
+ok "console: log, a viewer that types and detaches"
+
+# --- freeze, wait
+expect 0 '' -- lodge freeze g
+expect 0 '' -- lodge wait g FROZEN --timeout 5
+expect 1 'still FROZEN' -- lodge wait g RUNNING --timeout 1
+expect 0 '' -- lodge unfreeze g
+expect 0 '' -- lodge wait g RUNNING --timeout 5
+expect 2 "unknown state" -- lodge wait g ASLEEP
+ok "freeze, unfreeze and wait"
+
+# --- limits: in force, changed live
+[ "$(cat "$(cgroups_of g | grep /pids/)/pids.max")" = 100 ] || fail "pids.max"
+mem=$(cgroups_of g | grep /memory/)
+[ "$(cat "$mem/memory.limit_in_bytes")" = 67108864 ] || fail "memory limit"
+expect 0 '' -- lodge config g set limits.pids 200
+[ "$(cat "$(cgroups_of g | grep /pids/)/pids.max")" = 200 ] || fail "live pids change"
+expect 0 '' -- lodge config g set limits.pids 100
+expect 0 '' -- lodge info g --format json
+python3 -c 'import json,sys; i=json.load(open(sys.argv[1])); assert i["limits"]["pids"]==100 and i["processes"]>=1 and i["memory"]>0, i' "$TEST_DIR/out" ||
+        fail "info: $(cat "$TEST_DIR/out")"
+ok "limits applied at start and changed live"
+
+# --- a fork bomb stays inside pids.max; the host keeps forking
+# Each child sleeps, so the tasks pile up until forks fail; the loop keeps trying.
+lodge attach g -- sh -c 'while :; do sleep 1000 & done' >/dev/null 2>&1 &
+TEST_PIDS+=($!)
+pids=$(cgroups_of g | grep /pids/)
+# (cgroup v1 counts the event where the fork failed: anywhere below the limit)
+wait_for 20 sh -c "[ \$(cat \$(find $pids -name pids.events) | awk '/^max/ { s += \$2 } END { print s + 0 }') -gt 0 ]" ||
+        fail "the fork bomb never reached pids.max"
+cur=$(cat "$pids/pids.current")
+[ "$cur" -le 100 ] || fail "fork bomb exceeded pids.max: $cur"
+[ "$cur" -ge 90 ] || fail "fork bomb didn't run: $cur tasks"
+/bin/true || fail "the host can't fork"
+ok "fork bomb contained at $cur of 100 tasks, the host unaffected"
+expect 0 '' -- lodge stop --kill g
+[ -z "$(cgroups_of g)" ] || fail "cgroups left after killing a fork-bombed guest"
+
+# --- a memory hog is OOM-killed inside the guest only
+lodge start g
+expect 137 '' -- lodge attach g -- dd if=/dev/zero of=/dev/null bs=200M count=1
+expect 0 '' -- lodge list
+grep -Eq '^g +RUNNING' "$TEST_DIR/out" || fail "the guest died with its memory hog"
+expect 0 '' -- lodge info g --format json
+python3 -c 'import json,sys; i=json.load(open(sys.argv[1])); assert i["oom_kills"]>=1, i' "$TEST_DIR/out" ||
+        fail "no OOM kill counted: $(cat "$TEST_DIR/out")"
+ok "a 200 MiB allocation under a 64 MiB limit is OOM-killed, the guest runs on"
+
+# --- restart
+old=$(init_pid g)
+expect 0 '' -- lodge restart g
+[ "$(init_pid g)" != "$old" ] || fail "restart didn't start a new init"
+expect 0 '' -- lodge stop g
+ok "restart"
+
+# --- autostart: in order, only the marked ones
+for n in a1 a2 a3; do
+        lodge create "$n" -t local -- --file "$BB" >/dev/null
+done
+lodge config a1 set autostart true
+lodge config a1 set autostart.order 2
+lodge config a2 set autostart true
+lodge config a2 set autostart.order 1
+expect 0 '' -- lodge autostart
+expect 0 '' -- lodge list
+grep -Eq '^a1 +RUNNING' "$TEST_DIR/out" && grep -Eq '^a2 +RUNNING' "$TEST_DIR/out" &&
+        grep -Eq '^a3 +STOPPED' "$TEST_DIR/out" || fail "autostart: $(cat "$TEST_DIR/out")"
+s1=$(sed -n 's/^started_at=//p' "$LODGE_RUNDIR/a1/state")
+s2=$(sed -n 's/^started_at=//p' "$LODGE_RUNDIR/a2/state")
+[ "$s2" -le "$s1" ] || fail "autostart order: a2 ($s2) after a1 ($s1)"
+expect 0 '' -- lodge autostart # running ones are left alone
+ok "autostart starts the marked guests in order"
