@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/close_range.h>
+#include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -36,7 +37,8 @@ struct attach {
         const struct lodge_attach_options *o;
         const struct lodge_config *cfg;
         const struct cg_guest *cg;
-        int pidfd; /* the guest's init */
+        int cg_v2_fd; /* the guest's cgroup2 cgroup, for CLONE_INTO_CGROUP, or < 0 */
+        int pidfd;    /* the guest's init */
         bool pty;
         int sync; /* SOCK_SEQPACKET to the client */
         const char *term;
@@ -240,7 +242,7 @@ static _Noreturn void attach_child(const struct attach *a)
         pid_t pid;
 
         (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (cg_guest_attach(a->cg, getpid(), &err) < 0)
+        if (cg_guest_join_self(a->cg, a->cg_v2_fd >= 0, &err) < 0)
                 child_fail(a->sync, &err, 1);
         if (setns(a->pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET |
                                     CLONE_NEWPID | CLONE_NEWCGROUP) < 0) {
@@ -368,7 +370,14 @@ static int run_attach(const struct attach *a, int *ret_status, struct lodge_erro
 
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
                 return lodge_error_set(err, errno, "create the sync socket");
-        pid = fork();
+        /* Born in the guest's cgroup2 cgroup: no migration (and its RCU wait) to pay. */
+        pid = (pid_t)syscall(SYS_clone3,
+                             &(struct clone_args){
+                                     .flags = a->cg_v2_fd >= 0 ? CLONE_INTO_CGROUP : 0,
+                                     .exit_signal = SIGCHLD,
+                                     .cgroup = a->cg_v2_fd >= 0 ? (uint64_t)a->cg_v2_fd : 0,
+                             },
+                             sizeof(struct clone_args));
         if (pid < 0) {
                 close(sv[0]);
                 close(sv[1]);
@@ -427,7 +436,7 @@ int lodge_container_attach(const struct lodge_paths *p, const char *name,
         struct root_dirs d = ROOT_DIRS_NULL;
         struct cg_host host = { .v2 = -1 };
         struct cg_guest cg = { 0 };
-        cleanup_close int cdirfd = -EBADF, pidfd = -EBADF;
+        cleanup_close int cdirfd = -EBADF, pidfd = -EBADF, cgfd = -EBADF;
         struct run_state st;
         int r;
 
@@ -461,9 +470,12 @@ int lodge_container_attach(const struct lodge_paths *p, const char *name,
         if (r >= 0)
                 r = cg_guest_init(&cg, &host, p->root, name, err);
         if (r >= 0)
+                cgfd = cg_guest_v2_fd(&cg);
+        if (r >= 0)
                 r = run_attach(&(struct attach){ .o = opts,
                                                  .cfg = cfg,
                                                  .cg = &cg,
+                                                 .cg_v2_fd = cgfd,
                                                  .pidfd = pidfd,
                                                  .pty = isatty(STDIN_FILENO) == 1,
                                                  .term = getenv("TERM") },

@@ -384,6 +384,39 @@ int cg_guest_create(const struct cg_guest *g, struct lodge_error **err)
         return 0;
 }
 
+int cg_guest_v2_fd(const struct cg_guest *g)
+{
+        cleanup_free char *dir = NULL;
+        int fd;
+
+        if (g->host->v2 < 0)
+                return -ENOENT;
+        dir = cg_path(g, (size_t)g->host->v2, "guest", NULL);
+        if (!dir)
+                return -ENOMEM;
+        fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
+}
+
+int cg_guest_join_self(const struct cg_guest *g, bool skip_v2, struct lodge_error **err)
+{
+        for (size_t i = 0; i < g->host->n; i++) {
+                bool v2 = g->host->h[i].v2;
+                cleanup_free char *path = NULL;
+                int r;
+
+                if (v2 && skip_v2)
+                        continue;
+                path = cg_path(g, i, "guest", v2 ? "cgroup.procs" : "tasks");
+                if (!path)
+                        return lodge_error_set(err, ENOMEM, "join cgroup");
+                r = write_str(path, "0");
+                if (r < 0)
+                        return lodge_error_set(err, -r, "join cgroup '%s'", path);
+        }
+        return 0;
+}
+
 int cg_guest_attach(const struct cg_guest *g, pid_t pid, struct lodge_error **err)
 {
         char buf[32];

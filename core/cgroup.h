@@ -55,6 +55,16 @@ void cg_guest_done(struct cg_guest *g);
  * of a crashed run is removed first when empty; -EBUSY when processes are in it. */
 int cg_guest_create(const struct cg_guest *g, struct lodge_error **err);
 
+/* An O_PATH fd of base/guest in the cgroup2 hierarchy, for clone3's
+ * CLONE_INTO_CGROUP; -ENOENT when the host has no cgroup2 hierarchy. */
+int cg_guest_v2_fd(const struct cg_guest *g);
+
+/* Move the calling single-threaded process into base/guest everywhere it
+ * isn't yet (skip_v2: clone3 already placed it there). On v1 it writes "0"
+ * to "tasks": moving only the current thread skips the global threadgroup
+ * lock, whose RCU grace period otherwise costs ~10 ms on an idle host. */
+int cg_guest_join_self(const struct cg_guest *g, bool skip_v2, struct lodge_error **err);
+
 /* Put pid into base/guest in every hierarchy. */
 int cg_guest_attach(const struct cg_guest *g, pid_t pid, struct lodge_error **err);
 

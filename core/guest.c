@@ -54,6 +54,9 @@ _Noreturn void guest_child_main(const struct guest_child *c)
 
         /* Die with the monitor until init runs; after exec init outlives it. */
         (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+        /* Its cgroups, joined from inside while the host still shows them. */
+        if (cg_guest_join_self(s->cg, s->in_v2_cgroup, &err) < 0)
+                fail(c->sync_fd, &err);
         if (recv(c->sync_fd, &go, 1, 0) != 1)
                 _exit(1); /* the monitor gave up: nothing to report to */
 

@@ -14,6 +14,8 @@ struct guest_setup {
         const char *rootfs; /* absolute host path of the rootfs */
         const struct lodge_config *cfg;
         const struct cg_host *cgroups; /* the host's hierarchies, mirrored inside */
+        const struct cg_guest *cg;     /* the guest's own cgroups, joined first */
+        bool in_v2_cgroup;             /* clone3 put it into its cgroup2 cgroup already */
         const char *console;           /* host path of the pty for /dev/console, or NULL */
 };
 

@@ -139,14 +139,17 @@ static int open_socket(struct monitor *m, struct lodge_error **err)
         return 0;
 }
 
-/* clone3() into fresh namespaces; the child runs guest_child_main(). */
-static pid_t clone_guest(int *ret_pidfd)
+/* clone3() into fresh namespaces, and straight into the guest's cgroup2
+ * cgroup when there is one (cgroup_fd >= 0): no migration to pay for. The
+ * child runs guest_child_main(). */
+static pid_t clone_guest(int cgroup_fd, int *ret_pidfd)
 {
         struct clone_args args = {
                 .flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | CLONE_NEWNET |
-                         CLONE_PIDFD,
+                         CLONE_PIDFD | (cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0),
                 .pidfd = (uint64_t)(uintptr_t)ret_pidfd,
                 .exit_signal = SIGCHLD,
+                .cgroup = cgroup_fd >= 0 ? (uint64_t)cgroup_fd : 0,
         };
 
         return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
@@ -155,6 +158,7 @@ static pid_t clone_guest(int *ret_pidfd)
 /* Start the guest's first process and see it through to exec. */
 static int launch(struct monitor *m, struct lodge_error **err)
 {
+        cleanup_close int cgfd = -EBADF;
         char console[64];
         int sv[2], r;
         struct guest_report rep = { 0 };
@@ -173,7 +177,8 @@ static int launch(struct monitor *m, struct lodge_error **err)
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
                 return lodge_error_set(err, errno, "create the sync socket");
 
-        m->init_pid = clone_guest(&m->pidfd);
+        cgfd = cg_guest_v2_fd(&m->cg);
+        m->init_pid = clone_guest(cgfd, &m->pidfd);
         if (m->init_pid < 0) {
                 r = lodge_error_set(err, errno, "clone the guest's first process");
                 close(sv[0]);
@@ -186,6 +191,8 @@ static int launch(struct monitor *m, struct lodge_error **err)
                                    .rootfs = m->a->rootfs,
                                    .cfg = m->a->cfg,
                                    .cgroups = &m->host,
+                                   .cg = &m->cg,
+                                   .in_v2_cgroup = cgfd >= 0,
                                    .console = console },
                         .sync_fd = sv[1],
                         .argv = m->a->argv,
@@ -197,9 +204,9 @@ static int launch(struct monitor *m, struct lodge_error **err)
         }
         close(sv[1]);
 
-        /* Host side, while the child waits: its cgroups (networking comes here). */
-        r = cg_guest_attach(&m->cg, m->init_pid, err);
-        if (r >= 0 && send(sv[0], &go, 1, MSG_NOSIGNAL) != 1)
+        /* Host side, while the child waits (networking comes here). */
+        r = 0;
+        if (send(sv[0], &go, 1, MSG_NOSIGNAL) != 1)
                 r = lodge_error_set(err, errno ? errno : EPIPE,
                                     "release the guest's first process");
         if (r >= 0) {
