@@ -97,6 +97,27 @@ static int check_init(const char *rootfs, const char *init, int configured, int 
         return 0;
 }
 
+/* Close every fd from 'from' up, except the n in keep. */
+static void close_fds_except(int from, const int *keep, size_t n)
+{
+        int lo = from;
+
+        for (;;) {
+                int next = -1;
+
+                for (size_t i = 0; i < n; i++)
+                        if (keep[i] >= lo && (next < 0 || keep[i] < next))
+                                next = keep[i];
+                if (next < 0) {
+                        (void)syscall(SYS_close_range, (unsigned)lo, ~0U, 0);
+                        return;
+                }
+                if (next > lo)
+                        (void)syscall(SYS_close_range, (unsigned)lo, (unsigned)next - 1, 0);
+                lo = next + 1;
+        }
+}
+
 /* Fork the monitor detached (a grandchild, so it is nobody's child here)
  * and wait for its report. */
 static int spawn_monitor(const struct monitor_args *proto, struct lodge_error **err)
@@ -117,7 +138,14 @@ static int spawn_monitor(const struct monitor_args *proto, struct lodge_error **
         }
         if (pid == 0) {
                 close(pipefd[0]);
-                a.report_fd = pipefd[1];
+                /* Nothing of the client's but what the monitor needs: above all not
+                 * the container's lock, which it would otherwise hold for the life
+                 * of the guest if the client died before releasing it. */
+                a.report_fd = fcntl(pipefd[1], F_DUPFD_CLOEXEC, 3);
+                a.rundir_fd = fcntl(proto->rundir_fd, F_DUPFD_CLOEXEC, 3);
+                if (a.report_fd < 0 || a.rundir_fd < 0)
+                        _exit(1);
+                close_fds_except(3, (int[]){ a.report_fd, a.rundir_fd }, 2);
                 if (fork() == 0)
                         monitor_main(&a);
                 _exit(0);

@@ -100,3 +100,44 @@ ln -s / "$LODGE_ROOT/containers/noinit/rootfs/proc"
 ln -s /bin/busybox "$LODGE_ROOT/containers/noinit/rootfs/sbin/init"
 failed_start noinit "'/proc' in the rootfs must be a directory"
 ok "faults: missing init, a symlinked /proc: clear errors, nothing left behind"
+
+# --- two starts at once start one guest; the other says it runs already
+for round in 1 2 3; do
+        rc1=0 rc2=0
+        "$LODGE_BIN" start bb 2>"$TEST_DIR/e1" &
+        p1=$!
+        "$LODGE_BIN" start bb 2>"$TEST_DIR/e2" &
+        p2=$!
+        wait $p1 || rc1=$?
+        wait $p2 || rc2=$?
+        [ "$rc1$rc2" = 01 ] || [ "$rc1$rc2" = 10 ] ||
+                fail "round $round: exit codes $rc1/$rc2: $(cat "$TEST_DIR/e1" "$TEST_DIR/e2")"
+        grep -q 'already running' "$TEST_DIR/e1" "$TEST_DIR/e2" || fail "loser doesn't say why"
+        [ "$(pgrep -c -f "lodge start bb")" -le 1 ] || fail "two monitors for one guest"
+        [ "$(find "$(cgroups_of bb | grep /pids/)" -name cgroup.procs -exec cat {} + | wc -l)" -ge 1 ] ||
+                fail "no process in the guest's cgroup"
+        lodge stop --kill bb
+done
+ok "two starts at once: one guest, the other start fails saying it runs (3 rounds)"
+
+# --- kill -9 of the client during start: the guest either runs or is cleanly stopped
+for delay in 0.002 0.005 0.01; do
+        "$LODGE_BIN" start bb >/dev/null 2>&1 &
+        client=$!
+        sleep $delay
+        kill -9 $client 2>/dev/null || true
+        wait $client 2>/dev/null || true
+        sleep 0.2
+        expect 0 '' -- lodge list
+        if grep -Eq '^bb +RUNNING' "$TEST_DIR/out"; then
+                expect 0 '' -- lodge attach bb -- true
+                expect 0 '' -- lodge stop --kill bb
+        else
+                grep -Eq '^bb +STOPPED' "$TEST_DIR/out" || fail "after kill -9: $(cat "$TEST_DIR/out")"
+                [ -z "$(cgroups_of bb)" ] || fail "cgroups left by a killed start"
+        fi
+        expect 0 '' -- lodge start bb
+        expect 0 '' -- lodge stop --kill bb
+        assert_no_leftovers
+done
+ok "kill -9 of the client during start: a usable guest or nothing, and start works after"
