@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/close_range.h>
-#include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -23,6 +22,7 @@
 #include "core/base/cleanup.h"
 #include "core/base/fileio.h"
 #include "core/base/path.h"
+#include "core/base/process.h"
 #include "core/base/strv.h"
 #include "core/cgroup.h"
 #include "core/core-internal.h"
@@ -37,8 +37,9 @@ struct attach {
         const struct lodge_attach_options *o;
         const struct lodge_config *cfg;
         const struct cg_guest *cg;
-        int cg_v2_fd; /* the guest's cgroup2 cgroup, for CLONE_INTO_CGROUP, or < 0 */
-        int pidfd;    /* the guest's init */
+        int cg_v2_fd;      /* the guest's cgroup2 cgroup, for CLONE_INTO_CGROUP, or < 0 */
+        bool in_v2_cgroup; /* the helper was born there (clone3) */
+        int pidfd;         /* the guest's init */
         bool pty;
         int sync; /* SOCK_SEQPACKET to the client */
         const char *term;
@@ -242,7 +243,7 @@ static _Noreturn void attach_child(const struct attach *a)
         pid_t pid;
 
         (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (cg_guest_join_self(a->cg, a->cg_v2_fd >= 0, &err) < 0)
+        if (cg_guest_join_self(a->cg, a->in_v2_cgroup, &err) < 0)
                 child_fail(a->sync, &err, 1);
         if (setns(a->pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET |
                                     CLONE_NEWPID | CLONE_NEWCGROUP) < 0) {
@@ -371,17 +372,11 @@ static int run_attach(const struct attach *a, int *ret_status, struct lodge_erro
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
                 return lodge_error_set(err, errno, "create the sync socket");
         /* Born in the guest's cgroup2 cgroup: no migration (and its RCU wait) to pay. */
-        pid = (pid_t)syscall(SYS_clone3,
-                             &(struct clone_args){
-                                     .flags = a->cg_v2_fd >= 0 ? CLONE_INTO_CGROUP : 0,
-                                     .exit_signal = SIGCHLD,
-                                     .cgroup = a->cg_v2_fd >= 0 ? (uint64_t)a->cg_v2_fd : 0,
-                             },
-                             sizeof(struct clone_args));
+        pid = clone_child(0, a->cg_v2_fd, NULL, &child.in_v2_cgroup);
         if (pid < 0) {
                 close(sv[0]);
                 close(sv[1]);
-                return lodge_error_set(err, errno, "fork");
+                return lodge_error_set(err, (int)-pid, "create the attach helper");
         }
         if (pid == 0) {
                 close(sv[0]);

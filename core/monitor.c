@@ -22,6 +22,7 @@
 #include "core/base/cleanup.h"
 #include "core/base/fileio.h"
 #include "core/base/log.h"
+#include "core/base/process.h"
 #include "core/guest.h"
 #include "core/run.h"
 
@@ -139,26 +140,11 @@ static int open_socket(struct monitor *m, struct lodge_error **err)
         return 0;
 }
 
-/* clone3() into fresh namespaces, and straight into the guest's cgroup2
- * cgroup when there is one (cgroup_fd >= 0): no migration to pay for. The
- * child runs guest_child_main(). */
-static pid_t clone_guest(int cgroup_fd, int *ret_pidfd)
-{
-        struct clone_args args = {
-                .flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | CLONE_NEWNET |
-                         CLONE_PIDFD | (cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0),
-                .pidfd = (uint64_t)(uintptr_t)ret_pidfd,
-                .exit_signal = SIGCHLD,
-                .cgroup = cgroup_fd >= 0 ? (uint64_t)cgroup_fd : 0,
-        };
-
-        return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
-}
-
 /* Start the guest's first process and see it through to exec. */
 static int launch(struct monitor *m, struct lodge_error **err)
 {
         cleanup_close int cgfd = -EBADF;
+        bool in_v2 = false;
         char console[64];
         int sv[2], r;
         struct guest_report rep = { 0 };
@@ -177,10 +163,14 @@ static int launch(struct monitor *m, struct lodge_error **err)
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
                 return lodge_error_set(err, errno, "create the sync socket");
 
+        /* Born in its cgroup2 cgroup where it can be: no migration to pay for. */
         cgfd = cg_guest_v2_fd(&m->cg);
-        m->init_pid = clone_guest(cgfd, &m->pidfd);
+        m->init_pid =
+                clone_child(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | CLONE_NEWNET,
+                            cgfd, &m->pidfd, &in_v2);
         if (m->init_pid < 0) {
-                r = lodge_error_set(err, errno, "clone the guest's first process");
+                r = lodge_error_set(err, -m->init_pid, "clone the guest's first process");
+                m->init_pid = 0;
                 close(sv[0]);
                 close(sv[1]);
                 return r;
@@ -192,7 +182,7 @@ static int launch(struct monitor *m, struct lodge_error **err)
                                    .cfg = m->a->cfg,
                                    .cgroups = &m->host,
                                    .cg = &m->cg,
-                                   .in_v2_cgroup = cgfd >= 0,
+                                   .in_v2_cgroup = in_v2,
                                    .console = console },
                         .sync_fd = sv[1],
                         .argv = m->a->argv,

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -26,40 +27,124 @@ bool filename_is_valid(const char *s)
         return s && *s && !strchr(s, '/') && strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
 }
 
-/* Walk path component by component, refusing symlinks and "..". */
-static int open_in_root_fallback(int rootfd, const char *path, int flags, mode_t mode)
-{
-        cleanup_free char *copy = strdup(path);
-        cleanup_close int cur = -EBADF;
-        char *save = NULL, *comp, *next;
-        int fd;
+#define MAX_HOPS 40
 
-        if (!copy)
+/* Resolve path below rootfd without openat2: components are opened one by one
+ * with O_NOFOLLOW; a symlink is read and spliced in (an absolute target starts
+ * again at rootfd); ".." never climbs above rootfd. With no_symlinks any
+ * symlink is -ELOOP; without follow the last one is not followed. Magic links
+ * can't be followed (readlink of /proc/self/fd/N gives an absolute path that
+ * is resolved inside the root like any other). */
+static int open_in_root_fallback(int rootfd, const char *path, int flags, mode_t mode, bool follow,
+                                 bool no_symlinks)
+{
+        cleanup_free char *rest = strdup(path);
+        int stack[256], depth = 0, hops = 0, r = -ENOENT;
+
+        if (!rest)
                 return -ENOMEM;
-        cur = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
-        if (cur < 0)
-                /* cppcheck-suppress memleak ; freed by its cleanup attribute */
+        stack[0] = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+        if (stack[0] < 0)
                 return -errno;
 
-        comp = strtok_r(copy, "/", &save);
-        if (!comp) /* the root itself */
-                return TAKE_FD(cur);
-        for (; comp; comp = next) {
-                next = strtok_r(NULL, "/", &save);
-                if (strcmp(comp, ".") == 0 && next)
-                        continue;
-                if (strcmp(comp, "..") == 0)
-                        return -EXDEV;
-                if (!next)
+        for (;;) {
+                char *p = rest, *slash, comp[256];
+                bool last;
+                struct stat st;
+                int fd;
+
+                while (*p == '/')
+                        p++;
+                if (!*p) { /* the directory we stand in */
+                        r = openat(stack[depth], ".", flags | O_CLOEXEC, mode);
+                        r = r < 0 ? -errno : r;
                         break;
-                fd = openat(cur, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (fd < 0)
-                        return errno == ENOTDIR ? -ELOOP : -errno;
-                closep(&cur);
-                cur = fd;
+                }
+                slash = strchr(p, '/');
+                if ((size_t)(slash ? slash - p : (long)strlen(p)) >= sizeof(comp)) {
+                        r = -ENAMETOOLONG;
+                        break;
+                }
+                snprintf(comp, sizeof(comp), "%.*s", (int)(slash ? slash - p : (long)strlen(p)), p);
+                last = !slash || !slash[1 + strspn(slash + 1, "/")];
+                /* rest becomes what follows comp */
+                memmove(rest, slash ? slash + 1 : p + strlen(p),
+                        strlen(slash ? slash + 1 : "") + 1);
+                if (strcmp(comp, ".") == 0)
+                        continue;
+                if (strcmp(comp, "..") == 0) {
+                        if (depth > 0)
+                                (void)close(stack[depth--]);
+                        continue;
+                }
+                if (last) {
+                        fd = openat(stack[depth], comp, flags | O_CLOEXEC | O_NOFOLLOW, mode);
+                        if (fd < 0 && errno != ELOOP) {
+                                r = -errno;
+                                break;
+                        }
+                        if (fd >= 0 &&
+                            (!(flags & O_PATH) || fstat(fd, &st) < 0 || !S_ISLNK(st.st_mode))) {
+                                r = fd;
+                                break;
+                        }
+                        if (fd >= 0)
+                                (void)close(fd);
+                        if (!follow || no_symlinks) {
+                                r = -ELOOP;
+                                break;
+                        }
+                } else {
+                        fd = openat(stack[depth], comp,
+                                    O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (fd >= 0) {
+                                if (depth + 1 >= (int)ELEMENTSOF(stack)) {
+                                        (void)close(fd);
+                                        r = -ELOOP;
+                                        break;
+                                }
+                                stack[++depth] = fd;
+                                continue;
+                        }
+                        if (errno != ENOTDIR && errno != ELOOP) {
+                                r = -errno;
+                                break;
+                        }
+                        if (no_symlinks) {
+                                r = -ELOOP;
+                                break;
+                        }
+                }
+
+                /* comp may be a symlink: splice its target in front of the rest. */
+                {
+                        char target[4096];
+                        cleanup_free char *joined = NULL;
+                        ssize_t n = readlinkat(stack[depth], comp, target, sizeof(target) - 1);
+
+                        if (n < 0) {
+                                r = errno == EINVAL ? -ENOTDIR : -errno;
+                                break;
+                        }
+                        if (++hops > MAX_HOPS) {
+                                r = -ELOOP;
+                                break;
+                        }
+                        target[n] = '\0';
+                        if (asprintf(&joined, "%s/%s", target, rest) < 0) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        free(rest);
+                        rest = TAKE_PTR(joined);
+                        if (target[0] == '/')
+                                while (depth > 0)
+                                        (void)close(stack[depth--]);
+                }
         }
-        fd = openat(cur, comp, flags | O_CLOEXEC | O_NOFOLLOW, mode);
-        return fd < 0 ? -errno : fd;
+        while (depth >= 0)
+                (void)close(stack[depth--]);
+        return r;
 }
 
 static int open_in_root_full(int rootfd, const char *path, int flags, mode_t mode, bool follow,
@@ -73,14 +158,24 @@ static int open_in_root_full(int rootfd, const char *path, int flags, mode_t mod
         long fd;
 
         if (!no_openat2) {
+                struct stat st;
+
                 fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+                if (fd < 0 && errno != ENOSYS)
+                        return -errno;
+                /* O_PATH|O_NOFOLLOW opens a trailing symlink itself, even with
+                 * RESOLVE_NO_SYMLINKS: callers asked not to get one. */
+                if (fd >= 0 && !follow && (flags & O_PATH) &&
+                    (fstat((int)fd, &st) < 0 || S_ISLNK(st.st_mode))) {
+                        (void)close((int)fd);
+                        return -ELOOP;
+                }
                 if (fd >= 0)
                         return (int)fd;
-                if (errno != ENOSYS)
-                        return -errno;
         }
-        /* FIXME(kernel < 5.6): no openat2; the fallback is stricter (no symlinks at all). */
-        return open_in_root_fallback(rootfd, path, flags, mode);
+        /* FIXME(kernel < 5.6): no openat2 (or valgrind, which lacks it). */
+        return open_in_root_fallback(rootfd, path, flags, mode, follow,
+                                     (resolve & RESOLVE_NO_SYMLINKS) != 0);
 }
 
 #define IN_ROOT (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV)

@@ -31,7 +31,8 @@ static int rootfs_setup(void **state)
         close(fd);
         if (symlinkat("../../outside/secret", t->dirfd, "root/etc/rel") < 0 ||
             symlinkat("/etc/hostname", t->dirfd, "root/etc/abs") < 0 ||
-            symlinkat("../..", t->dirfd, "root/up") < 0)
+            symlinkat("../..", t->dirfd, "root/up") < 0 ||
+            symlinkat("loop", t->dirfd, "root/loop") < 0)
                 return -1;
         return 0;
 }
@@ -45,15 +46,27 @@ static void check_in_root(const struct lodge_tmpdir *t)
         assert_true(root >= 0);
         /* An absolute symlink resolves inside the rootfs, not on the host. */
         fd = open_in_root(root, "etc/abs", O_RDONLY, 0);
-        if (fd >= 0) {
-                assert_int_equal(fstat(fd, &a), 0);
-                assert_int_equal(fstatat(root, "etc/hostname", &b, 0), 0);
-                assert_true(a.st_ino == b.st_ino);
-                closep(&fd);
-                fd = -EBADF;
-        } else {
-                assert_int_equal(fd, -ELOOP); /* the fallback refuses links */
-        }
+        assert_true(fd >= 0);
+        assert_int_equal(fstat(fd, &a), 0);
+        assert_int_equal(fstatat(root, "etc/hostname", &b, 0), 0);
+        assert_true(a.st_ino == b.st_ino);
+        closep(&fd);
+        fd = -EBADF;
+        /* O_PATH too: the link is followed, not returned. */
+        fd = open_in_root(root, "etc/abs", O_PATH, 0);
+        assert_true(fd >= 0);
+        assert_int_equal(fstat(fd, &a), 0);
+        assert_true(S_ISREG(a.st_mode));
+        closep(&fd);
+        fd = -EBADF;
+        /* Loops end, and the no-symlinks form refuses any link on the way. */
+        assert_int_equal(open_in_root(root, "loop/x", O_RDONLY, 0), -ELOOP);
+        assert_int_equal(open_in_root_nosymlinks(root, "etc/abs", O_PATH, 0), -ELOOP);
+        assert_int_equal(open_in_root_nosymlinks(root, "up/etc/hostname", O_PATH, 0), -ELOOP);
+        fd = open_in_root_nosymlinks(root, "etc/hostname", O_PATH, 0);
+        assert_true(fd >= 0);
+        closep(&fd);
+        fd = -EBADF;
         /* "../../outside/secret" can't climb out. */
         fd = open_in_root(root, "etc/rel", O_RDONLY, 0);
         assert_true(fd < 0);
