@@ -45,6 +45,7 @@ static int open_in_root_fallback(int rootfd, const char *path, int flags, mode_t
                 return -ENOMEM;
         stack[0] = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
         if (stack[0] < 0)
+                /* cppcheck-suppress memleak ; freed by its cleanup attribute */
                 return -errno;
 
         for (;;) {
