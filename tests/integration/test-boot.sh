@@ -141,3 +141,19 @@ for delay in 0.002 0.005 0.01; do
         assert_no_leftovers
 done
 ok "kill -9 of the client during start: a usable guest or nothing, and start works after"
+
+# --- a crash (or a host reboot with a persistent run dir): monitor and init gone at once
+expect 0 '' -- lodge start bb
+mon=$(sed -n 's/^monitor_pid=//p' "$LODGE_RUNDIR/bb/state")
+init=$(init_pid bb)
+kill -9 "$mon" "$init"
+sleep 0.3
+grep -q 'state=RUNNING' "$LODGE_RUNDIR/bb/state" || fail "the state file isn't stale as intended"
+expect 0 '' -- lodge list
+grep -Eq '^bb +STOPPED' "$TEST_DIR/out" || fail "stale state shown as running: $(cat "$TEST_DIR/out")"
+expect 1 'not running' -- lodge stop bb
+expect 0 '' -- lodge start bb
+expect 0 '' -- lodge attach bb -- true
+expect 0 '' -- lodge stop bb
+[ -z "$(cgroups_of bb)" ] || fail "cgroups left"
+ok "stale run state after a crash reads as stopped; start cleans up and works"
