@@ -436,20 +436,13 @@ int lodge_container_attach(const struct lodge_paths *p, const char *name,
         int r;
 
         *ret_status = 1;
-        r = lodge_name_check(name, err);
+        r = container_dirs_open(p, name, &d, err);
         if (r < 0)
                 return r;
-        r = root_dirs_open(p, false, &d, err);
-        if (r == -ENOENT)
-                return lodge_error_set(err, ENOENT, "no such container");
-        if (r < 0)
-                return r;
-        cdirfd = open_dir_at(d.containers, name);
+        cdirfd = container_dir_open(&d, name, err);
         root_dirs_done(&d);
         if (cdirfd < 0)
-                return lodge_error_set(err, -cdirfd,
-                                       cdirfd == -ENOENT ? "no such container"
-                                                         : "open container directory");
+                return cdirfd;
         r = lodge_config_load_at(cdirfd, "config", "config", &cfg, err);
         if (r >= 0)
                 r = run_state_read(p, name, &st, err);

@@ -29,6 +29,14 @@ void root_dirs_done(struct root_dirs *d);
 int root_dirs_open(const struct lodge_paths *p, bool create, struct root_dirs *ret,
                    struct lodge_error **err);
 
+/* For commands on one existing container: check the name, open the root's
+ * directories; -ENOENT "no such container" when there is no root yet. */
+int container_dirs_open(const struct lodge_paths *p, const char *name, struct root_dirs *ret,
+                        struct lodge_error **err);
+
+/* The container's directory; -ENOENT "no such container". */
+int container_dir_open(const struct root_dirs *d, const char *name, struct lodge_error **err);
+
 /* Open a lodge-owned directory at an absolute path with the same checks;
  * parents are made with mkdir -p semantics. */
 int state_dir_open(const char *path, mode_t mode, bool create, struct lodge_error **err);

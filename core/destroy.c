@@ -114,12 +114,7 @@ int lodge_container_destroy(const struct lodge_paths *p, const char *name, bool 
         struct container_lock l = CONTAINER_LOCK_NULL;
         int r;
 
-        r = lodge_name_check(name, err);
-        if (r < 0)
-                return r;
-        r = root_dirs_open(p, false, &d, err);
-        if (r == -ENOENT)
-                return lodge_error_set(err, ENOENT, "no such container");
+        r = container_dirs_open(p, name, &d, err);
         if (r < 0)
                 return r;
         state_gc(&d);

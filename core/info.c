@@ -68,7 +68,7 @@ static int add_ipv4(const struct lodge_config *cfg, char ***l)
 
 /* Fill i for the container directory containers/name. A config that can't be
  * read makes the container BROKEN, not the listing fail. */
-static int fill_info(const struct lodge_paths *p, int containers, const char *name,
+static int fill_info(const struct lodge_paths *p, const struct root_dirs *d, const char *name,
                      struct lodge_container_info *ret, struct lodge_error **err)
 {
         CLEANUP(lodge_config_freep) struct lodge_config *cfg = NULL;
@@ -77,12 +77,9 @@ static int fill_info(const struct lodge_paths *p, int containers, const char *na
         struct lodge_container_info i = { 0 };
         int r;
 
-        cdirfd = open_dir_at(containers, name);
-        if (cdirfd < 0) {
-                if (cdirfd == -ENOENT)
-                        return lodge_error_set(err, ENOENT, "no such container");
-                return lodge_error_set(err, -cdirfd, "open container directory");
-        }
+        cdirfd = container_dir_open(d, name, err);
+        if (cdirfd < 0)
+                return cdirfd;
 
         i.name = strdup(name);
         if (!i.name || asprintf(&i.path, "%s/containers/%s", p->root, name) < 0) {
@@ -139,15 +136,10 @@ int lodge_container_info(const struct lodge_paths *p, const char *name,
         struct root_dirs d = ROOT_DIRS_NULL;
         int r;
 
-        r = lodge_name_check(name, err);
+        r = container_dirs_open(p, name, &d, err);
         if (r < 0)
                 return r;
-        r = root_dirs_open(p, false, &d, err);
-        if (r == -ENOENT)
-                return lodge_error_set(err, ENOENT, "no such container");
-        if (r < 0)
-                return r;
-        r = fill_info(p, d.containers, name, ret, err);
+        r = fill_info(p, &d, name, ret, err);
         root_dirs_done(&d);
         return r;
 }
@@ -201,7 +193,7 @@ int lodge_container_list(const struct lodge_paths *p, struct lodge_container_inf
                         break;
                 }
                 l = nl;
-                r = fill_info(p, d.containers, de->d_name, &l[n], err);
+                r = fill_info(p, &d, de->d_name, &l[n], err);
                 if (r == -ENOENT || r == -ENOTDIR) { /* destroyed meanwhile, or a stray file */
                         lodge_error_free(err);
                         r = 0;
@@ -232,20 +224,13 @@ int lodge_container_config_load(const struct lodge_paths *p, const char *name,
         cleanup_close int cdirfd = -EBADF;
         int r;
 
-        r = lodge_name_check(name, err);
+        r = container_dirs_open(p, name, &d, err);
         if (r < 0)
                 return r;
-        r = root_dirs_open(p, false, &d, err);
-        if (r == -ENOENT)
-                return lodge_error_set(err, ENOENT, "no such container");
-        if (r < 0)
-                return r;
-        cdirfd = open_dir_at(d.containers, name);
+        cdirfd = container_dir_open(&d, name, err);
         root_dirs_done(&d);
-        if (cdirfd == -ENOENT)
-                return lodge_error_set(err, ENOENT, "no such container");
         if (cdirfd < 0)
-                return lodge_error_set(err, -cdirfd, "open container directory");
+                return cdirfd;
         return lodge_config_load_at(cdirfd, "config", "config", ret, err);
 }
 
@@ -258,14 +243,9 @@ int lodge_container_config_update(const struct lodge_paths *p, const char *name,
         cleanup_close int cdirfd = -EBADF;
         int r;
 
-        r = lodge_name_check(name, err);
-        if (r < 0)
-                return r;
         if (value && (strcmp(key, "name") == 0 || strcmp(key, "rootfs.backend") == 0))
                 return lodge_error_set(err, EINVAL, "key '%s' can't be changed", key);
-        r = root_dirs_open(p, false, &d, err);
-        if (r == -ENOENT)
-                return lodge_error_set(err, ENOENT, "no such container");
+        r = container_dirs_open(p, name, &d, err);
         if (r < 0)
                 return r;
         r = container_lock(d.locks, name, value ? "config set" : "config unset", &l, err);
@@ -273,10 +253,7 @@ int lodge_container_config_update(const struct lodge_paths *p, const char *name,
                 root_dirs_done(&d);
                 return r;
         }
-        cdirfd = open_dir_at(d.containers, name);
-        if (cdirfd < 0)
-                r = cdirfd == -ENOENT ? lodge_error_set(err, ENOENT, "no such container")
-                                      : lodge_error_set(err, -cdirfd, "open container directory");
+        r = cdirfd = container_dir_open(&d, name, err);
         if (r >= 0)
                 r = lodge_config_load_at(cdirfd, "config", "config", &cfg, err);
         if (r >= 0)

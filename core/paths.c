@@ -172,3 +172,30 @@ int root_dirs_open(const struct lodge_paths *p, bool create, struct root_dirs *r
         *ret = d;
         return 0;
 }
+
+int container_dirs_open(const struct lodge_paths *p, const char *name, struct root_dirs *ret,
+                        struct lodge_error **err)
+{
+        int r;
+
+        r = lodge_name_check(name, err);
+        if (r < 0)
+                return r;
+        r = root_dirs_open(p, false, ret, err);
+        if (r == -ENOENT) {
+                lodge_error_free(err);
+                return lodge_error_set(err, ENOENT, "no such container");
+        }
+        return r;
+}
+
+int container_dir_open(const struct root_dirs *d, const char *name, struct lodge_error **err)
+{
+        int fd = open_dir_at(d->containers, name);
+
+        if (fd == -ENOENT || fd == -ENOTDIR)
+                return lodge_error_set(err, ENOENT, "no such container");
+        if (fd < 0)
+                return lodge_error_set(err, -fd, "open container directory");
+        return fd;
+}

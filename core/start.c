@@ -173,11 +173,9 @@ static int start_locked(const struct lodge_paths *p, const struct root_dirs *d, 
         struct run_state st;
         int stop_signal = 0, r;
 
-        cdirfd = open_dir_at(d->containers, name);
-        if (cdirfd == -ENOENT)
-                return lodge_error_set(err, ENOENT, "no such container");
+        cdirfd = container_dir_open(d, name, err);
         if (cdirfd < 0)
-                return lodge_error_set(err, -cdirfd, "open container directory");
+                return cdirfd;
         r = lodge_config_load_at(cdirfd, "config", "config", &cfg, err);
         if (r < 0)
                 return r;
@@ -225,12 +223,7 @@ int lodge_container_start(const struct lodge_paths *p, const char *name,
         int r;
 
         (void)opts;
-        r = lodge_name_check(name, err);
-        if (r < 0)
-                return r;
-        r = root_dirs_open(p, false, &d, err);
-        if (r == -ENOENT)
-                return lodge_error_set(err, ENOENT, "no such container");
+        r = container_dirs_open(p, name, &d, err);
         if (r < 0)
                 return r;
         r = container_lock(d.locks, name, "start", &l, err);
@@ -360,12 +353,7 @@ int lodge_container_stop(const struct lodge_paths *p, const char *name,
         char ended[16] = "";
         int r;
 
-        r = lodge_name_check(name, err);
-        if (r < 0)
-                return r;
-        r = root_dirs_open(p, false, &d, err);
-        if (r == -ENOENT)
-                return lodge_error_set(err, ENOENT, "no such container");
+        r = container_dirs_open(p, name, &d, err);
         if (r < 0)
                 return r;
         r = container_lock(d.locks, name, "stop", &l, err);
