@@ -384,8 +384,9 @@ int lodge_config_write_at(const struct lodge_config *cfg, int dirfd, const char 
         return write_file_atomic_at(dirfd, name, text, strlen(text), 0600, err);
 }
 
-int lodge_config_get(const struct lodge_config *cfg, const char *key, const char **ret,
-                     struct lodge_error **err)
+/* The line of a known key that is set: -EINVAL unknown, -ENOENT not set. */
+static int find_set_key(const struct lodge_config *cfg, const char *key, size_t *ret,
+                        struct lodge_error **err)
 {
         const struct conf_key *k;
         unsigned index;
@@ -398,6 +399,19 @@ int lodge_config_get(const struct lodge_config *cfg, const char *key, const char
         i = doc_find(cfg->doc, key);
         if (i == SIZE_MAX)
                 return lodge_error_set(err, ENOENT, "key '%s': not set", key);
+        *ret = i;
+        return 0;
+}
+
+int lodge_config_get(const struct lodge_config *cfg, const char *key, const char **ret,
+                     struct lodge_error **err)
+{
+        size_t i;
+        int r;
+
+        r = find_set_key(cfg, key, &i, err);
+        if (r < 0)
+                return r;
         *ret = cfg->doc->lines[i].value;
         return 0;
 }
@@ -513,17 +527,12 @@ int lodge_config_set_all(struct lodge_config *cfg, char *const *assignments,
 int lodge_config_unset(struct lodge_config *cfg, const char *key, struct lodge_error **err)
 {
         CLEANUP(doc_freep) struct lodge_config_doc *doc = NULL;
-        const struct conf_key *k;
-        unsigned index;
         size_t i;
         int r;
 
-        r = config_key_resolve(key, &k, &index, err);
+        r = find_set_key(cfg, key, &i, err);
         if (r < 0)
-                return lodge_error_prefix(err, r, "key '%s'", key);
-        i = doc_find(cfg->doc, key);
-        if (i == SIZE_MAX)
-                return lodge_error_set(err, ENOENT, "key '%s': not set", key);
+                return r;
         r = doc_edit(cfg->doc, i, NULL, &doc);
         if (r < 0)
                 return lodge_error_set(err, -r, "key '%s': out of memory", key);
