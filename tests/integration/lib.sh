@@ -48,7 +48,14 @@ cleanup() {
                         kill -9 "${p#/proc/}" 2>/dev/null || true
                 fi
         done
-        # Cgroups of this root that a failed lodge left.
+        # Guests and cgroups of this root that a failed lodge left (a guest's /proc/PID/root
+        # reads "/" from here, so its cgroups are how to find it).
+        for h in /sys/fs/cgroup/*/"$CG_PREFIX" /sys/fs/cgroup/"$CG_PREFIX"; do
+                [ -d "$h" ] || continue
+                find "$h" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u |
+                        xargs -r kill -9 2>/dev/null || true
+        done
+        sleep 0.2
         for h in /sys/fs/cgroup/*/"$CG_PREFIX" /sys/fs/cgroup/"$CG_PREFIX"; do
                 [ -d "$h" ] && find "$h" -depth -type d -exec rmdir {} + 2>/dev/null
         done
