@@ -152,6 +152,14 @@ wait_for() {
         done
 }
 
+fixture_debian_sysvinit() {
+        if [ -n "${LODGE_FIXTURE_DEBIAN_SYSVINIT:-}" ]; then
+                echo "$LODGE_FIXTURE_DEBIAN_SYSVINIT"
+        else
+                "$LODGE_SRCDIR/tests/fixtures/debian.sh" --init sysvinit
+        fi
+}
+
 meta_of() {
         echo "${1/-rootfs./-meta.}"
 }
