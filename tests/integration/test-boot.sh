@@ -157,3 +157,10 @@ expect 0 '' -- lodge attach bb -- true
 expect 0 '' -- lodge stop bb
 [ -z "$(cgroups_of bb)" ] || fail "cgroups left"
 ok "stale run state after a crash reads as stopped; start cleans up and works"
+
+# --- a bad value in a hand-edited config: start names file, line and key, and starts nothing
+echo 'limits.memory = lots' >>"$LODGE_ROOT/containers/bb/config"
+expect 1 "config:[0-9]+: key 'limits.memory'" -- lodge start bb
+[ ! -e "$LODGE_RUNDIR/bb/monitor.sock" ] && [ -z "$(cgroups_of bb)" ] || fail "a refused start left things"
+sed -i '/^limits.memory = lots$/d' "$LODGE_ROOT/containers/bb/config"
+ok "start with a bad config value: a clear error, nothing started"
