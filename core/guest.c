@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -76,6 +77,13 @@ _Noreturn void guest_child_main(const struct guest_child *c)
                 fail(c->sync_fd, &err);
 
         (void)prctl(PR_SET_PDEATHSIG, 0);
+        /* The monitor blocks SIGTERM for its signalfd; init starts with none blocked. */
+        {
+                sigset_t none;
+
+                sigemptyset(&none);
+                sigprocmask(SIG_SETMASK, &none, NULL);
+        }
         execve(c->argv[0], c->argv, c->envp);
         lodge_error_set(&err, errno, "exec init '%s'", c->argv[0]);
         fail(c->sync_fd, &err);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -35,6 +36,7 @@ struct viewer {
 
 struct monitor {
         const struct monitor_args *a;
+        int sigfd; /* SIGTERM: shut the guest down cleanly (a host shutdown sends it) */
         struct cg_host host;
         struct cg_guest cg;
         int master; /* pty master of /dev/console */
@@ -288,16 +290,17 @@ static siginfo_t serve(struct monitor *m)
         siginfo_t si = { 0 };
 
         for (;;) {
-                struct pollfd pfd[3 + MAX_VIEWERS] = {
+                struct pollfd pfd[4 + MAX_VIEWERS] = {
                         { .fd = m->pidfd, .events = POLLIN },
                         { .fd = m->master, .events = POLLIN },
                         { .fd = m->listen_fd, .events = POLLIN },
+                        { .fd = m->sigfd, .events = POLLIN },
                 };
                 size_t nv = m->n_viewers;
 
                 for (size_t i = 0; i < nv; i++)
-                        pfd[3 + i] = (struct pollfd){ .fd = m->viewers[i].fd, .events = POLLIN };
-                if (poll(pfd, 3 + nv, -1) < 0) {
+                        pfd[4 + i] = (struct pollfd){ .fd = m->viewers[i].fd, .events = POLLIN };
+                if (poll(pfd, 4 + nv, -1) < 0) {
                         if (errno == EINTR)
                                 continue;
                         log_error("%s: poll: %m", m->a->name);
@@ -308,8 +311,17 @@ static siginfo_t serve(struct monitor *m)
                         on_console_output(m);
                 if (pfd[2].revents & POLLIN)
                         on_accept(m);
+                if (pfd[3].revents & POLLIN) {
+                        struct signalfd_siginfo ssi;
+
+                        if (read(m->sigfd, &ssi, sizeof(ssi)) == (ssize_t)sizeof(ssi)) {
+                                log_info("%s: SIGTERM: shutting the guest down", m->a->name);
+                                (void)syscall(SYS_pidfd_send_signal, m->pidfd, m->a->stop_signal,
+                                              NULL, 0);
+                        }
+                }
                 for (size_t i = nv; i-- > 0;)
-                        if (i < m->n_viewers && pfd[3 + i].revents)
+                        if (i < m->n_viewers && pfd[4 + i].revents)
                                 on_viewer_input(m, i);
                 if (pfd[0].revents & POLLIN) {
                         if (waitid(P_PIDFD, (id_t)m->pidfd, &si, WEXITED) == 0)
@@ -367,7 +379,9 @@ static void report(int *fd, int code, pid_t pid, const char *msg)
 
 _Noreturn void monitor_main(const struct monitor_args *a)
 {
-        struct monitor m = { .a = a, .master = -EBADF, .listen_fd = -EBADF, .pidfd = -EBADF };
+        struct monitor m = {
+                .a = a, .sigfd = -EBADF, .master = -EBADF, .listen_fd = -EBADF, .pidfd = -EBADF
+        };
         int report_fd = a->report_fd, devnull, code = 0;
         const char *ended = "failed";
         bool reboot = false;
@@ -377,6 +391,16 @@ _Noreturn void monitor_main(const struct monitor_args *a)
         signal(SIGPIPE, SIG_IGN);
         signal(SIGINT, SIG_IGN);
         signal(SIGHUP, SIG_IGN);
+        {
+                sigset_t term;
+
+                sigemptyset(&term);
+                sigaddset(&term, SIGTERM);
+                m.sigfd = signalfd(-1, &term, SFD_CLOEXEC | SFD_NONBLOCK);
+                /* Blocked only once it can be read; the guest's child unblocks it. */
+                if (m.sigfd >= 0)
+                        sigprocmask(SIG_BLOCK, &term, NULL);
+        }
         devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
         if (devnull >= 0) {
                 (void)dup2(devnull, 0);

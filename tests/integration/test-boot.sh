@@ -164,3 +164,12 @@ expect 1 "config:[0-9]+: key 'limits.memory'" -- lodge start bb
 [ ! -e "$LODGE_RUNDIR/bb/monitor.sock" ] && [ -z "$(cgroups_of bb)" ] || fail "a refused start left things"
 sed -i '/^limits.memory = lots$/d' "$LODGE_ROOT/containers/bb/config"
 ok "start with a bad config value: a clear error, nothing started"
+
+# --- a host shutdown sends every process SIGTERM: the monitor shuts its guest down cleanly
+expect 0 '' -- lodge start bb
+expect 0 '' -- lodge attach bb -- grep -q 'SigBlk:.0000000000000000' /proc/1/status
+kill -TERM "$(sed -n 's/^monitor_pid=//p' "$LODGE_RUNDIR/bb/state")"
+expect 0 '' -- lodge wait bb STOPPED --timeout 20
+grep -q 'ended=clean' "$LODGE_RUNDIR/bb/state" || fail "SIGTERM to the monitor: $(cat "$LODGE_RUNDIR/bb/state")"
+[ -z "$(cgroups_of bb)" ] || fail "cgroups left"
+ok "SIGTERM to the monitor (host shutdown) stops the guest cleanly; init starts with no blocked signal"
