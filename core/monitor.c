@@ -40,6 +40,8 @@ struct monitor {
         struct cg_host host;
         struct cg_guest cg;
         int master; /* pty master of /dev/console */
+        int slave;  /* held open, so the master never hangs up when no guest process has
+                     * the console open (poll would report POLLHUP forever) */
         int listen_fd;
         int pidfd;
         pid_t init_pid;
@@ -118,6 +120,7 @@ static int open_console(struct monitor *m, char ret_name[static 64], struct lodg
         }
         (void)fcntl(master, F_SETFL, O_NONBLOCK);
         m->master = TAKE_FD(master);
+        m->slave = TAKE_FD(slave);
         return 0;
 }
 
@@ -362,7 +365,9 @@ static void teardown(struct monitor *m)
                 close(m->pidfd);
         if (m->master >= 0)
                 close(m->master);
-        m->pidfd = m->master = -EBADF;
+        if (m->slave >= 0)
+                close(m->slave);
+        m->pidfd = m->master = m->slave = -EBADF;
 }
 
 static void report(int *fd, int code, pid_t pid, const char *msg)
@@ -380,7 +385,12 @@ static void report(int *fd, int code, pid_t pid, const char *msg)
 _Noreturn void monitor_main(const struct monitor_args *a)
 {
         struct monitor m = {
-                .a = a, .sigfd = -EBADF, .master = -EBADF, .listen_fd = -EBADF, .pidfd = -EBADF
+                .a = a,
+                .sigfd = -EBADF,
+                .master = -EBADF,
+                .slave = -EBADF,
+                .listen_fd = -EBADF,
+                .pidfd = -EBADF,
         };
         int report_fd = a->report_fd, devnull, code = 0;
         const char *ended = "failed";

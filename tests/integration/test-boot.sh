@@ -175,3 +175,19 @@ expect 0 '' -- lodge wait bb STOPPED --timeout 20
 grep -q 'ended=clean' "$LODGE_RUNDIR/bb/state" || fail "SIGTERM to the monitor: $(cat "$LODGE_RUNDIR/bb/state")"
 [ -z "$(cgroups_of bb)" ] || fail "cgroups left"
 ok "SIGTERM to the monitor (host shutdown) stops the guest cleanly; init starts with no blocked signal"
+
+# --- nobody on the console: the monitor must sleep, not spin on a hung-up pty
+printf '#!/bin/sh\nexec </dev/null >/dev/null 2>&1\nexec sleep 1000\n' \
+        >"$LODGE_ROOT/containers/bb/rootfs/sbin/quiet-init"
+chmod 755 "$LODGE_ROOT/containers/bb/rootfs/sbin/quiet-init"
+lodge config bb set init.cmd /sbin/quiet-init
+lodge config bb set init.stop_signal SIGKILL
+expect 0 '' -- lodge start bb
+mon=$(sed -n 's/^monitor_pid=//p' "$LODGE_RUNDIR/bb/state")
+sleep 2
+ticks=$(awk '{ print $14 + $15 }' "/proc/$mon/stat") # clock ticks of CPU; spinning: ~200
+[ "$ticks" -le 20 ] || fail "the monitor burns CPU with nobody on the console: $ticks ticks in 2 s"
+expect 0 '' -- lodge stop bb
+lodge config bb unset init.cmd
+lodge config bb unset init.stop_signal
+ok "with nobody on the console the monitor sleeps ($ticks ticks in 2 s)"
