@@ -428,22 +428,14 @@ int lodge_container_attach(const struct lodge_paths *p, const char *name,
                            struct lodge_error **err)
 {
         CLEANUP(lodge_config_freep) struct lodge_config *cfg = NULL;
-        struct root_dirs d = ROOT_DIRS_NULL;
         struct cg_host host = { .v2 = -1 };
         struct cg_guest cg = { 0 };
-        cleanup_close int cdirfd = -EBADF, pidfd = -EBADF, cgfd = -EBADF;
+        cleanup_close int pidfd = -EBADF, cgfd = -EBADF;
         struct run_state st;
         int r;
 
         *ret_status = 1;
-        r = container_dirs_open(p, name, &d, err);
-        if (r < 0)
-                return r;
-        cdirfd = container_dir_open(&d, name, err);
-        root_dirs_done(&d);
-        if (cdirfd < 0)
-                return cdirfd;
-        r = lodge_config_load_at(cdirfd, "config", "config", &cfg, err);
+        r = lodge_container_config_load(p, name, &cfg, err);
         if (r >= 0)
                 r = run_state_read(p, name, &st, err);
         if (r < 0)
