@@ -50,6 +50,7 @@ static int open_in_root_fallback(int rootfd, const char *path, int flags, mode_t
 
         for (;;) {
                 char *p = rest, *slash, comp[256];
+                size_t len;
                 bool last;
                 struct stat st;
                 int fd;
@@ -62,11 +63,13 @@ static int open_in_root_fallback(int rootfd, const char *path, int flags, mode_t
                         break;
                 }
                 slash = strchr(p, '/');
-                if ((size_t)(slash ? slash - p : (long)strlen(p)) >= sizeof(comp)) {
+                len = slash ? (size_t)(slash - p) : strlen(p);
+                if (len >= sizeof(comp)) {
                         r = -ENAMETOOLONG;
                         break;
                 }
-                snprintf(comp, sizeof(comp), "%.*s", (int)(slash ? slash - p : (long)strlen(p)), p);
+                memcpy(comp, p, len);
+                comp[len] = '\0';
                 last = !slash || !slash[1 + strspn(slash + 1, "/")];
                 /* rest becomes what follows comp */
                 memmove(rest, slash ? slash + 1 : p + strlen(p),

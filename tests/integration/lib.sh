@@ -43,8 +43,8 @@ cleanup() {
         # Whatever lodge left running of this test: guests (rooted here), monitors (holding
         # our run directory open).
         for p in /proc/[0-9]*; do
-                if readlink "$p/root" 2>/dev/null | grep -q "^$TEST_DIR" ||
-                        ls -l "$p/fd" 2>/dev/null | grep -q "$TEST_DIR"; then
+                if grep -q "^$TEST_DIR" <<<"$(readlink "$p/root" 2>/dev/null)" ||
+                        grep -q "$TEST_DIR" <<<"$(ls -l "$p/fd" 2>/dev/null)"; then
                         kill -9 "${p#/proc/}" 2>/dev/null || true
                 fi
         done

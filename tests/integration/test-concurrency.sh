@@ -23,7 +23,7 @@ for round in 1 2 3; do
                 cat "$TEST_DIR/e1" "$TEST_DIR/e2" >&2
                 fail "round $round: exit codes $rc1 and $rc2, expected one 0 and one 1"
         fi
-        cat "$TEST_DIR/e1" "$TEST_DIR/e2" | grep -q "already exists" ||
+        grep -q "already exists" "$TEST_DIR/e1" "$TEST_DIR/e2" ||
                 fail "loser's error doesn't say why: $(cat "$TEST_DIR/e1" "$TEST_DIR/e2")"
         [ "$(lodge list --format json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 1 ] ||
                 fail "round $round: not exactly one container"

@@ -124,9 +124,9 @@ tar --numeric-owner --xattrs --xattrs-include='*' --acls --sparse -C "$src" -cJf
 expect 0 '' -- lodge create xa -t local -- --file "$TEST_DIR/x.tar.xz"
 x=$LODGE_ROOT/containers/xa/rootfs
 [ "$(getfattr --only-values -n user.lodge "$x/etc/motd")" = kept ] || fail "user xattr lost"
-getfattr -n security.capability -e hex "$x/bin/pinger" 2>/dev/null | grep -q 0x01000002 ||
+grep -q 0x01000002 <<<"$(getfattr -n security.capability -e hex "$x/bin/pinger" 2>/dev/null)" ||
         fail "file capability lost"
-getfacl -p "$x/data" 2>/dev/null | grep -q '^user:1234:rw-' || fail "ACL lost"
+grep -q '^user:1234:rw-' <<<"$(getfacl -p "$x/data" 2>/dev/null)" || fail "ACL lost"
 [ "$(stat -c %h "$x/etc/motd")" = 2 ] || fail "hard link lost"
 [ "$(stat -c %Y "$x/etc/motd")" = "$(stat -c %Y "$src/etc/motd")" ] || fail "mtime lost"
 [ "$(stat -c '%u %g' "$x/data")" = "1000 1000" ] || fail "owner lost"

@@ -44,7 +44,7 @@ grep -q 'g login' "$TEST_DIR/out" || wait_for 5 sh -c "'$LODGE_BIN' console g --
         fail "no login prompt in the console log"
 out=$( (sleep 0.3; printf 'root\n'; sleep 0.5; printf '\001q') | timeout 10 "$LODGE_BIN" console g) ||
         fail "console did not detach on Ctrl-a q"
-echo "$out" | grep -q 'Password' || fail "typing into the console had no effect: $out"
+grep -q 'Password' <<<"$out" || fail "typing into the console had no effect: $out"
 expect 0 '' -- lodge list
 grep -Eq '^g +RUNNING' "$TEST_DIR/out" || fail "detaching stopped the guest"
 ok "console: log, a viewer that types and detaches"

@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 
 command -v valgrind >/dev/null || { echo "SKIP: no valgrind"; exit 77; }
-if ldd "$LODGE_BIN" | grep -q libasan; then
+if grep -q libasan <<<"$(ldd "$LODGE_BIN")"; then
         echo "SKIP: the ASan build checks leaks itself"
         exit 77
 fi
