@@ -117,6 +117,9 @@ void cmd_progress_cb(const char *what, uint64_t done, uint64_t total, void *user
 
         if (!p || !p->enabled || (p->shown && now - p->last_ms < 100 && done != total))
                 return;
+        /* One line that fits a terminal: the file's name, not its path. */
+        if (strrchr(what, '/'))
+                what = strrchr(what, '/') + 1;
         p->last_ms = now;
         p->shown = true;
         elapsed = now > p->start_ms ? now - p->start_ms : 1;
@@ -128,10 +131,10 @@ void cmd_progress_cb(const char *what, uint64_t done, uint64_t total, void *user
                 char t[32];
 
                 human(total, t, sizeof(t));
-                fprintf(stderr, "\r\033[K%s %3u%% %s / %s, %s/s, ETA %us", what, pct, d, t, rate,
+                fprintf(stderr, "\r\033[K%.32s %3u%% %s / %s, %s/s, ETA %us", what, pct, d, t, rate,
                         (unsigned)(eta / 1000));
         } else {
-                fprintf(stderr, "\r\033[K%s %s, %s/s", what, d, rate);
+                fprintf(stderr, "\r\033[K%.32s %s, %s/s", what, d, rate);
         }
         fflush(stderr);
 }
