@@ -218,6 +218,8 @@ static _Noreturn void run_command(const struct attach *a, int slave)
         r = caps_apply(&a->cfg->security, &err);
         if (r >= 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 r = lodge_error_set(&err, errno, "set no_new_privs");
+        if (r >= 0)
+                r = seccomp_apply(&a->cfg->security, &err);
         if (r >= 0 && (setgroups(ngroups, groups) < 0 || setresgid(u.gid, u.gid, u.gid) < 0 ||
                        setresuid(u.uid, u.uid, u.uid) < 0))
                 r = lodge_error_set(&err, errno, "become uid %u", (unsigned)u.uid);

@@ -73,6 +73,8 @@ _Noreturn void guest_child_main(const struct guest_child *c)
                 r = setup_console(&err);
         if (r >= 0)
                 r = caps_apply(&s->cfg->security, &err);
+        if (r >= 0)
+                r = seccomp_apply(&s->cfg->security, &err);
         if (r < 0)
                 fail(c->sync_fd, &err);
 

@@ -52,3 +52,12 @@ _Noreturn void guest_child_main(const struct guest_child *c);
  * or everything but security.caps.keep; clear the inheritable and ambient
  * sets so that nothing is handed on by exec. */
 int caps_apply(const struct lodge_config_security *sec, struct lodge_error **err);
+
+/* Load the guest's seccomp filter (security.seccomp): "default" denies what
+ * lets a guest reach the host's kernel (module loading, kexec, handles to
+ * host inodes, bpf unless nesting, userfaultfd, perf events, raw I/O ports,
+ * swap, acct) with EPERM, and the kernel keyring with ENOSYS (so that systemd
+ * and others fall back), for the native, i386 and x32 ABIs alike: a filter
+ * for x86_64 only is bypassed through int 0x80. "none" loads nothing; a
+ * policy file is -EOPNOTSUPP for now. Needs CAP_SYS_ADMIN or no_new_privs. */
+int seccomp_apply(const struct lodge_config_security *sec, struct lodge_error **err);
