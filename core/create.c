@@ -37,20 +37,6 @@ static void create_plan_done(struct create_plan *pl)
         *pl = (struct create_plan){ 0 };
 }
 
-static int key_of_assignment(const char *a, char *buf, size_t len)
-{
-        size_t n = strcspn(a, "=");
-
-        if (a[n] != '=' || n == 0 || n >= len)
-                return -EINVAL;
-        memcpy(buf, a, n);
-        buf[n] = '\0';
-        /* "key = value" spelled with spaces on the command line */
-        while (n > 0 && buf[n - 1] == ' ')
-                buf[--n] = '\0';
-        return 0;
-}
-
 static int plan_create(const char *name, const struct lodge_create_options *opts,
                        struct create_plan *ret, struct lodge_error **err)
 {
@@ -78,20 +64,17 @@ static int plan_create(const char *name, const struct lodge_create_options *opts
                 return lodge_error_set(err, EINVAL, "unknown storage backend '%s'", sname);
         }
 
-        STRV_FOREACH (a, opts->config) {
-                char key[256];
-
-                if (key_of_assignment(*a, key, sizeof(key)) < 0)
-                        return lodge_error_set(err, EINVAL, "'-c %s': expected KEY=VALUE", *a);
-                for (size_t i = 0; i < ELEMENTSOF(reserved_keys); i++)
-                        if (strcmp(key, reserved_keys[i]) == 0)
-                                return lodge_error_set(err, EINVAL,
-                                                       "'-c %s': key '%s' is set by lodge create",
-                                                       *a, key);
-        }
         r = lodge_config_new(&pl.cfg, err);
         if (r >= 0)
                 r = lodge_config_set_all(pl.cfg, opts->config, err);
+        /* Looked up in what the config parser made of them, spacing and all. */
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(reserved_keys); i++) {
+                const char *v;
+
+                if (lodge_config_get(pl.cfg, reserved_keys[i], &v, NULL) >= 0)
+                        r = lodge_error_set(err, EINVAL, "key '%s' is set by lodge create",
+                                            reserved_keys[i]);
+        }
         if (r < 0) {
                 create_plan_done(&pl);
                 return lodge_error_prefix(err, r, "-c");

@@ -67,5 +67,7 @@ expect 2 "storage backend 'zfs'" -- lodge create web --storage zfs -- --file /x
 expect 2 "'/nonexistent/rootfs.tar'" -- lodge create web -t local -- --file /nonexistent/rootfs.tar
 expect 2 'limits.memory' -- lodge create web -c limits.memory=64MiBB -- --file /x
 expect 2 "'name' is set by lodge" -- lodge create web -c name=other -- --file /x
+expect 2 "'name' is set by lodge" -- lodge create web -c " name = other" -- --file /x
+expect 2 "KEY=VALUE" -- lodge create web -c limits.memory -- --file /x
 [ ! -e "$LODGE_ROOT" ] || fail "a refused create wrote $LODGE_ROOT"
 ok "create usage errors are found before anything is written"
