@@ -417,24 +417,6 @@ int cg_guest_join_self(const struct cg_guest *g, bool skip_v2, struct lodge_erro
         return 0;
 }
 
-int cg_guest_attach(const struct cg_guest *g, pid_t pid, struct lodge_error **err)
-{
-        char buf[32];
-
-        snprintf(buf, sizeof(buf), "%d", (int)pid);
-        for (size_t i = 0; i < g->host->n; i++) {
-                cleanup_free char *path = cg_path(g, i, "guest", "cgroup.procs");
-                int r;
-
-                if (!path)
-                        return lodge_error_set(err, ENOMEM, "join cgroup");
-                r = write_str(path, buf);
-                if (r < 0)
-                        return lodge_error_set(err, -r, "move pid %d into '%s'", (int)pid, path);
-        }
-        return 0;
-}
-
 /* Write value into file of base in the hierarchy holding controller. 1 when
  * written, 0 when the host has no such knob, < 0 on error. */
 static int set_knob(const struct cg_guest *g, const char *controller, const char *file,

@@ -65,9 +65,6 @@ int cg_guest_v2_fd(const struct cg_guest *g);
  * lock, whose RCU grace period otherwise costs ~10 ms on an idle host. */
 int cg_guest_join_self(const struct cg_guest *g, bool skip_v2, struct lodge_error **err);
 
-/* Put pid into base/guest in every hierarchy. */
-int cg_guest_attach(const struct cg_guest *g, pid_t pid, struct lodge_error **err);
-
 /* Write the limits of the config onto base. Knobs the host doesn't have are
  * reported in *ret_warnings (may be NULL) rather than failing, except the
  * memory and pids limits, which must hold. */

@@ -15,11 +15,6 @@ void lodge_log_set_level(enum lodge_log_level level)
         max_level = level;
 }
 
-enum lodge_log_level lodge_log_get_level(void)
-{
-        return max_level;
-}
-
 int lodge_log_level_from_string(const char *s)
 {
         static const char *const names[] = { "error", "warn", "info", "debug" };

@@ -12,7 +12,6 @@ enum lodge_log_level {
 
 /* The log level is one of the two sanctioned globals (the other: parsed CLI options). */
 void lodge_log_set_level(enum lodge_log_level level);
-enum lodge_log_level lodge_log_get_level(void);
 
 /* Parse "error", "warn", "info", "debug" (LODGE_LOG_LEVEL); returns -EINVAL otherwise. */
 int lodge_log_level_from_string(const char *s);

@@ -56,20 +56,3 @@ int strv_extend(char ***l, const char *s)
         }
         return 0;
 }
-
-size_t strv_remove(char **l, const char *s)
-{
-        size_t removed = 0, w = 0;
-
-        if (!l)
-                return 0;
-        for (size_t i = 0; l[i]; i++) {
-                if (strcmp(l[i], s) == 0) {
-                        free(l[i]);
-                        removed++;
-                } else
-                        l[w++] = l[i];
-        }
-        l[w] = NULL;
-        return removed;
-}

@@ -13,8 +13,6 @@ bool strv_contains(char *const *l, const char *s);
 int strv_extend(char ***l, const char *s);
 /* Append s itself, taking ownership on success only. */
 int strv_push(char ***l, char *s);
-/* Remove every entry equal to s; returns how many were removed. */
-size_t strv_remove(char **l, const char *s);
 
 static inline void strv_freep(char ***l)
 {
