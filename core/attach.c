@@ -38,7 +38,7 @@ struct attach {
         const struct lodge_config *cfg;
         const struct cg_guest *cg;
         int cg_v2_fd;      /* the guest's cgroup2 cgroup, for CLONE_INTO_CGROUP, or < 0 */
-        bool in_v2_cgroup; /* the helper was born there (clone3) */
+        bool in_v2_cgroup; /* the command's process was born there (clone3) */
         int pidfd;         /* the guest's init */
         bool pty;
         int sync; /* SOCK_SEQPACKET to the client */
@@ -236,19 +236,36 @@ static _Noreturn void run_command(const struct attach *a, int slave)
         child_fail(a->sync, &err, r == -ENOENT ? 127 : 126);
 }
 
-/* The first child: joins the guest, makes the pty, forks the command into
- * the guest's PID namespace and passes on its exit status. */
+/* The namespaces the client enters itself, just long enough to clone the
+ * command: so the command is born in the guest's PID namespace, and no helper
+ * process has to fork it there. Mount and cgroup namespaces come later, in the
+ * command's own process, once it has joined the guest's v1 cgroups by their
+ * host paths (and a process outside the guest's cgroup namespace can be
+ * cloned into its cgroup2 cgroup). */
+static const struct {
+        int type;
+        const char *file; /* in /proc/self/ns, to come back */
+} client_ns[] = {
+        { CLONE_NEWPID, "pid_for_children" },
+        { CLONE_NEWUTS, "uts" },
+        { CLONE_NEWIPC, "ipc" },
+        { CLONE_NEWNET, "net" },
+};
+
+/* The command's process, born in the guest's PID, UTS, IPC and network
+ * namespaces (and its cgroup2 cgroup where clone3 could): joins the rest,
+ * makes the pty and becomes the command. */
 static _Noreturn void attach_child(const struct attach *a)
 {
         cleanup_error struct lodge_error *err = NULL;
-        int slave = -EBADF, status;
-        pid_t pid;
+        int slave = -EBADF;
 
         (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+        /* Until execve: no ptrace and no /proc/PID/exe for the guest's processes. */
+        (void)prctl(PR_SET_DUMPABLE, 0);
         if (cg_guest_join_self(a->cg, a->in_v2_cgroup, &err) < 0)
                 child_fail(a->sync, &err, 1);
-        if (setns(a->pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET |
-                                    CLONE_NEWPID | CLONE_NEWCGROUP) < 0) {
+        if (setns(a->pidfd, CLONE_NEWNS | CLONE_NEWCGROUP) < 0) {
                 lodge_error_set(&err, errno, "enter the guest's namespaces");
                 child_fail(a->sync, &err, 1);
         }
@@ -263,22 +280,52 @@ static _Noreturn void attach_child(const struct attach *a)
                         child_fail(a->sync, &err, 1);
                 }
         }
-        pid = fork();
-        if (pid < 0) {
-                lodge_error_set(&err, errno, "fork into the guest");
-                child_fail(a->sync, &err, 1);
+        run_command(a, slave);
+}
+
+/* Clone the command's process into the guest's PID, UTS, IPC and network
+ * namespaces, and come back to the caller's own. */
+static pid_t clone_into_guest(struct attach *child, struct lodge_error **err)
+{
+        int own[ELEMENTSOF(client_ns)], flags = 0, r = 0;
+        pid_t pid = -1;
+
+        for (size_t i = 0; i < ELEMENTSOF(client_ns); i++)
+                own[i] = -EBADF;
+        for (size_t i = 0; i < ELEMENTSOF(client_ns) && r >= 0; i++) {
+                char path[64];
+
+                snprintf(path, sizeof(path), "/proc/self/ns/%s", client_ns[i].file);
+                own[i] = open(path, O_RDONLY | O_CLOEXEC);
+                if (own[i] < 0)
+                        r = lodge_error_set(err, errno, "open '%s'", path);
+                flags |= client_ns[i].type;
         }
-        if (pid == 0)
-                run_command(a, slave);
-        if (slave >= 0)
-                close(slave);
-        close(a->sync);
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        _exit(1);
-        if (WIFSIGNALED(status))
-                _exit(128 + WTERMSIG(status));
-        _exit(WEXITSTATUS(status));
+        if (r >= 0 && setns(child->pidfd, flags) < 0)
+                r = lodge_error_set(err, errno, "enter the guest's namespaces");
+        if (r >= 0) {
+                /* Born in the guest's cgroup2 cgroup: no migration (and its RCU wait) to pay. */
+                pid = clone_child(0, child->cg_v2_fd, NULL, &child->in_v2_cgroup);
+                if (pid == 0) {
+                        for (size_t i = 0; i < ELEMENTSOF(client_ns); i++)
+                                close(own[i]);
+                        return 0;
+                }
+                if (pid < 0)
+                        r = lodge_error_set(err, (int)-pid, "create the attached process");
+                for (size_t i = 0; i < ELEMENTSOF(client_ns); i++)
+                        if (setns(own[i], client_ns[i].type) < 0 && r >= 0)
+                                r = lodge_error_set(err, errno, "return to the host's %s namespace",
+                                                    client_ns[i].file);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(client_ns); i++)
+                if (own[i] >= 0)
+                        close(own[i]);
+        if (r < 0 && pid > 0) {
+                (void)kill(pid, SIGKILL);
+                (void)waitpid(pid, NULL, 0);
+        }
+        return r < 0 ? r : pid;
 }
 
 static int recv_fd_or_report(int sock, int *ret_fd, struct guest_report *rep)
@@ -373,17 +420,16 @@ static int run_attach(const struct attach *a, int *ret_status, struct lodge_erro
 
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
                 return lodge_error_set(err, errno, "create the sync socket");
-        /* Born in the guest's cgroup2 cgroup: no migration (and its RCU wait) to pay. */
-        pid = clone_child(0, a->cg_v2_fd, NULL, &child.in_v2_cgroup);
+        child.sync = sv[1];
+        pid = clone_into_guest(&child, err);
+        if (pid == 0) {
+                close(sv[0]);
+                attach_child(&child);
+        }
         if (pid < 0) {
                 close(sv[0]);
                 close(sv[1]);
-                return lodge_error_set(err, (int)-pid, "create the attach helper");
-        }
-        if (pid == 0) {
-                close(sv[0]);
-                child.sync = sv[1];
-                attach_child(&child);
+                return (int)pid;
         }
         close(sv[1]);
 

@@ -110,7 +110,8 @@ int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *re
         cleanup_close int fd = -EBADF;
         cleanup_free char *buf = NULL;
         struct stat st;
-        ssize_t n;
+        ssize_t n = 0, r;
+        size_t cap;
         char extra;
 
         fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
@@ -123,15 +124,32 @@ int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *re
         if ((unsigned long long)st.st_size > max)
                 return lodge_error_set(err, EFBIG, "'%s' is larger than %zu bytes", path, max);
 
-        buf = malloc(max + 1);
-        if (!buf)
-                return lodge_error_set(err, ENOMEM, "read '%s'", path);
-        n = read_all(fd, buf, max);
-        if (n < 0)
-                return lodge_error_set(err, (int)-n, "read '%s'", path);
-        /* The file may have grown since fstat(). */
-        if ((size_t)n == max && read_all(fd, &extra, 1) == 1)
-                return lodge_error_set(err, EFBIG, "'%s' is larger than %zu bytes", path, max);
+        /* Sized by the file where it says (procfs files say 0), grown as needed: a
+         * generous max costs nothing until a file needs it. */
+        cap = st.st_size > 0 && (size_t)st.st_size < max ? (size_t)st.st_size + 1 : 4096;
+        if (cap > max)
+                cap = max;
+        for (;;) {
+                char *nbuf = realloc(buf, cap + 1);
+
+                if (!nbuf)
+                        return lodge_error_set(err, ENOMEM, "read '%s'", path);
+                buf = nbuf;
+                r = read_all(fd, buf + n, cap - n);
+                if (r < 0)
+                        return lodge_error_set(err, (int)-r, "read '%s'", path);
+                n += r;
+                if ((size_t)n < cap)
+                        break;
+                if (cap == max) {
+                        /* The file may have grown since fstat(). */
+                        if (read_all(fd, &extra, 1) == 1)
+                                return lodge_error_set(err, EFBIG, "'%s' is larger than %zu bytes",
+                                                       path, max);
+                        break;
+                }
+                cap = cap > max / 2 ? max : cap * 2;
+        }
         buf[n] = '\0';
         if (ret_len)
                 *ret_len = (size_t)n;
