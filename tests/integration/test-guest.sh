@@ -38,6 +38,20 @@ expect 0 '' -- lodge attach g -- sh -c 'cat /proc/self/cgroup | grep pids'
 grep -q ':/$' "$TEST_DIR/out" || fail "attach not at the root of the guest's cgroup namespace"
 ok "attach: exit status, stdin, env, cwd, users, own processes and fds, caps, no_new_privs, cgroup"
 
+# On a terminal: a pty of the guest's own devpts, the controlling terminal of the command,
+# which gets the terminal's input; the exit status still comes through.
+if command -v script >/dev/null; then
+        cat >"$TEST_DIR/on-tty.sh" <<'EOF'
+exec "$LODGE_BIN" attach g -- sh -c 'tty; read x; echo "got $x"; readlink /proc/$$/ns/mnt; readlink /proc/1/ns/mnt; exit 5'
+EOF
+        expect 5 '' -- sh -c "printf 'typed\n' | script -qec 'sh $TEST_DIR/on-tty.sh' /dev/null"
+        grep -q '^/dev/pts/[0-9]' "$TEST_DIR/out" || fail "attach on a terminal gave no guest pty: $(cat "$TEST_DIR/out")"
+        grep -q 'got typed' "$TEST_DIR/out" || fail "the terminal's input didn't reach the command: $(cat "$TEST_DIR/out")"
+        [ "$(grep -c 'mnt:' "$TEST_DIR/out")" = 2 ] && [ "$(grep 'mnt:' "$TEST_DIR/out" | sort -u | wc -l)" = 1 ] ||
+                fail "the attached command is not in the guest's mount namespace: $(cat "$TEST_DIR/out")"
+        ok "attach on a terminal: a pty from the guest's devpts, input, exit status"
+fi
+
 # --- console: the log, and a viewer that detaches with Ctrl-a q
 expect 0 '' -- lodge console g --log
 grep -q 'g login' "$TEST_DIR/out" || wait_for 5 sh -c "'$LODGE_BIN' console g --log | grep -q 'g login'" ||
