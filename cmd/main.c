@@ -130,6 +130,8 @@ int main(int argc, char **argv)
         if (strcmp(argv[optind], "help") == 0)
                 return run_help(argc - optind, argv + optind);
         c = find_command(argv[optind]);
+        if (!c && strcmp(argv[optind], cmd_monitor.name) == 0)
+                c = &cmd_monitor;
         if (!c) {
                 fprintf(stderr, "lodge: unknown command '%s'\nTry 'lodge --help' for more.\n",
                         argv[optind]);

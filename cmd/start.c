@@ -48,3 +48,19 @@ const struct lodge_cmd cmd_start = {
         .options = "  -F, --foreground        stay on the guest's console until it stops\n",
         .run = run_start,
 };
+
+static int run_monitor(int argc, char **argv, const struct lodge_global_opts *g)
+{
+        cleanup_error struct lodge_error *err = NULL;
+
+        lodge_monitor_resume(&g->paths, argc - 1, argv + 1, &err);
+        return cmd_fail(&err, NULL, CMD_EXIT_USAGE);
+}
+
+/* Hidden: not in the command list; see lodge_monitor_resume(). */
+const struct lodge_cmd cmd_monitor = {
+        .name = "__monitor",
+        .summary = "(internal) the monitor of a guest whose init has ended",
+        .usage = "PROTOCOL NAME SI_CODE SI_STATUS VIEWERS",
+        .run = run_monitor,
+};

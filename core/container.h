@@ -79,6 +79,12 @@ struct lodge_start_options {
  * Returns once init runs (-EBUSY when the container is already running), or
  * with the exact step that failed in the guest; a failed start leaves
  * nothing behind. */
+/* Not for humans: lodge-monitor runs "lodge --root ROOT __monitor ARGS..."
+ * once a guest's init has ended (core/monitor-serve.h); this takes it from
+ * there and never returns, except on bad arguments. */
+int lodge_monitor_resume(const struct lodge_paths *p, int argc, char **argv,
+                         struct lodge_error **err);
+
 int lodge_container_start(const struct lodge_paths *p, const char *name,
                           const struct lodge_start_options *opts, struct lodge_error **err);
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <signal.h>
@@ -24,60 +25,44 @@
 #include "core/base/fileio.h"
 #include "core/base/log.h"
 #include "core/base/process.h"
+#include "core/core-internal.h"
 #include "core/guest.h"
 #include "core/run.h"
 
-#define MAX_VIEWERS 16
-
-struct viewer {
-        int fd;
-        bool console; /* else a one-shot request being read */
-};
-
 struct monitor {
-        const struct monitor_args *a;
-        int sigfd; /* SIGTERM: shut the guest down cleanly (a host shutdown sends it) */
+        struct monitor_args *a;
+        struct monitor_serve s; /* pidfd, console master, socket, SIGTERM, ring, viewers */
+        int ring_fd;
+        int slave;    /* held open, so the master never hangs up when no guest process has
+                       * the console open (poll would report POLLHUP forever) */
+        int lodge_fd; /* O_PATH of the lodge executable, for lodge-monitor to come back */
         struct cg_host host;
         struct cg_guest cg;
-        int master; /* pty master of /dev/console */
-        int slave;  /* held open, so the master never hangs up when no guest process has
-                     * the console open (poll would report POLLHUP forever) */
-        int listen_fd;
-        int pidfd;
         pid_t init_pid;
-        struct viewer viewers[MAX_VIEWERS];
-        size_t n_viewers;
-        char *ring; /* the last CONSOLE_RING_SIZE bytes of console output */
-        size_t ring_len, ring_pos;
+        pid_t keeper; /* reads the console until the serving process does, or 0 */
+        int keeper_stop;
 };
 
-static void ring_add(struct monitor *m, const char *buf, size_t n)
-{
-        for (size_t i = 0; i < n; i++) {
-                m->ring[m->ring_pos] = buf[i];
-                m->ring_pos = (m->ring_pos + 1) % CONSOLE_RING_SIZE;
+#define MONITOR_NULL(args)                                                                         \
+        {                                                                                          \
+                .a = (args),                                                                       \
+                .s = { .name = (args)->name,                                                       \
+                       .pidfd = -EBADF,                                                            \
+                       .master = -EBADF,                                                           \
+                       .listen_fd = -EBADF,                                                        \
+                       .sigfd = -EBADF },                                                          \
+                .ring_fd = -EBADF, .slave = -EBADF, .lodge_fd = -EBADF, .host = { .v2 = -1 },      \
+                .keeper_stop = -EBADF,                                                             \
         }
-        m->ring_len = m->ring_len + n > CONSOLE_RING_SIZE ? CONSOLE_RING_SIZE : m->ring_len + n;
-}
-
-/* The ring in order, oldest first, into buf (CONSOLE_RING_SIZE bytes). */
-static size_t ring_copy(const struct monitor *m, char *buf)
-{
-        size_t start = (m->ring_pos + CONSOLE_RING_SIZE - m->ring_len) % CONSOLE_RING_SIZE;
-
-        for (size_t i = 0; i < m->ring_len; i++)
-                buf[i] = m->ring[(start + i) % CONSOLE_RING_SIZE];
-        return m->ring_len;
-}
 
 static void save_console_log(struct monitor *m)
 {
-        cleanup_free char *buf = malloc(CONSOLE_RING_SIZE);
+        cleanup_free char *buf = NULL;
         size_t n;
 
-        if (!buf)
+        if (!m->s.ring || !(buf = malloc(CONSOLE_RING_SIZE)))
                 return;
-        n = ring_copy(m, buf);
+        n = console_ring_copy(m->s.ring, buf);
         (void)write_file_atomic_at(m->a->rundir_fd, "console.log", buf, n, 0600, NULL);
 }
 
@@ -89,7 +74,7 @@ static void write_state(struct monitor *m, enum lodge_state st, const char *ende
                 .init_start = st == LODGE_STATE_STOPPED ? 0 : proc_start_time(m->init_pid),
                 .monitor_pid = getpid(),
                 .monitor_start = proc_start_time(getpid()),
-                .stop_signal = m->a->stop_signal,
+                .stop_signal = st == LODGE_STATE_STOPPED ? 0 : m->a->stop_signal,
                 .started_at = time(NULL),
                 .exit_code = code,
         };
@@ -119,7 +104,7 @@ static int open_console(struct monitor *m, char ret_name[static 64], struct lodg
                 (void)tcsetattr(slave, TCSANOW, &t);
         }
         (void)fcntl(master, F_SETFL, O_NONBLOCK);
-        m->master = TAKE_FD(master);
+        m->s.master = TAKE_FD(master);
         m->slave = TAKE_FD(slave);
         return 0;
 }
@@ -141,7 +126,7 @@ static int open_socket(struct monitor *m, struct lodge_error **err)
         if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0)
                 return lodge_error_set(err, errno, "listen on the monitor socket");
         (void)fchmodat(m->a->rundir_fd, MONITOR_SOCKET, 0600, 0);
-        m->listen_fd = TAKE_FD(fd);
+        m->s.listen_fd = TAKE_FD(fd);
         return 0;
 }
 
@@ -172,7 +157,7 @@ static int launch(struct monitor *m, struct lodge_error **err)
         cgfd = cg_guest_v2_fd(&m->cg);
         m->init_pid =
                 clone_child(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | CLONE_NEWNET,
-                            cgfd, &m->pidfd, &in_v2);
+                            cgfd, &m->s.pidfd, &in_v2);
         if (m->init_pid < 0) {
                 r = lodge_error_set(err, -m->init_pid, "clone the guest's first process");
                 m->init_pid = 0;
@@ -201,6 +186,12 @@ static int launch(struct monitor *m, struct lodge_error **err)
 
         /* Host side, while the child waits (networking comes here). */
         r = 0;
+        /* From the moment init may write to the console until the monitor serves it. */
+        m->keeper = console_keeper_start(&m->s, &m->keeper_stop);
+        if (m->keeper < 0) {
+                log_warn("%s: start the console keeper: %s", m->a->name, strerror(-m->keeper));
+                m->keeper = 0;
+        }
         if (send(sv[0], &go, 1, MSG_NOSIGNAL) != 1)
                 r = lodge_error_set(err, errno ? errno : EPIPE,
                                     "release the guest's first process");
@@ -214,125 +205,6 @@ static int launch(struct monitor *m, struct lodge_error **err)
         }
         close(sv[0]);
         return r;
-}
-
-static void viewer_drop(struct monitor *m, size_t i)
-{
-        close(m->viewers[i].fd);
-        m->viewers[i] = m->viewers[--m->n_viewers];
-}
-
-static void on_console_output(struct monitor *m)
-{
-        char buf[4096];
-        ssize_t n;
-
-        while ((n = read(m->master, buf, sizeof(buf))) > 0) {
-                ring_add(m, buf, (size_t)n);
-                for (size_t i = 0; i < m->n_viewers; i++)
-                        if (m->viewers[i].console &&
-                            send(m->viewers[i].fd, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) <
-                                    0 &&
-                            errno != EAGAIN)
-                                viewer_drop(m, i--);
-        }
-}
-
-/* The first line a client sends says what it wants: "console" (then a
- * stream both ways) or "log" (the ring, then EOF). */
-static void on_viewer_input(struct monitor *m, size_t i)
-{
-        struct viewer *v = &m->viewers[i];
-        char buf[4096];
-        ssize_t n = recv(v->fd, buf, sizeof(buf), MSG_DONTWAIT);
-
-        if (n <= 0) {
-                if (n == 0 || errno != EAGAIN)
-                        viewer_drop(m, i);
-                return;
-        }
-        if (v->console) {
-                (void)write_all(m->master, buf, (size_t)n);
-                return;
-        }
-        if (n >= 8 && memcmp(buf, "console\n", 8) == 0) {
-                v->console = true;
-                if (n > 8)
-                        (void)write_all(m->master, buf + 8, (size_t)n - 8);
-        } else if (n >= 4 && memcmp(buf, "log\n", 4) == 0) {
-                cleanup_free char *ring = malloc(CONSOLE_RING_SIZE);
-
-                if (ring) {
-                        int fl = fcntl(v->fd, F_GETFL);
-
-                        (void)fcntl(v->fd, F_SETFL, fl & ~O_NONBLOCK);
-                        (void)write_all(v->fd, ring, ring_copy(m, ring));
-                }
-                viewer_drop(m, i);
-        } else {
-                viewer_drop(m, i);
-        }
-}
-
-static void on_accept(struct monitor *m)
-{
-        int fd = accept4(m->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-
-        if (fd < 0)
-                return;
-        if (m->n_viewers >= MAX_VIEWERS) {
-                close(fd);
-                return;
-        }
-        m->viewers[m->n_viewers++] = (struct viewer){ .fd = fd };
-}
-
-/* Serve until init exits; returns its waitid() status. */
-static siginfo_t serve(struct monitor *m)
-{
-        siginfo_t si = { 0 };
-
-        for (;;) {
-                struct pollfd pfd[4 + MAX_VIEWERS] = {
-                        { .fd = m->pidfd, .events = POLLIN },
-                        { .fd = m->master, .events = POLLIN },
-                        { .fd = m->listen_fd, .events = POLLIN },
-                        { .fd = m->sigfd, .events = POLLIN },
-                };
-                size_t nv = m->n_viewers;
-
-                for (size_t i = 0; i < nv; i++)
-                        pfd[4 + i] = (struct pollfd){ .fd = m->viewers[i].fd, .events = POLLIN };
-                if (poll(pfd, 4 + nv, -1) < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        log_error("%s: poll: %m", m->a->name);
-                        sleep(1);
-                        continue;
-                }
-                if (pfd[1].revents)
-                        on_console_output(m);
-                if (pfd[2].revents & POLLIN)
-                        on_accept(m);
-                if (pfd[3].revents & POLLIN) {
-                        struct signalfd_siginfo ssi;
-
-                        if (read(m->sigfd, &ssi, sizeof(ssi)) == (ssize_t)sizeof(ssi)) {
-                                log_info("%s: SIGTERM: shutting the guest down", m->a->name);
-                                (void)syscall(SYS_pidfd_send_signal, m->pidfd, m->a->stop_signal,
-                                              NULL, 0);
-                        }
-                }
-                for (size_t i = nv; i-- > 0;)
-                        if (i < m->n_viewers && pfd[4 + i].revents)
-                                on_viewer_input(m, i);
-                if (pfd[0].revents & POLLIN) {
-                        if (waitid(P_PIDFD, (id_t)m->pidfd, &si, WEXITED) == 0)
-                                break;
-                }
-        }
-        on_console_output(m); /* the last words */
-        return si;
 }
 
 /* clean: init exited 0 or was stopped by reboot(2) (SIGINT: power off, SIGHUP:
@@ -361,13 +233,13 @@ static void teardown(struct monitor *m)
         (void)cg_guest_kill(&m->cg, NULL);
         if (cg_guest_destroy(&m->cg, &err) < 0)
                 log_error("%s: %s", m->a->name, err->msg);
-        if (m->pidfd >= 0)
-                close(m->pidfd);
-        if (m->master >= 0)
-                close(m->master);
+        if (m->s.pidfd >= 0)
+                close(m->s.pidfd);
+        if (m->s.master >= 0)
+                close(m->s.master);
         if (m->slave >= 0)
                 close(m->slave);
-        m->pidfd = m->master = m->slave = -EBADF;
+        m->s.pidfd = m->s.master = m->slave = -EBADF;
 }
 
 static void report(int *fd, int code, pid_t pid, const char *msg)
@@ -382,91 +254,319 @@ static void report(int *fd, int code, pid_t pid, const char *msg)
         *fd = -EBADF;
 }
 
-_Noreturn void monitor_main(const struct monitor_args *a)
+/* init has ended: record how, and remove what the guest had. True when it
+ * rebooted and is to be started again. */
+static bool init_ended(struct monitor *m, const siginfo_t *si, const char **ret_how, int *ret_code)
 {
-        struct monitor m = {
-                .a = a,
-                .sigfd = -EBADF,
-                .master = -EBADF,
-                .slave = -EBADF,
-                .listen_fd = -EBADF,
-                .pidfd = -EBADF,
-        };
-        int report_fd = a->report_fd, devnull, code = 0;
-        const char *ended = "failed";
-        bool reboot = false;
+        bool reboot;
+
+        *ret_how = how_it_ended(si, &reboot, ret_code);
+        teardown(m);
+        log_info("%s: init ended (%s, status %d)%s", m->a->name, *ret_how, *ret_code,
+                 reboot ? ", rebooting" : "");
+        return reboot;
+}
+
+static _Noreturn void finish(struct monitor *m, const char *how, int code)
+{
+        save_console_log(m);
+        m->init_pid = 0;
+        write_state(m, LODGE_STATE_STOPPED, how, code);
+        (void)unlinkat(m->a->rundir_fd, MONITOR_SOCKET, 0);
+        for (size_t i = 0; i < m->s.n_viewers; i++)
+                close(m->s.viewers[i].fd);
+        _exit(0);
+}
+
+static void keeper_stop(struct monitor *m)
+{
+        if (m->keeper > 0)
+                console_keeper_stop(m->keeper, m->keeper_stop);
+        m->keeper = 0;
+        m->keeper_stop = -EBADF;
+}
+
+/* lodge-monitor, next to the lodge executable (a build tree) or installed in
+ * LODGE_LIBEXECDIR; root's, and writable by no one else. */
+static int monitor_exe_open(void)
+{
+        char self[PATH_MAX], path[PATH_MAX + 32];
+        const char *candidates[2] = { NULL, LODGE_LIBEXECDIR "/lodge-monitor" };
+        ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+        if (n > 0) {
+                char *slash;
+
+                self[n] = '\0';
+                slash = strrchr(self, '/');
+                if (slash) {
+                        *slash = '\0';
+                        snprintf(path, sizeof(path), "%s/lodge-monitor", self);
+                        candidates[0] = path;
+                }
+        }
+        for (size_t i = 0; i < ELEMENTSOF(candidates); i++) {
+                struct stat st;
+                int fd;
+
+                if (!candidates[i])
+                        continue;
+                fd = open(candidates[i], O_PATH | O_CLOEXEC);
+                if (fd < 0)
+                        continue;
+                if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == 0 &&
+                    !(st.st_mode & 022) && (st.st_mode & 0100))
+                        return fd;
+                log_warn("%s: not root's or writable by others: not used", candidates[i]);
+                close(fd);
+        }
+        return -ENOENT;
+}
+
+/* Once init runs, all that is left to do until it ends is serving: become
+ * lodge-monitor, which does only that, so that what stays resident for each
+ * guest is a small static executable and not a copy of the client. Returns
+ * when that can't be done; the monitor then serves itself. */
+static void become_small(struct monitor *m)
+{
+        int fds[MONITOR_FD_VIEWERS - 3 + MONITOR_MAX_VIEWERS + 2];
+        char viewers[MONITOR_MAX_VIEWERS + 2], sig[16], keeper_arg[16];
+        size_t n = 0, nv = m->s.n_viewers;
+        int exe, r;
+
+        exe = monitor_exe_open();
+        if (exe < 0 || m->lodge_fd < 0 || m->ring_fd < 0) {
+                log_debug("%s: no lodge-monitor here: the monitor serves the guest itself",
+                          m->a->name);
+                if (exe >= 0)
+                        close(exe);
+                return;
+        }
+        fds[n++] = m->s.pidfd;
+        fds[n++] = m->s.master;
+        fds[n++] = m->slave;
+        fds[n++] = m->s.listen_fd;
+        fds[n++] = m->s.sigfd;
+        fds[n++] = m->ring_fd;
+        fds[n++] = m->a->rundir_fd;
+        fds[n++] = m->lodge_fd;
+        for (size_t i = 0; i < nv; i++) {
+                fds[n++] = m->s.viewers[i].fd;
+                viewers[i] = m->s.viewers[i].console ? 'c' : 'r';
+        }
+        viewers[nv] = '\0';
+        if (nv == 0)
+                strcpy(viewers, "-");
+        if (m->keeper > 0)
+                fds[n++] = m->keeper_stop;
+        fds[n++] = exe;
+        r = monitor_fds_arrange(fds, n, MONITOR_FD_PIDFD);
+        if (r < 0) {
+                /* Nothing was moved or closed yet. */
+                log_error("%s: make room for lodge-monitor's descriptors: %s", m->a->name,
+                          strerror(-r));
+                close(exe);
+                return;
+        }
+        m->s.pidfd = fds[0];
+        m->s.master = fds[1];
+        m->slave = fds[2];
+        m->s.listen_fd = fds[3];
+        m->s.sigfd = fds[4];
+        m->ring_fd = fds[5];
+        m->a->rundir_fd = fds[6];
+        m->lodge_fd = fds[7];
+        for (size_t i = 0; i < nv; i++)
+                m->s.viewers[i].fd = fds[8 + i];
+        if (m->keeper > 0)
+                m->keeper_stop = fds[n - 2];
+        exe = fds[n - 1];
+        (void)fcntl(exe, F_SETFD, FD_CLOEXEC);
+
+        snprintf(sig, sizeof(sig), "%d", m->a->stop_signal);
+        snprintf(keeper_arg, sizeof(keeper_arg), "%d", (int)m->keeper);
+        {
+                char *argv[] = { "lodge-monitor",
+                                 MONITOR_PROTOCOL,
+                                 m->a->paths->root,
+                                 (char *)m->a->name,
+                                 sig,
+                                 viewers,
+                                 keeper_arg,
+                                 NULL };
+
+                (void)syscall(SYS_execveat, exe, "", argv, environ, AT_EMPTY_PATH);
+        }
+        log_error("%s: run lodge-monitor: %m; the monitor serves the guest itself", m->a->name);
+        close(exe);
+}
+
+/* Start the guest (again, after a reboot), report to the client, and see it
+ * through to its end. */
+static _Noreturn void run(struct monitor *m, int report_fd)
+{
+        const char *how = "failed";
+        int code = 0;
+
+        for (;;) {
+                cleanup_error struct lodge_error *err = NULL;
+                siginfo_t si;
+                int r = 0;
+
+                if (m->host.n == 0)
+                        r = cg_host_detect(&m->host, &err);
+                if (r >= 0 && !m->cg.base)
+                        r = cg_guest_init(&m->cg, &m->host, m->a->paths->root, m->a->name, &err);
+                if (r >= 0 && m->s.listen_fd < 0)
+                        r = open_socket(m, &err);
+                if (r >= 0)
+                        r = launch(m, &err);
+                if (r < 0) {
+                        keeper_stop(m);
+                        log_error("%s: %s: %s", m->a->name, err->msg, strerror(err->code));
+                        report(&report_fd, err->code, 0, err->msg);
+                        if (m->init_pid > 0)
+                                (void)kill(m->init_pid, SIGKILL);
+                        if (m->s.pidfd >= 0)
+                                (void)waitid(P_PIDFD, (id_t)m->s.pidfd, &si, WEXITED);
+                        if (m->cg.base)
+                                teardown(m);
+                        how = "failed";
+                        break;
+                }
+                write_state(m, LODGE_STATE_RUNNING, NULL, 0);
+                report(&report_fd, 0, m->init_pid, NULL);
+
+                become_small(m);
+                keeper_stop(m);
+                si = monitor_serve(&m->s);
+                if (!init_ended(m, &si, &how, &code))
+                        break;
+        }
+        finish(m, how, code);
+}
+
+/* The process: its own session, no terminal, stderr to monitor.log, SIGTERM
+ * through a signalfd (a host shutdown sends it). */
+static void setup_process(struct monitor *m)
+{
+        sigset_t term;
+        int devnull, logfd;
 
         (void)setsid();
         (void)prctl(PR_SET_NAME, "lodge-monitor");
         signal(SIGPIPE, SIG_IGN);
         signal(SIGINT, SIG_IGN);
         signal(SIGHUP, SIG_IGN);
-        {
-                sigset_t term;
-
-                sigemptyset(&term);
-                sigaddset(&term, SIGTERM);
-                m.sigfd = signalfd(-1, &term, SFD_CLOEXEC | SFD_NONBLOCK);
-                /* Blocked only once it can be read; the guest's child unblocks it. */
-                if (m.sigfd >= 0)
-                        sigprocmask(SIG_BLOCK, &term, NULL);
-        }
+        sigemptyset(&term);
+        sigaddset(&term, SIGTERM);
+        m->s.sigfd = signalfd(-1, &term, SFD_CLOEXEC | SFD_NONBLOCK);
+        /* Blocked only once it can be read; the guest's child unblocks it. */
+        if (m->s.sigfd >= 0)
+                sigprocmask(SIG_BLOCK, &term, NULL);
         devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
         if (devnull >= 0) {
                 (void)dup2(devnull, 0);
                 (void)dup2(devnull, 1);
         }
-        {
-                int logfd = openat(a->rundir_fd, "monitor.log",
-                                   O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        logfd = openat(m->a->rundir_fd, "monitor.log",
+                       O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        (void)dup2(logfd >= 0 ? logfd : devnull, 2);
+        if (logfd >= 0)
+                close(logfd);
+        if (devnull > 2)
+                close(devnull);
+}
 
-                (void)dup2(logfd >= 0 ? logfd : devnull, 2);
-                if (logfd >= 0)
-                        close(logfd);
+_Noreturn void monitor_main(const struct monitor_args *args)
+{
+        struct monitor_args a = *args;
+        struct monitor m = MONITOR_NULL(&a);
+        int r;
+
+        setup_process(&m);
+        m.lodge_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
+        r = console_ring_create(&m.s.ring, &m.ring_fd);
+        if (r < 0) {
+                report(&a.report_fd, -r, 0, "allocate the console log");
+                finish(&m, "failed", 0);
         }
+        run(&m, a.report_fd);
+}
 
-        m.ring = calloc(1, CONSOLE_RING_SIZE);
-        do {
-                cleanup_error struct lodge_error *err = NULL;
-                siginfo_t si;
-                int r;
+int monitor_resume(const struct lodge_paths *p, const char *name, const siginfo_t *si,
+                   const char *viewers, struct lodge_error **err)
+{
+        struct monitor_args a = {
+                .paths = p, .name = name, .report_fd = -EBADF, .rundir_fd = MONITOR_FD_RUNDIR
+        };
+        struct monitor m = MONITOR_NULL(&a);
+        struct root_dirs d = ROOT_DIRS_NULL;
+        cleanup_close int cdirfd = -EBADF;
+        const char *how;
+        int code, r;
 
-                r = m.ring ? 0 : lodge_error_set(&err, ENOMEM, "allocate the console log");
-                if (r >= 0 && m.host.n == 0)
-                        r = cg_host_detect(&m.host, &err);
-                if (r >= 0 && !m.cg.base)
-                        r = cg_guest_init(&m.cg, &m.host, a->paths->root, a->name, &err);
-                if (r >= 0 && m.listen_fd < 0)
-                        r = open_socket(&m, &err);
-                if (r >= 0)
-                        r = launch(&m, &err);
-                if (r < 0) {
-                        log_error("%s: %s: %s", a->name, err->msg, strerror(err->code));
-                        report(&report_fd, err->code, 0, err->msg);
-                        if (m.init_pid > 0)
-                                (void)kill(m.init_pid, SIGKILL);
-                        if (m.pidfd >= 0)
-                                (void)waitid(P_PIDFD, (id_t)m.pidfd, &si, WEXITED);
-                        if (m.cg.base)
-                                teardown(&m);
-                        ended = "failed";
-                        break;
-                }
-                write_state(&m, LODGE_STATE_RUNNING, NULL, 0);
-                report(&report_fd, 0, m.init_pid, NULL);
+        if (strlen(viewers) > MONITOR_MAX_VIEWERS || strspn(viewers, "cr-") != strlen(viewers))
+                return lodge_error_set(err, EINVAL, "bad viewer list '%s'", viewers);
+        m.s.pidfd = MONITOR_FD_PIDFD;
+        m.s.master = MONITOR_FD_MASTER;
+        m.slave = MONITOR_FD_SLAVE;
+        m.s.listen_fd = MONITOR_FD_LISTEN;
+        m.s.sigfd = MONITOR_FD_SIGNAL;
+        m.ring_fd = MONITOR_FD_RING;
+        m.lodge_fd = MONITOR_FD_LODGE;
+        for (const char *v = viewers; *v && *v != '-'; v++)
+                m.s.viewers[m.s.n_viewers++] =
+                        (struct monitor_viewer){ .fd = MONITOR_FD_VIEWERS + (int)(v - viewers),
+                                                 .console = *v == 'c' };
+        if (console_ring_map(m.ring_fd, &m.s.ring) < 0)
+                m.s.ring = NULL;
+        r = cg_host_detect(&m.host, err);
+        if (r >= 0)
+                r = cg_guest_init(&m.cg, &m.host, p->root, name, err);
+        if (r < 0) {
+                log_error("%s: %s: %s", name, (*err)->msg, strerror((*err)->code));
+                lodge_error_free(err);
+                finish(&m, "failed", 0);
+        }
+        if (!init_ended(&m, si, &how, &code))
+                finish(&m, how, code);
 
-                si = serve(&m);
-                ended = how_it_ended(&si, &reboot, &code);
-                teardown(&m);
-                log_info("%s: init ended (%s, status %d)%s", a->name, ended, code,
-                         reboot ? ", rebooting" : "");
-        } while (reboot);
+        /* A reboot: the guest starts again from its config as it is now. */
+        r = container_dirs_open(p, name, &d, err);
+        if (r >= 0)
+                r = cdirfd = container_dir_open(&d, name, err);
+        if (r >= 0)
+                r = monitor_args_load(&a, cdirfd, err);
+        root_dirs_done(&d);
+        if (r < 0) {
+                log_error("%s: restart: %s: %s", name, (*err)->msg, strerror((*err)->code));
+                lodge_error_free(err);
+                finish(&m, "failed", 0);
+        }
+        run(&m, -EBADF);
+}
 
-        save_console_log(&m);
-        m.init_pid = 0;
-        write_state(&m, LODGE_STATE_STOPPED, ended, code);
-        (void)unlinkat(a->rundir_fd, MONITOR_SOCKET, 0);
-        for (size_t i = 0; i < m.n_viewers; i++)
-                close(m.viewers[i].fd);
-        _exit(0);
+int lodge_monitor_resume(const struct lodge_paths *p, int argc, char **argv,
+                         struct lodge_error **err)
+{
+        siginfo_t si = { 0 };
+        char *end;
+        long code, status;
+
+        /* PROTOCOL NAME SI_CODE SI_STATUS VIEWERS */
+        if (argc != 5 || strcmp(argv[0], MONITOR_PROTOCOL) != 0)
+                return lodge_error_set(err, EINVAL, "started by lodge-monitor only");
+        if (lodge_name_check(argv[1], err) < 0)
+                return -EINVAL;
+        errno = 0;
+        code = strtol(argv[2], &end, 10);
+        if (errno || *end || end == argv[2])
+                return lodge_error_set(err, EINVAL, "bad si_code '%s'", argv[2]);
+        status = strtol(argv[3], &end, 10);
+        if (errno || *end || end == argv[3] || status < INT_MIN || status > INT_MAX)
+                return lodge_error_set(err, EINVAL, "bad si_status '%s'", argv[3]);
+        si.si_code = (int)code;
+        si.si_status = (int)status;
+        return monitor_resume(p, argv[1], &si, argv[4], err);
 }

@@ -8,9 +8,8 @@
 #include "core/cgroup.h"
 #include "core/config.h"
 #include "core/container.h"
+#include "core/monitor-serve.h"
 
-#define CONSOLE_RING_SIZE (128 * 1024)
-#define MONITOR_SOCKET "monitor.sock"
 
 /* What the monitor tells the client once init runs (code 0) or failed. */
 struct start_report {
@@ -19,20 +18,33 @@ struct start_report {
         char msg[1024];
 };
 
+/* What starting a guest takes, from its config (owned: monitor_args_done). */
 struct monitor_args {
         const struct lodge_paths *paths;
         const char *name;
-        const struct lodge_config *cfg;
-        const char *rootfs;
+        struct lodge_config *cfg;
+        char *rootfs;
         char **argv; /* init */
         char **envp;
         int stop_signal;
-        int report_fd; /* pipe to the waiting client, closed once reported */
+        int report_fd; /* pipe to the waiting client, closed once reported; or < 0 */
         int rundir_fd;
 };
 
+/* Fill a (paths, name, report_fd and rundir_fd already set) from the config in
+ * the container's directory cdirfd; checks that init is in the rootfs. */
+int monitor_args_load(struct monitor_args *a, int cdirfd, struct lodge_error **err);
+void monitor_args_done(struct monitor_args *a);
+
 /* Runs in a forked, detached process: starts the guest, reports to the
- * client, serves monitor.sock (console viewers, the console log), reaps init
- * (starting it again when the guest rebooted), records how it ended, and
- * removes its cgroups and run files. Never returns. */
+ * client, then becomes lodge-monitor (or serves monitor.sock itself when it
+ * can't), reaps init (starting it again when the guest rebooted), records how
+ * it ended, and removes its cgroups and run files. Never returns. */
 _Noreturn void monitor_main(const struct monitor_args *a);
+
+/* lodge-monitor execs lodge again once init has ended (with the descriptors
+ * of MONITOR_FD_*): what monitor_main does from there on. viewers: one
+ * character per viewer fd from MONITOR_FD_VIEWERS up, 'c' for a console
+ * stream, 'r' for a request not read yet. Returns only on bad arguments. */
+int monitor_resume(const struct lodge_paths *p, const char *name, const siginfo_t *si,
+                   const char *viewers, struct lodge_error **err);

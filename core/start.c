@@ -163,22 +163,43 @@ static int spawn_monitor(const struct monitor_args *proto, struct lodge_error **
         return 0;
 }
 
+int monitor_args_load(struct monitor_args *a, int cdirfd, struct lodge_error **err)
+{
+        int r;
+
+        r = lodge_config_load_at(cdirfd, "config", "config", &a->cfg, err);
+        if (r < 0)
+                return r;
+        if (a->cfg->rootfs_path)
+                a->rootfs = strdup(a->cfg->rootfs_path);
+        else if (asprintf(&a->rootfs, "%s/containers/%s/rootfs", a->paths->root, a->name) < 0)
+                a->rootfs = NULL;
+        if (!a->rootfs || init_argv(a->cfg, &a->argv) < 0 || init_envp(a->cfg, &a->envp) < 0)
+                return lodge_error_set(err, ENOMEM, "start");
+        return check_init(a->rootfs, a->argv[0], a->cfg->init_stop_signal, &a->stop_signal, err);
+}
+
+void monitor_args_done(struct monitor_args *a)
+{
+        lodge_config_freep(&a->cfg);
+        free(a->rootfs);
+        strv_free(a->argv);
+        strv_free(a->envp);
+        a->rootfs = NULL;
+        a->argv = a->envp = NULL;
+}
+
 static int start_locked(const struct lodge_paths *p, const struct root_dirs *d, const char *name,
                         struct lodge_error **err)
 {
-        CLEANUP(lodge_config_freep) struct lodge_config *cfg = NULL;
-        cleanup_strv char **argv = NULL, **envp = NULL;
-        cleanup_free char *rootfs = NULL;
+        struct monitor_args a = { .paths = p, .name = name, .report_fd = -EBADF };
         cleanup_close int cdirfd = -EBADF, rundirfd = -EBADF;
         struct run_state st;
-        int stop_signal = 0, r;
+        int r;
 
         cdirfd = container_dir_open(d, name, err);
         if (cdirfd < 0)
                 return cdirfd;
-        r = lodge_config_load_at(cdirfd, "config", "config", &cfg, err);
-        if (r < 0)
-                return r;
         r = run_state_read(p, name, &st, err);
         if (r < 0)
                 return r;
@@ -187,32 +208,17 @@ static int start_locked(const struct lodge_paths *p, const struct root_dirs *d, 
                                        st.state == LODGE_STATE_RUNNING
                                                ? "running"
                                                : lodge_state_to_string(st.state));
-
-        if (cfg->rootfs_path)
-                rootfs = strdup(cfg->rootfs_path);
-        else if (asprintf(&rootfs, "%s/containers/%s/rootfs", p->root, name) < 0)
-                rootfs = NULL;
-        if (!rootfs)
-                return lodge_error_set(err, ENOMEM, "start");
-        if (init_argv(cfg, &argv) < 0 || init_envp(cfg, &envp) < 0)
-                return lodge_error_set(err, ENOMEM, "start");
-        r = check_init(rootfs, argv[0], cfg->init_stop_signal, &stop_signal, err);
-        if (r < 0)
-                return r;
-
-        rundirfd = run_dir_open(p, name, true, err);
-        if (rundirfd < 0)
-                return rundirfd;
-        return spawn_monitor(&(struct monitor_args){ .paths = p,
-                                                     .name = name,
-                                                     .cfg = cfg,
-                                                     .rootfs = rootfs,
-                                                     .argv = argv,
-                                                     .envp = envp,
-                                                     .stop_signal = stop_signal,
-                                                     .report_fd = -EBADF,
-                                                     .rundir_fd = rundirfd },
-                             err);
+        r = monitor_args_load(&a, cdirfd, err);
+        if (r >= 0) {
+                rundirfd = run_dir_open(p, name, true, err);
+                r = rundirfd;
+        }
+        if (r >= 0) {
+                a.rundir_fd = rundirfd;
+                r = spawn_monitor(&a, err);
+        }
+        monitor_args_done(&a);
+        return r;
 }
 
 int lodge_container_start(const struct lodge_paths *p, const char *name,
@@ -313,24 +319,28 @@ int stop_locked(const struct lodge_paths *p, const char *name, const struct lodg
                 return r;
         if (st.state == LODGE_STATE_STOPPED)
                 return lodge_error_set(err, ESRCH, "container is not running");
-        pidfd = pidfd_open_checked(st.init_pid, st.init_start);
-        if (pidfd < 0)
-                return lodge_error_set(err, -pidfd, "open init (pid %d)", (int)st.init_pid);
         monfd = pidfd_open_checked(st.monitor_pid, st.monitor_start);
-
-        if (!o->kill) {
-                if (syscall(SYS_pidfd_send_signal, pidfd, st.stop_signal ? st.stop_signal : SIGPWR,
-                            NULL, 0) < 0 &&
+        if (st.state == LODGE_STATE_STOPPING) {
+                how = "crashed"; /* init ended by itself; the monitor says how */
+        } else {
+                pidfd = pidfd_open_checked(st.init_pid, st.init_start);
+                if (pidfd < 0)
+                        return lodge_error_set(err, -pidfd, "open init (pid %d)",
+                                               (int)st.init_pid);
+                if (!o->kill &&
+                    syscall(SYS_pidfd_send_signal, pidfd,
+                            st.stop_signal ? st.stop_signal : SIGPWR, NULL, 0) < 0 &&
                     errno != ESRCH)
                         return lodge_error_set(err, errno, "signal init");
-        }
-        if (o->kill || !wait_exit(pidfd, (int)timeout * 1000)) {
-                how = "killed";
-                if (syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
-                        return lodge_error_set(err, errno, "kill init");
-                if (!wait_exit(pidfd, 10000))
-                        return lodge_error_set(err, ETIMEDOUT, "init (pid %d) won't die",
-                                               (int)st.init_pid);
+                if (o->kill || !wait_exit(pidfd, (int)timeout * 1000)) {
+                        how = "killed";
+                        if (syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) < 0 &&
+                            errno != ESRCH)
+                                return lodge_error_set(err, errno, "kill init");
+                        if (!wait_exit(pidfd, 10000))
+                                return lodge_error_set(err, ETIMEDOUT, "init (pid %d) won't die",
+                                                       (int)st.init_pid);
+                }
         }
         /* The monitor records how it ended and removes cgroups and run files;
          * if it is gone (or died midway), do that here. */

@@ -177,13 +177,19 @@ int run_state_read(const struct lodge_paths *p, const char *name, struct run_sta
         if (!versioned)
                 return lodge_error_set(err, EPROTO, "'%s': no version line", path);
 
-        /* A state file outliving its init (crash, kill -9, reboot) means stopped. */
+        /* Init gone: its monitor is recording how it ended and cleaning up (or
+         * booting it again); with the monitor gone too (crash, kill -9, host
+         * reboot), the state file is stale and the guest stopped. */
         if (s.state != LODGE_STATE_STOPPED && !proc_alive(s.init_pid, s.init_start)) {
-                s.state = LODGE_STATE_STOPPED;
                 s.init_pid = 0;
-                s.stale = true;
-                if (!s.ended[0])
-                        snprintf(s.ended, sizeof(s.ended), "crashed");
+                if (proc_alive(s.monitor_pid, s.monitor_start)) {
+                        s.state = LODGE_STATE_STOPPING;
+                } else {
+                        s.state = LODGE_STATE_STOPPED;
+                        s.stale = true;
+                        if (!s.ended[0])
+                                snprintf(s.ended, sizeof(s.ended), "crashed");
+                }
         }
         *ret = s;
         return 0;

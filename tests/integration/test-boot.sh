@@ -61,6 +61,49 @@ grep -q 'ended=clean' "$LODGE_RUNDIR/deb/state" || fail "systemd didn't stop cle
 [ -z "$(cgroups_of deb)" ] || fail "cgroups left: $(cgroups_of deb)"
 ok "systemd guest stops cleanly on SIGRTMIN+3, no SIGKILL needed"
 
+# --- the monitor is lodge-monitor once init runs, holding only its own descriptors; a reboot
+# inside the guest goes through lodge and back, the console log and a viewer survive it
+expect 0 '' -- lodge start bb
+mon=$(sed -n 's/^monitor_pid=//p' "$LODGE_RUNDIR/bb/state")
+[ "$(basename "$(readlink "/proc/$mon/exe")")" = lodge-monitor ] ||
+        fail "the monitor runs $(readlink "/proc/$mon/exe"), not lodge-monitor"
+fds=$(ls "/proc/$mon/fd" | sort -n | tr '\n' ' ')
+[ "$fds" = "0 1 2 3 4 5 6 7 8 9 10 " ] || fail "the monitor holds fds $fds"
+old=$(init_pid bb)
+mkfifo "$TEST_DIR/viewer-in"
+sleep 600 >"$TEST_DIR/viewer-in" 2>/dev/null & # the viewer's input: open, and nothing typed
+TEST_PIDS+=($!)
+lodge console bb <"$TEST_DIR/viewer-in" >"$TEST_DIR/viewer" 2>&1 &
+viewer=$!
+wait_for 10 sh -c "[ \$(ls /proc/$mon/fd | wc -l) = 12 ]" || fail "the viewer didn't connect"
+in_guest bb reboot
+wait_for 20 sh -c "[ \"\$(sed -n 's/^init_pid=//p' '$LODGE_RUNDIR/bb/state')\" != '$old' ] &&
+        grep -q '^state=RUNNING' '$LODGE_RUNDIR/bb/state'" || fail "no reboot: $(cat "$LODGE_RUNDIR/bb/state")"
+[ "$(sed -n 's/^monitor_pid=//p' "$LODGE_RUNDIR/bb/state")" = "$mon" ] || fail "a new monitor after the reboot"
+[ "$(basename "$(readlink "/proc/$mon/exe")")" = lodge-monitor ] || fail "the monitor after the reboot"
+grep -q 'rebooting' "$LODGE_RUNDIR/bb/monitor.log" || fail "monitor.log: $(cat "$LODGE_RUNDIR/bb/monitor.log")"
+wait_for 20 sh -c "[ \$('$LODGE_BIN' console bb --log | grep -c 'bb is up') = 2 ]" ||
+        fail "the console log lost the boot before the reboot: $(lodge console bb --log 2>&1; cat "$LODGE_RUNDIR/bb/monitor.log")"
+lodge console bb --log | grep -q 'going down' || fail "the console log lost the shutdown"
+kill -0 $viewer 2>/dev/null || fail "the console viewer was dropped by the reboot"
+expect 0 '' -- lodge stop bb
+wait_for 10 sh -c "! kill -0 $viewer 2>/dev/null" || fail "the viewer outlived the guest"
+kill "${TEST_PIDS[-1]}"
+[ -z "$(cgroups_of bb)" ] || fail "cgroups left"
+ok "lodge-monitor serves the guest with its own fds only; reboot, console log and viewer carry over"
+
+# Without lodge-monitor (a lodge binary copied alone), the monitor serves the guest itself.
+if [ ! -e /usr/local/libexec/lodge/lodge-monitor ] && [ ! -e /usr/libexec/lodge/lodge-monitor ]; then
+        mkdir "$TEST_DIR/solo"
+        cp "$LODGE_BIN" "$TEST_DIR/solo/lodge"
+        expect 0 '' -- "$TEST_DIR/solo/lodge" start bb
+        mon=$(sed -n 's/^monitor_pid=//p' "$LODGE_RUNDIR/bb/state")
+        [ "$(readlink "/proc/$mon/exe")" = "$TEST_DIR/solo/lodge" ] || fail "monitor: $(readlink "/proc/$mon/exe")"
+        expect 0 '' -- "$TEST_DIR/solo/lodge" stop bb
+        grep -q 'ended=clean' "$LODGE_RUNDIR/bb/state" || fail "solo monitor: $(cat "$LODGE_RUNDIR/bb/state")"
+        ok "without lodge-monitor the monitor serves the guest itself"
+fi
+
 # --- the guest outlives a killed monitor, and stop still works
 expect 0 '' -- lodge start bb
 mon=$(sed -n 's/^monitor_pid=//p' "$LODGE_RUNDIR/bb/state")
@@ -113,7 +156,9 @@ for round in 1 2 3; do
         [ "$rc1$rc2" = 01 ] || [ "$rc1$rc2" = 10 ] ||
                 fail "round $round: exit codes $rc1/$rc2: $(cat "$TEST_DIR/e1" "$TEST_DIR/e2")"
         grep -q 'already running' "$TEST_DIR/e1" "$TEST_DIR/e2" || fail "loser doesn't say why"
-        [ "$(pgrep -c -f "lodge start bb")" -le 1 ] || fail "two monitors for one guest"
+        # One monitor (lodge-monitor once init runs), and no client or monitor still forking.
+        wait_for 10 sh -c "[ \"\$(pgrep -c -f '^lodge-monitor 1 $LODGE_ROOT bb ')\" = 1 ] &&
+                ! pgrep -f '^$LODGE_BIN start bb\$' >/dev/null" || fail "two monitors for one guest"
         [ "$(find "$(cgroups_of bb | grep /pids/)" -name cgroup.procs -exec cat {} + | wc -l)" -ge 1 ] ||
                 fail "no process in the guest's cgroup"
         lodge stop --kill bb

@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "core/monitor-serve.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/base/fileio.h"
+#include "core/base/log.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+int console_ring_map(int fd, struct console_ring **ret)
+{
+        struct stat st;
+        void *p;
+
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (st.st_size != (off_t)sizeof(struct console_ring))
+                return -EINVAL;
+        p = mmap(NULL, sizeof(struct console_ring), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (p == MAP_FAILED)
+                return -errno;
+        *ret = p;
+        return 0;
+}
+
+int console_ring_create(struct console_ring **ret, int *ret_fd)
+{
+        int fd = memfd_create("lodge-console", MFD_CLOEXEC), r;
+
+        if (fd < 0)
+                return -errno;
+        /* Pages are only made as the console writes them. */
+        r = ftruncate(fd, sizeof(struct console_ring)) < 0 ? -errno : console_ring_map(fd, ret);
+        if (r < 0) {
+                close(fd);
+                return r;
+        }
+        *ret_fd = fd;
+        return 0;
+}
+
+void console_ring_unmap(struct console_ring *r)
+{
+        if (r)
+                (void)munmap(r, sizeof(*r));
+}
+
+void console_ring_add(struct console_ring *r, const char *buf, size_t n)
+{
+        if (n > CONSOLE_RING_SIZE) {
+                buf += n - CONSOLE_RING_SIZE;
+                n = CONSOLE_RING_SIZE;
+        }
+        for (size_t done = 0; done < n;) {
+                size_t chunk = CONSOLE_RING_SIZE - r->pos;
+
+                if (chunk > n - done)
+                        chunk = n - done;
+                memcpy(r->data + r->pos, buf + done, chunk);
+                r->pos = (uint32_t)((r->pos + chunk) % CONSOLE_RING_SIZE);
+                done += chunk;
+        }
+        r->len = r->len + n > CONSOLE_RING_SIZE ? CONSOLE_RING_SIZE : (uint32_t)(r->len + n);
+}
+
+/* The ring's content, oldest first: data[start..start+first), then data[0..len-first). */
+static size_t ring_span(const struct console_ring *r, size_t *ret_start, size_t *ret_first)
+{
+        size_t len = r->len > CONSOLE_RING_SIZE ? CONSOLE_RING_SIZE : r->len;
+        size_t start = (r->pos % CONSOLE_RING_SIZE + CONSOLE_RING_SIZE - len) % CONSOLE_RING_SIZE;
+
+        *ret_start = start;
+        *ret_first = CONSOLE_RING_SIZE - start < len ? CONSOLE_RING_SIZE - start : len;
+        return len;
+}
+
+size_t console_ring_copy(const struct console_ring *r, char *buf)
+{
+        size_t start, first, len = ring_span(r, &start, &first);
+
+        memcpy(buf, r->data + start, first);
+        memcpy(buf + first, r->data, len - first);
+        return len;
+}
+
+static void viewer_drop(struct monitor_serve *s, size_t i)
+{
+        close(s->viewers[i].fd);
+        s->viewers[i] = s->viewers[--s->n_viewers];
+}
+
+/* Read what the console has into the ring and to console viewers; drop a
+ * viewer that fails (drop: false in the keeper, which doesn't own them). */
+static void on_console_output(struct monitor_serve *s, bool drop)
+{
+        char buf[4096];
+        ssize_t n;
+
+        while ((n = read(s->master, buf, sizeof(buf))) > 0) {
+                console_ring_add(s->ring, buf, (size_t)n);
+                for (size_t i = 0; i < s->n_viewers; i++)
+                        if (s->viewers[i].console &&
+                            send(s->viewers[i].fd, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) <
+                                    0 &&
+                            errno != EAGAIN && drop)
+                                viewer_drop(s, i--);
+        }
+}
+
+/* Output that sits unread in the pty is lost when a guest process flushes or
+ * hangs up the console (getty's vhangup()): someone must read it at all
+ * times, also while the monitor execs. */
+pid_t console_keeper_start(const struct monitor_serve *s, int *ret_stop_fd)
+{
+        int stop[2];
+        pid_t pid;
+
+        if (pipe2(stop, O_CLOEXEC) < 0)
+                return -errno;
+        pid = fork();
+        if (pid < 0) {
+                close(stop[0]);
+                close(stop[1]);
+                return -errno;
+        }
+        if (pid == 0) {
+                struct monitor_serve keep = *s;
+
+                close(stop[1]);
+                for (;;) {
+                        struct pollfd p[2] = { { .fd = keep.master, .events = POLLIN },
+                                               { .fd = stop[0], .events = POLLIN } };
+
+                        if (poll(p, 2, -1) < 0 && errno != EINTR)
+                                _exit(1);
+                        if (p[0].revents || p[1].revents)
+                                on_console_output(&keep, false);
+                        if (p[1].revents)
+                                _exit(0);
+                }
+        }
+        close(stop[0]);
+        *ret_stop_fd = stop[1];
+        return pid;
+}
+
+void console_keeper_stop(pid_t pid, int stop_fd)
+{
+        close(stop_fd);
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+}
+
+/* The first line a client sends says what it wants: "console" (then a
+ * stream both ways) or "log" (the ring, then EOF). */
+static void on_viewer_input(struct monitor_serve *s, size_t i)
+{
+        struct monitor_viewer *v = &s->viewers[i];
+        char buf[4096];
+        ssize_t n = recv(v->fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+        if (n <= 0) {
+                if (n == 0 || errno != EAGAIN)
+                        viewer_drop(s, i);
+                return;
+        }
+        if (v->console) {
+                (void)write_all(s->master, buf, (size_t)n);
+                return;
+        }
+        if (n >= 8 && memcmp(buf, "console\n", 8) == 0) {
+                v->console = true;
+                if (n > 8)
+                        (void)write_all(s->master, buf + 8, (size_t)n - 8);
+        } else if (n >= 4 && memcmp(buf, "log\n", 4) == 0) {
+                /* Straight from the ring: no copy of it to allocate. */
+                size_t start, first, len = ring_span(s->ring, &start, &first);
+                int fl = fcntl(v->fd, F_GETFL);
+
+                (void)fcntl(v->fd, F_SETFL, fl & ~O_NONBLOCK);
+                if (write_all(v->fd, s->ring->data + start, first) == 0)
+                        (void)write_all(v->fd, s->ring->data, len - first);
+                viewer_drop(s, i);
+        } else {
+                viewer_drop(s, i);
+        }
+}
+
+static void on_accept(struct monitor_serve *s)
+{
+        int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+        if (fd < 0)
+                return;
+        if (s->n_viewers >= MONITOR_MAX_VIEWERS) {
+                close(fd);
+                return;
+        }
+        s->viewers[s->n_viewers++] = (struct monitor_viewer){ .fd = fd };
+}
+
+siginfo_t monitor_serve(struct monitor_serve *s)
+{
+        siginfo_t si = { 0 };
+
+        for (;;) {
+                struct pollfd pfd[4 + MONITOR_MAX_VIEWERS] = {
+                        { .fd = s->pidfd, .events = POLLIN },
+                        { .fd = s->master, .events = POLLIN },
+                        { .fd = s->listen_fd, .events = POLLIN },
+                        { .fd = s->sigfd, .events = POLLIN },
+                };
+                size_t nv = s->n_viewers;
+
+                for (size_t i = 0; i < nv; i++)
+                        pfd[4 + i] = (struct pollfd){ .fd = s->viewers[i].fd, .events = POLLIN };
+                if (poll(pfd, 4 + nv, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        log_error("%s: poll: %m", s->name);
+                        sleep(1);
+                        continue;
+                }
+                if (pfd[1].revents)
+                        on_console_output(s, true);
+                if (pfd[2].revents & POLLIN)
+                        on_accept(s);
+                if (pfd[3].revents & POLLIN) {
+                        struct signalfd_siginfo ssi;
+
+                        if (read(s->sigfd, &ssi, sizeof(ssi)) == (ssize_t)sizeof(ssi)) {
+                                log_info("%s: SIGTERM: shutting the guest down", s->name);
+                                (void)syscall(SYS_pidfd_send_signal, s->pidfd, s->stop_signal, NULL,
+                                              0);
+                        }
+                }
+                for (size_t i = nv; i-- > 0;)
+                        if (i < s->n_viewers && pfd[4 + i].revents)
+                                on_viewer_input(s, i);
+                if (pfd[0].revents & POLLIN) {
+                        if (waitid(P_PIDFD, (id_t)s->pidfd, &si, WEXITED) == 0)
+                                break;
+                }
+        }
+        on_console_output(s, true); /* the last words */
+        return si;
+}
+
+int monitor_fds_arrange(int *fds, size_t n, int first)
+{
+        int tmp[64];
+
+        if (n > 64)
+                return -EINVAL;
+        /* Copies above the target range first, so that no move overwrites an fd
+         * still to be moved; dup2() then replaces whatever held a target. */
+        for (size_t i = 0; i < n; i++) {
+                tmp[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, first + (int)n);
+                if (tmp[i] < 0) {
+                        for (size_t j = 0; j < i; j++)
+                                close(tmp[j]);
+                        return -errno;
+                }
+        }
+        for (size_t i = 0; i < n; i++) {
+                if (dup2(tmp[i], first + (int)i) < 0)
+                        return -errno;
+                fds[i] = first + (int)i;
+        }
+        (void)syscall(SYS_close_range, (unsigned)(first + (int)n), ~0U, 0U);
+        if (first > 3)
+                (void)syscall(SYS_close_range, 3U, (unsigned)first - 1, 0U);
+        return 0;
+}
