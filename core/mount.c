@@ -13,6 +13,7 @@
 #include "core/base/cleanup.h"
 #include "core/base/fileio.h"
 #include "core/base/path.h"
+#include "core/dev.h"
 #include "core/guest.h"
 
 /* Every target inside the rootfs is opened with open_in_root_nosymlinks() and
@@ -234,7 +235,8 @@ static int make_node(int devfd, const char *name, mode_t mode, unsigned maj, uns
         return 0;
 }
 
-static int mount_dev(int rootfd, const char *console, struct lodge_error **err)
+static int mount_dev(int rootfd, const char *console, char *const *devices, size_t n_devices,
+                     struct lodge_error **err)
 {
         static const struct {
                 const char *name;
@@ -277,6 +279,19 @@ static int mount_dev(int rootfd, const char *console, struct lodge_error **err)
         /* By path: an fd opened before clone() belongs to the host's mount namespace. */
         if (r >= 0 && console)
                 r = bind_at(rootfd, console, "dev/console", false, 0, err);
+        /* device.N: the host's nodes, which the device cgroup lets through. */
+        for (size_t k = 0; r >= 0 && k < n_devices; k++) {
+                struct dev_node node = { 0 };
+
+                if (!devices[k])
+                        continue;
+                r = dev_node_parse(devices[k], &node, err);
+                if (r >= 0)
+                        r = dev_node_make(devfd, &node, err);
+                dev_node_done(&node);
+                if (r < 0)
+                        return lodge_error_prefix(err, r, "device.%zu", k);
+        }
         return r;
 }
 
@@ -334,7 +349,8 @@ int guest_mount_all(const struct guest_setup *s, struct lodge_error **err)
         if (r >= 0)
                 r = mount_sys(rootfd, s->cgroups, err);
         if (r >= 0)
-                r = mount_dev(rootfd, s->console, err);
+                r = mount_dev(rootfd, s->console, s->cfg->limits.devices,
+                              ELEMENTSOF(s->cfg->limits.devices), err);
         if (r >= 0)
                 r = mount_run(rootfd, err);
         if (r < 0)
