@@ -131,7 +131,11 @@ static int bind_self(int rootfd, const char *path, unsigned long flags, bool opt
         return flags ? remount_at(rootfd, path, flags, err) : 0;
 }
 
-/* Hide a /proc file or directory that tells too much about the host. */
+/* Hide a /proc or /sys file or directory that tells too much about the host
+ * or acts on all of it, where this kernel has one. A directory becomes an
+ * empty read-only tmpfs; a file becomes /dev/null on a nodev mount, which
+ * every open (read or write) fails with EACCES: a write to it mustn't look as
+ * if it worked, nor a reader of /proc/kmsg spin on an endless empty file. */
 static int mask(int rootfd, const char *path, struct lodge_error **err)
 {
         cleanup_close int fd = open_in_root_nosymlinks(rootfd, path, O_PATH, 0);
@@ -143,17 +147,35 @@ static int mask(int rootfd, const char *path, struct lodge_error **err)
         if (fstat(fd, &st) < 0)
                 return lodge_error_set(err, errno, "stat '/%s'", path);
         fd_path(fd, p);
-        if (S_ISDIR(st.st_mode) ? mount("tmpfs", p, "tmpfs", RO | SAFE, "size=0,mode=555") < 0
-                                : mount("/dev/null", p, NULL, MS_BIND, NULL) < 0)
+        if (S_ISDIR(st.st_mode)) {
+                if (mount("tmpfs", p, "tmpfs", RO | SAFE, "size=0,mode=555") < 0)
+                        return lodge_error_set(err, errno, "mask '/%s'", path);
+                return 0;
+        }
+        if (mount("/dev/null", p, NULL, MS_BIND, NULL) < 0)
                 return lodge_error_set(err, errno, "mask '/%s'", path);
-        return 0;
+        return remount_at(rootfd, path, RO | SAFE, err);
 }
 
 static int mount_proc(int rootfd, struct lodge_error **err)
 {
+        /* runc's, nspawn's and LXC's lists: kernel memory and symbols, the
+         * kernel log (reading it takes the host's messages away), keys, timers
+         * and scheduler internals of every process on the host, the magic
+         * SysRq key, and firmware and hardware tables. */
         static const char *const masked[] = {
-                "proc/kcore",         "proc/keys",     "proc/timer_list", "proc/sched_debug",
-                "proc/latency_stats", "proc/kallsyms", "proc/acpi",       "proc/scsi",
+                "proc/kcore",         "proc/kmsg",          "proc/kallsyms",    "proc/keys",
+                "proc/key-users",     "proc/timer_list",    "proc/timer_stats", "proc/sched_debug",
+                "proc/latency_stats", "proc/sysrq-trigger", "proc/acpi",        "proc/asound",
+                "proc/scsi",
+        };
+        /* Knobs of the whole host's hardware: IRQ affinity, PCI config space,
+         * drivers, filesystems. */
+        static const char *const read_only[] = {
+                "proc/bus",
+                "proc/driver",
+                "proc/fs",
+                "proc/irq",
         };
         int r;
 
@@ -165,8 +187,8 @@ static int mount_proc(int rootfd, struct lodge_error **err)
                 r = bind_self(rootfd, "proc/sys/net", 0, true, err);
         if (r >= 0)
                 r = remount_at(rootfd, "proc/sys", RO | SAFE, err);
-        if (r >= 0)
-                r = bind_self(rootfd, "proc/sysrq-trigger", RO | SAFE, true, err);
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(read_only); i++)
+                r = bind_self(rootfd, read_only[i], RO | SAFE, true, err);
         for (size_t i = 0; r >= 0 && i < ELEMENTSOF(masked); i++)
                 r = mask(rootfd, masked[i], err);
         return r;
@@ -219,6 +241,12 @@ static int mount_sys(int rootfd, const struct cg_host *h, struct lodge_error **e
                 r = bind_self(rootfd, "sys/devices/virtual/net", 0, true, err);
         if (r >= 0)
                 r = remount_at(rootfd, "sys", RO | SAFE, err);
+        /* Firmware tables (ACPI, DMI serials, EFI variables) and the energy
+         * counters of powercap (a side channel into other tenants), as runc. */
+        if (r >= 0)
+                r = mask(rootfd, "sys/firmware", err);
+        if (r >= 0)
+                r = mask(rootfd, "sys/devices/virtual/powercap", err);
         if (r >= 0)
                 r = mount_cgroups(rootfd, h, err);
         return r;
