@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -344,6 +345,135 @@ static int mount_run(int rootfd, struct lodge_error **err)
         }
 }
 
+/* The per-mount flags of the mount an fd is on, for a bind remount that
+ * mustn't drop them (nosuid, nodev, noexec of a host mount). */
+static unsigned long mount_flags_of(int fd)
+{
+        static const struct {
+                unsigned long st, ms;
+        } map[] = {
+                { ST_NOSUID, MS_NOSUID },         { ST_NODEV, MS_NODEV },
+                { ST_NOEXEC, MS_NOEXEC },         { ST_NOATIME, MS_NOATIME },
+                { ST_NODIRATIME, MS_NODIRATIME }, { ST_RELATIME, MS_RELATIME },
+        };
+        unsigned long flags = 0;
+        struct statvfs sv;
+
+        if (fstatvfs(fd, &sv) < 0)
+                return MS_NOSUID | MS_NODEV; /* can't tell: the safe side */
+        for (size_t i = 0; i < ELEMENTSOF(map); i++)
+                if (sv.f_flag & map[i].st)
+                        flags |= map[i].ms;
+        return flags;
+}
+
+struct entry_opts {
+        bool ro, optional;
+        char create; /* 'd', 'f', or 0: as the source is */
+};
+
+static int entry_opts_parse(char *opts, struct entry_opts *ret, struct lodge_error **err)
+{
+        char *save = NULL;
+
+        *ret = (struct entry_opts){ 0 };
+        for (char *o = opts ? strtok_r(opts, ",", &save) : NULL; o;
+             o = strtok_r(NULL, ",", &save)) {
+                if (strcmp(o, "ro") == 0)
+                        ret->ro = true;
+                else if (strcmp(o, "optional") == 0)
+                        ret->optional = true;
+                else if (strcmp(o, "create=dir") == 0)
+                        ret->create = 'd';
+                else if (strcmp(o, "create=file") == 0)
+                        ret->create = 'f';
+                else if (strcmp(o, "shift") == 0)
+                        return lodge_error_set(
+                                err, EOPNOTSUPP,
+                                "'shift' needs an idmapped guest, not supported yet");
+                else if (strcmp(o, "rw") != 0)
+                        return lodge_error_set(err, EINVAL, "unknown option '%s'", o);
+        }
+        return 0;
+}
+
+/* mount.N = "SOURCE TARGET [OPTIONS]": a host path bound into the guest. The
+ * source is the admin's and opened once; the target and its missing parents
+ * are found and made in the rootfs without following any symlink, so one the
+ * guest planted can't get a host path mounted over (CVE-2015-1335). */
+static int mount_entry(int rootfd, const char *value, struct lodge_error **err)
+{
+        cleanup_free char *copy = strdup(value);
+        cleanup_close int src = -EBADF, parent = -EBADF;
+        char *source, *target, *slash, *save = NULL;
+        struct entry_opts o;
+        struct stat st;
+        char p[32];
+        bool dir;
+        int r;
+
+        if (!copy)
+                return lodge_error_set(err, ENOMEM, "mount '%s'", value);
+        source = strtok_r(copy, " ", &save);
+        target = strtok_r(NULL, " ", &save);
+        if (!source || !target)
+                return lodge_error_set(err, EINVAL, "'%s' is not SOURCE TARGET [OPTIONS]", value);
+        r = entry_opts_parse(strtok_r(NULL, " ", &save), &o, err);
+        if (r < 0)
+                return r;
+        target += strspn(target, "/");
+        if (!*target)
+                return lodge_error_set(err, EINVAL, "the target is the guest's root directory");
+
+        src = open(source, O_PATH | O_CLOEXEC);
+        if (src < 0 && errno == ENOENT && o.optional)
+                return 0;
+        if (src < 0 || fstat(src, &st) < 0)
+                return lodge_error_set(err, errno, "source '%s'", source);
+        dir = o.create ? o.create == 'd' : S_ISDIR(st.st_mode);
+
+        slash = strrchr(target, '/');
+        if (slash) {
+                *slash = '\0';
+                parent = mkdir_p_at(rootfd, target, 0755);
+                if (parent < 0)
+                        return lodge_error_set(err, parent == -ELOOP ? ELOOP : -parent,
+                                               parent == -ELOOP
+                                                       ? "'/%s' in the rootfs must be a directory, "
+                                                         "not a link"
+                                                       : "create '/%s' in the rootfs",
+                                               target);
+                *slash = '/';
+        }
+        {
+                cleanup_close int fd = target_open(rootfd, target, dir, err);
+                char t[32];
+
+                if (fd < 0)
+                        return fd;
+                fd_path(src, p);
+                fd_path(fd, t);
+                /* Not recursive: what is mounted below the source stays on the host. */
+                if (mount(p, t, NULL, MS_BIND, NULL) < 0)
+                        return lodge_error_set(err, errno, "bind '%s' on '/%s'", source, target);
+        }
+        return o.ro ? remount_at(rootfd, target, RO | mount_flags_of(src), err) : 0;
+}
+
+static int mount_entries(int rootfd, char *const *mounts, size_t n, struct lodge_error **err)
+{
+        for (size_t k = 0; k < n; k++) {
+                int r;
+
+                if (!mounts[k])
+                        continue;
+                r = mount_entry(rootfd, mounts[k], err);
+                if (r < 0)
+                        return lodge_error_prefix(err, r, "mount.%zu", k);
+        }
+        return 0;
+}
+
 static int pivot(const char *rootfs, struct lodge_error **err)
 {
         if (chdir(rootfs) < 0)
@@ -381,6 +511,8 @@ int guest_mount_all(const struct guest_setup *s, struct lodge_error **err)
                               ELEMENTSOF(s->cfg->limits.devices), err);
         if (r >= 0)
                 r = mount_run(rootfd, err);
+        if (r >= 0)
+                r = mount_entries(rootfd, s->cfg->mounts, ELEMENTSOF(s->cfg->mounts), err);
         if (r < 0)
                 return r;
         return pivot(s->rootfs, err);
