@@ -16,6 +16,7 @@
 #include "core/base/cleanup.h"
 #include "core/base/fileio.h"
 #include "core/base/strv.h"
+#include "core/dev.h"
 
 /* ---- the host's hierarchies ---- */
 
@@ -295,14 +296,14 @@ static int create_level(const struct cg_hier *h, const char *dir, struct lodge_e
         return 0;
 }
 
-/* mkdir -p of <mount>/<base>/guest, level by level. */
-static int create_in(const struct cg_guest *g, size_t i, struct lodge_error **err)
+/* mkdir -p of <mount>/<base>/guest (with_guest) or <mount>/<base>, level by level. */
+static int create_in(const struct cg_guest *g, size_t i, bool with_guest, struct lodge_error **err)
 {
         const struct cg_hier *h = &g->host->h[i];
         cleanup_free char *full = NULL;
         int r;
 
-        if (asprintf(&full, "%s/%s/guest", h->mount, g->base) < 0)
+        if (asprintf(&full, "%s/%s%s", h->mount, g->base, with_guest ? "/guest" : "") < 0)
                 return lodge_error_set(err, ENOMEM, "create cgroup");
         for (char *p = full + strlen(h->mount) + 1;; p++) {
                 char saved = *p;
@@ -363,25 +364,161 @@ static int remove_all(const struct cg_guest *g, struct lodge_error **err)
         return 0;
 }
 
+/* ---- devices: what the guest may open ---- */
+
+/* One rule per write, as the kernel takes them. On cgroupfs the file exists
+ * and every write is one command, so O_CREAT|O_APPEND change nothing there;
+ * in a unit test's fake tree they keep the whole sequence to read back. */
+static int devices_write(const char *dir, const char *file, const char *rule,
+                         struct lodge_error **err)
+{
+        cleanup_free char *path = NULL;
+        cleanup_close int fd = -EBADF;
+        int r;
+
+        if (asprintf(&path, "%s/%s", dir, file) < 0)
+                return lodge_error_set(err, ENOMEM, "write '%s'", rule);
+        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return lodge_error_set(err, errno, "open '%s'", path);
+        r = write_all(fd, rule, strlen(rule));
+        if (r < 0)
+                return lodge_error_set(err, -r, "write '%s' to '%s'", rule, path);
+        return 0;
+}
+
+static int devices_v1_allow(const char *dir, const struct dev_rule *rules, size_t n,
+                            struct lodge_error **err)
+{
+        for (size_t k = 0; k < n; k++) {
+                char rule[40], line[48];
+                int r;
+
+                dev_rule_format(&rules[k], rule);
+                snprintf(line, sizeof(line), "%s\n", rule);
+                r = devices_write(dir, "devices.allow", line, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* base in the v1 devices hierarchy i, before base/guest exists: deny all,
+ * then the default list. The guest can't reach base (its cgroup namespace
+ * starts below), and the kernel checks what base/guest allows against it. */
+static int devices_v1_init(const struct cg_guest *g, size_t i, struct lodge_error **err)
+{
+        cleanup_free char *dir = cg_path(g, i, NULL, NULL);
+        const struct dev_rule *rules;
+        size_t n;
+        int r;
+
+        if (!dir)
+                return lodge_error_set(err, ENOMEM, "set up the device cgroup");
+        rules = dev_default_rules(&n);
+        r = devices_write(dir, "devices.deny", "a\n", err);
+        if (r >= 0)
+                r = devices_v1_allow(dir, rules, n, err);
+        return r;
+}
+
+/* cgroup2: one program on base allowing the default list and extra. */
+static int devices_v2_apply(const struct cg_guest *g, const struct dev_rule *extra, size_t n_extra,
+                            struct lodge_error **err)
+{
+        cleanup_free struct dev_rule *rules = NULL;
+        cleanup_free char *dir = NULL;
+        cleanup_close int fd = -EBADF;
+        const struct dev_rule *def;
+        size_t n_def;
+
+        def = dev_default_rules(&n_def);
+        rules = calloc(n_def + n_extra, sizeof(*rules));
+        dir = cg_path(g, (size_t)g->host->v2, NULL, NULL);
+        if (!rules || !dir)
+                return lodge_error_set(err, ENOMEM, "set up the device cgroup");
+        memcpy(rules, def, n_def * sizeof(*rules));
+        if (n_extra)
+                memcpy(rules + n_def, extra, n_extra * sizeof(*rules));
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return lodge_error_set(err, errno, "open cgroup '%s'", dir);
+        return dev_bpf_attach(fd, rules, n_def + n_extra, err);
+}
+
+/* device.N: each host node, allowed on top of the default list. */
+static int devices_apply_extra(const struct cg_guest *g, char *const *devices, size_t max,
+                               struct lodge_error **err)
+{
+        cleanup_free struct dev_rule *extra = calloc(max, sizeof(*extra));
+        int dev = cg_host_find(g->host, "devices");
+        size_t n = 0;
+
+        if (!extra)
+                return lodge_error_set(err, ENOMEM, "set up the device cgroup");
+        for (size_t k = 0; k < max; k++) {
+                struct dev_node node = { 0 };
+                int r;
+
+                if (!devices[k])
+                        continue;
+                r = dev_node_parse(devices[k], &node, err);
+                if (r < 0)
+                        return lodge_error_prefix(err, r, "device.%zu", k);
+                extra[n++] = dev_node_rule(&node);
+                dev_node_done(&node);
+        }
+        if (n == 0)
+                return 0;
+        if (dev >= 0) {
+                /* v1: base/guest copied base's list when it was made; both get them */
+                cleanup_free char *base = cg_path(g, (size_t)dev, NULL, NULL);
+                cleanup_free char *guest = cg_path(g, (size_t)dev, "guest", NULL);
+                int r;
+
+                if (!base || !guest)
+                        return lodge_error_set(err, ENOMEM, "set up the device cgroup");
+                r = devices_v1_allow(base, extra, n, err);
+                if (r >= 0)
+                        r = devices_v1_allow(guest, extra, n, err);
+                return r;
+        }
+        return devices_v2_apply(g, extra, n, err);
+}
+
 int cg_guest_create(const struct cg_guest *g, struct lodge_error **err)
 {
-        int r;
+        int dev = cg_host_find(g->host, "devices"), r;
 
         /* A crashed run's cgroups: reuse nothing of them, they may hold old limits. */
         if (cg_guest_populated(g))
                 return lodge_error_set(err, EBUSY, "cgroup '%s' still has processes in it",
                                        g->base);
+        if (dev < 0 && g->host->v2 < 0)
+                return lodge_error_set(err, EOPNOTSUPP,
+                                       "this host's cgroups can't confine devices (no devices "
+                                       "controller, no cgroup2)");
         r = remove_all(g, err);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < g->host->n; i++) {
-                r = create_in(g, i, err);
-                if (r < 0) {
-                        (void)remove_all(g, NULL);
-                        return r;
+        for (size_t i = 0; r >= 0 && i < g->host->n; i++) {
+                if ((int)i != dev) {
+                        r = create_in(g, i, true, err);
+                        continue;
                 }
+                /* v1 lets a cgroup deny all only while it has no children, and a child
+                 * copies its parent's list when made: base first, then base/guest. */
+                r = create_in(g, i, false, err);
+                if (r >= 0)
+                        r = devices_v1_init(g, i, err);
+                if (r >= 0)
+                        r = create_in(g, i, true, err);
         }
-        return 0;
+        if (r >= 0 && dev < 0)
+                r = devices_v2_apply(g, NULL, 0, err);
+        if (r < 0)
+                (void)remove_all(g, NULL);
+        return r;
 }
 
 int cg_guest_v2_fd(const struct cg_guest *g)
@@ -521,6 +658,10 @@ int cg_guest_apply_limits(const struct cg_guest *g, const struct lodge_config_li
 {
         char v[64];
         int r;
+
+        r = devices_apply_extra(g, l->devices, ELEMENTSOF(l->devices), err);
+        if (r < 0)
+                return r;
 
         r = apply_memory(g, l, err);
         if (r < 0)

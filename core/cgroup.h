@@ -52,7 +52,10 @@ void cg_guest_done(struct cg_guest *g);
 
 /* Create base and base/guest in every hierarchy (cpuset copies its parent's
  * cpus/mems; on cgroup2 controllers are enabled down the path). A leftover
- * of a crashed run is removed first when empty; -EBUSY when processes are in it. */
+ * of a crashed run is removed first when empty; -EBUSY when processes are in it.
+ * base gets the default device allow-list (dev.h) before anything can run in
+ * it: v1 devices.deny/allow, or on cgroup2 a device program; -EOPNOTSUPP when
+ * the host can do neither. */
 int cg_guest_create(const struct cg_guest *g, struct lodge_error **err);
 
 /* An O_PATH fd of base/guest in the cgroup2 hierarchy, for clone3's
@@ -67,7 +70,9 @@ int cg_guest_join_self(const struct cg_guest *g, bool skip_v2, struct lodge_erro
 
 /* Write the limits of the config onto base. Knobs the host doesn't have are
  * reported in *ret_warnings (may be NULL) rather than failing, except the
- * memory and pids limits, which must hold. */
+ * memory and pids limits, which must hold. The host devices of device.N are
+ * allowed on top of the default list; -EINVAL or -ENOENT (with the key in the
+ * message) when one isn't a device node. */
 int cg_guest_apply_limits(const struct cg_guest *g, const struct lodge_config_limits *l,
                           char ***ret_warnings, struct lodge_error **err);
 

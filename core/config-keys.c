@@ -140,7 +140,7 @@ static const struct conf_key conf_keys[] = {
         { "cloud-init.meta-data", T_STRING, TOP(cloud_init_meta_data) },
         { "cloud-init.network-config", T_STRING, TOP(cloud_init_network_config) },
         { "cloud-init.user-data", T_STRING, TOP(cloud_init_user_data) },
-        { "device.N", T_STRING, ARRAY(devices), .validate = config_check_device },
+        { "device.N", T_STRING, ARRAY(limits.devices), .validate = config_check_device },
         { "environment.*", T_ENV, TOP(environment), .allow_empty = true },
         { "hook.post-stop", T_STRING, TOP(hook_post_stop), .validate = config_check_hook },
         { "hook.pre-start", T_STRING, TOP(hook_pre_start), .validate = config_check_hook },

@@ -165,6 +165,9 @@ int config_check_device(const char *value, struct lodge_error **err)
                 if (why)
                         return lodge_error_set(err, EINVAL, "'%s' %s", w[i], why);
         }
+        /* The node appears in the guest's /dev, a tmpfs made at each start. */
+        if (n == 2 && (!has_prefix(w[1], "/dev/") || w[1][5] == '\0'))
+                return lodge_error_set(err, EINVAL, "'%s' is not a path below /dev/", w[1]);
         return 0;
 }
 

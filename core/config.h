@@ -66,6 +66,9 @@ struct lodge_config_limits {
         uint64_t pids;      /* 0: default */
         uint32_t io_weight; /* 1..10000, 0: default */
         uint64_t disk;      /* bytes, 0: none */
+        /* device.N = "PATH [TARGET]": host devices passed in on purpose. They are
+         * here because they widen the device cgroup, a limit like the others. */
+        char *devices[LODGE_CONFIG_MAX_DEVICE];
 };
 
 enum lodge_apparmor_mode {
@@ -113,8 +116,7 @@ struct lodge_config {
         struct lodge_config_limits limits;
         struct lodge_config_security security;
 
-        char *devices[LODGE_CONFIG_MAX_DEVICE]; /* "PATH [TARGET]" */
-        char *mounts[LODGE_CONFIG_MAX_MOUNT];   /* "SOURCE TARGET [ro|rw]" */
+        char *mounts[LODGE_CONFIG_MAX_MOUNT]; /* "SOURCE TARGET [OPTIONS]" */
 
         char *cloud_init_user_data;
         char *cloud_init_meta_data;

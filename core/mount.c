@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include "core/base/cleanup.h"
 #include "core/base/fileio.h"
 #include "core/base/path.h"
+#include "core/dev.h"
 #include "core/guest.h"
 
 /* Every target inside the rootfs is opened with open_in_root_nosymlinks() and
@@ -130,7 +132,11 @@ static int bind_self(int rootfd, const char *path, unsigned long flags, bool opt
         return flags ? remount_at(rootfd, path, flags, err) : 0;
 }
 
-/* Hide a /proc file or directory that tells too much about the host. */
+/* Hide a /proc or /sys file or directory that tells too much about the host
+ * or acts on all of it, where this kernel has one. A directory becomes an
+ * empty read-only tmpfs; a file becomes /dev/null on a nodev mount, which
+ * every open (read or write) fails with EACCES: a write to it mustn't look as
+ * if it worked, nor a reader of /proc/kmsg spin on an endless empty file. */
 static int mask(int rootfd, const char *path, struct lodge_error **err)
 {
         cleanup_close int fd = open_in_root_nosymlinks(rootfd, path, O_PATH, 0);
@@ -142,17 +148,35 @@ static int mask(int rootfd, const char *path, struct lodge_error **err)
         if (fstat(fd, &st) < 0)
                 return lodge_error_set(err, errno, "stat '/%s'", path);
         fd_path(fd, p);
-        if (S_ISDIR(st.st_mode) ? mount("tmpfs", p, "tmpfs", RO | SAFE, "size=0,mode=555") < 0
-                                : mount("/dev/null", p, NULL, MS_BIND, NULL) < 0)
+        if (S_ISDIR(st.st_mode)) {
+                if (mount("tmpfs", p, "tmpfs", RO | SAFE, "size=0,mode=555") < 0)
+                        return lodge_error_set(err, errno, "mask '/%s'", path);
+                return 0;
+        }
+        if (mount("/dev/null", p, NULL, MS_BIND, NULL) < 0)
                 return lodge_error_set(err, errno, "mask '/%s'", path);
-        return 0;
+        return remount_at(rootfd, path, RO | SAFE, err);
 }
 
 static int mount_proc(int rootfd, struct lodge_error **err)
 {
+        /* runc's, nspawn's and LXC's lists: kernel memory and symbols, the
+         * kernel log (reading it takes the host's messages away), keys, timers
+         * and scheduler internals of every process on the host, the magic
+         * SysRq key, and firmware and hardware tables. */
         static const char *const masked[] = {
-                "proc/kcore",         "proc/keys",     "proc/timer_list", "proc/sched_debug",
-                "proc/latency_stats", "proc/kallsyms", "proc/acpi",       "proc/scsi",
+                "proc/kcore",         "proc/kmsg",          "proc/kallsyms",    "proc/keys",
+                "proc/key-users",     "proc/timer_list",    "proc/timer_stats", "proc/sched_debug",
+                "proc/latency_stats", "proc/sysrq-trigger", "proc/acpi",        "proc/asound",
+                "proc/scsi",
+        };
+        /* Knobs of the whole host's hardware: IRQ affinity, PCI config space,
+         * drivers, filesystems. */
+        static const char *const read_only[] = {
+                "proc/bus",
+                "proc/driver",
+                "proc/fs",
+                "proc/irq",
         };
         int r;
 
@@ -164,8 +188,8 @@ static int mount_proc(int rootfd, struct lodge_error **err)
                 r = bind_self(rootfd, "proc/sys/net", 0, true, err);
         if (r >= 0)
                 r = remount_at(rootfd, "proc/sys", RO | SAFE, err);
-        if (r >= 0)
-                r = bind_self(rootfd, "proc/sysrq-trigger", RO | SAFE, true, err);
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(read_only); i++)
+                r = bind_self(rootfd, read_only[i], RO | SAFE, true, err);
         for (size_t i = 0; r >= 0 && i < ELEMENTSOF(masked); i++)
                 r = mask(rootfd, masked[i], err);
         return r;
@@ -218,6 +242,12 @@ static int mount_sys(int rootfd, const struct cg_host *h, struct lodge_error **e
                 r = bind_self(rootfd, "sys/devices/virtual/net", 0, true, err);
         if (r >= 0)
                 r = remount_at(rootfd, "sys", RO | SAFE, err);
+        /* Firmware tables (ACPI, DMI serials, EFI variables) and the energy
+         * counters of powercap (a side channel into other tenants), as runc. */
+        if (r >= 0)
+                r = mask(rootfd, "sys/firmware", err);
+        if (r >= 0)
+                r = mask(rootfd, "sys/devices/virtual/powercap", err);
         if (r >= 0)
                 r = mount_cgroups(rootfd, h, err);
         return r;
@@ -234,7 +264,8 @@ static int make_node(int devfd, const char *name, mode_t mode, unsigned maj, uns
         return 0;
 }
 
-static int mount_dev(int rootfd, const char *console, struct lodge_error **err)
+static int mount_dev(int rootfd, const char *console, char *const *devices, size_t n_devices,
+                     struct lodge_error **err)
 {
         static const struct {
                 const char *name;
@@ -277,6 +308,19 @@ static int mount_dev(int rootfd, const char *console, struct lodge_error **err)
         /* By path: an fd opened before clone() belongs to the host's mount namespace. */
         if (r >= 0 && console)
                 r = bind_at(rootfd, console, "dev/console", false, 0, err);
+        /* device.N: the host's nodes, which the device cgroup lets through. */
+        for (size_t k = 0; r >= 0 && k < n_devices; k++) {
+                struct dev_node node = { 0 };
+
+                if (!devices[k])
+                        continue;
+                r = dev_node_parse(devices[k], &node, err);
+                if (r >= 0)
+                        r = dev_node_make(devfd, &node, err);
+                dev_node_done(&node);
+                if (r < 0)
+                        return lodge_error_prefix(err, r, "device.%zu", k);
+        }
         return r;
 }
 
@@ -299,6 +343,135 @@ static int mount_run(int rootfd, struct lodge_error **err)
                         return lodge_error_set(err, errno, "open /run/systemd");
                 return write_file_atomic_at(sd, "container", "lodge\n", 6, 0444, err);
         }
+}
+
+/* The per-mount flags of the mount an fd is on, for a bind remount that
+ * mustn't drop them (nosuid, nodev, noexec of a host mount). */
+static unsigned long mount_flags_of(int fd)
+{
+        static const struct {
+                unsigned long st, ms;
+        } map[] = {
+                { ST_NOSUID, MS_NOSUID },         { ST_NODEV, MS_NODEV },
+                { ST_NOEXEC, MS_NOEXEC },         { ST_NOATIME, MS_NOATIME },
+                { ST_NODIRATIME, MS_NODIRATIME }, { ST_RELATIME, MS_RELATIME },
+        };
+        unsigned long flags = 0;
+        struct statvfs sv;
+
+        if (fstatvfs(fd, &sv) < 0)
+                return MS_NOSUID | MS_NODEV; /* can't tell: the safe side */
+        for (size_t i = 0; i < ELEMENTSOF(map); i++)
+                if (sv.f_flag & map[i].st)
+                        flags |= map[i].ms;
+        return flags;
+}
+
+struct entry_opts {
+        bool ro, optional;
+        char create; /* 'd', 'f', or 0: as the source is */
+};
+
+static int entry_opts_parse(char *opts, struct entry_opts *ret, struct lodge_error **err)
+{
+        char *save = NULL;
+
+        *ret = (struct entry_opts){ 0 };
+        for (char *o = opts ? strtok_r(opts, ",", &save) : NULL; o;
+             o = strtok_r(NULL, ",", &save)) {
+                if (strcmp(o, "ro") == 0)
+                        ret->ro = true;
+                else if (strcmp(o, "optional") == 0)
+                        ret->optional = true;
+                else if (strcmp(o, "create=dir") == 0)
+                        ret->create = 'd';
+                else if (strcmp(o, "create=file") == 0)
+                        ret->create = 'f';
+                else if (strcmp(o, "shift") == 0)
+                        return lodge_error_set(
+                                err, EOPNOTSUPP,
+                                "'shift' needs an idmapped guest, not supported yet");
+                else if (strcmp(o, "rw") != 0)
+                        return lodge_error_set(err, EINVAL, "unknown option '%s'", o);
+        }
+        return 0;
+}
+
+/* mount.N = "SOURCE TARGET [OPTIONS]": a host path bound into the guest. The
+ * source is the admin's and opened once; the target and its missing parents
+ * are found and made in the rootfs without following any symlink, so one the
+ * guest planted can't get a host path mounted over (CVE-2015-1335). */
+static int mount_entry(int rootfd, const char *value, struct lodge_error **err)
+{
+        cleanup_free char *copy = strdup(value);
+        cleanup_close int src = -EBADF, parent = -EBADF;
+        char *source, *target, *slash, *save = NULL;
+        struct entry_opts o;
+        struct stat st;
+        char p[32];
+        bool dir;
+        int r;
+
+        if (!copy)
+                return lodge_error_set(err, ENOMEM, "mount '%s'", value);
+        source = strtok_r(copy, " ", &save);
+        target = strtok_r(NULL, " ", &save);
+        if (!source || !target)
+                return lodge_error_set(err, EINVAL, "'%s' is not SOURCE TARGET [OPTIONS]", value);
+        r = entry_opts_parse(strtok_r(NULL, " ", &save), &o, err);
+        if (r < 0)
+                return r;
+        target += strspn(target, "/");
+        if (!*target)
+                return lodge_error_set(err, EINVAL, "the target is the guest's root directory");
+
+        src = open(source, O_PATH | O_CLOEXEC);
+        if (src < 0 && errno == ENOENT && o.optional)
+                return 0;
+        if (src < 0 || fstat(src, &st) < 0)
+                return lodge_error_set(err, errno, "source '%s'", source);
+        dir = o.create ? o.create == 'd' : S_ISDIR(st.st_mode);
+
+        slash = strrchr(target, '/');
+        if (slash) {
+                *slash = '\0';
+                parent = mkdir_p_at(rootfd, target, 0755);
+                if (parent < 0)
+                        return lodge_error_set(err, parent == -ELOOP ? ELOOP : -parent,
+                                               parent == -ELOOP
+                                                       ? "'/%s' in the rootfs must be a directory, "
+                                                         "not a link"
+                                                       : "create '/%s' in the rootfs",
+                                               target);
+                *slash = '/';
+        }
+        {
+                cleanup_close int fd = target_open(rootfd, target, dir, err);
+                char t[32];
+
+                if (fd < 0)
+                        return fd;
+                fd_path(src, p);
+                fd_path(fd, t);
+                /* Not recursive: what is mounted below the source stays on the host. */
+                if (mount(p, t, NULL, MS_BIND, NULL) < 0)
+                        return lodge_error_set(err, errno, "bind '%s' on '/%s'", source, target);
+        }
+        return o.ro ? remount_at(rootfd, target, RO | mount_flags_of(src), err) : 0;
+}
+
+static int mount_entries(int rootfd, char *const *mounts, size_t n, struct lodge_error **err)
+{
+        for (size_t k = 0; k < n; k++) {
+                int r;
+
+                if (!mounts[k])
+                        continue;
+                r = mount_entry(rootfd, mounts[k], err);
+                if (r < 0)
+                        return lodge_error_prefix(err, r, "mount.%zu", k);
+        }
+        return 0;
 }
 
 static int pivot(const char *rootfs, struct lodge_error **err)
@@ -334,9 +507,12 @@ int guest_mount_all(const struct guest_setup *s, struct lodge_error **err)
         if (r >= 0)
                 r = mount_sys(rootfd, s->cgroups, err);
         if (r >= 0)
-                r = mount_dev(rootfd, s->console, err);
+                r = mount_dev(rootfd, s->console, s->cfg->limits.devices,
+                              ELEMENTSOF(s->cfg->limits.devices), err);
         if (r >= 0)
                 r = mount_run(rootfd, err);
+        if (r >= 0)
+                r = mount_entries(rootfd, s->cfg->mounts, ELEMENTSOF(s->cfg->mounts), err);
         if (r < 0)
                 return r;
         return pivot(s->rootfs, err);

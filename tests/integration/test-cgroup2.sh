@@ -4,7 +4,8 @@
 # mount namespace with only the unified hierarchy at /sys/fs/cgroup (the v1
 # controllers stay bound to v1, so limits can't be checked this way, but the
 # layout, the boot and the cleanup can). Guests boot, see one cgroup2 mount,
-# attach, freeze and stop; nothing is left.
+# attach, freeze and stop; nothing is left. The device cgroup is a BPF program
+# here, and nothing else confines devices: it is checked with the escape probe.
 if [ "${LODGE_IN_CGROUP2_NS:-}" != 1 ]; then
         [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
         grep -q ' /sys/fs/cgroup/unified cgroup2 \| - cgroup2 ' /proc/self/mountinfo ||
@@ -24,12 +25,34 @@ fi
 BB=$(fixture_busybox)
 DEB=$(fixture_debian)
 lodge create c2 -t local -- --file "$BB" >/dev/null
+probe=$TEST_DIR/escape-probe
+have_probe=false
+if [ -c /dev/loop-control ] &&
+        gcc -static -O1 -o "$probe" "$LODGE_SRCDIR/tests/integration/escape-probe.c" 2>/dev/null; then
+        have_probe=true
+        cp "$probe" "$LODGE_ROOT/containers/c2/rootfs/probe"
+        expect 0 '' -- lodge config c2 set device.0 "/dev/loop-control /dev/lc"
+fi
 expect 0 '' -- lodge start c2
 expect 0 '' -- lodge attach c2 -- sh -c 'mount | grep cgroup'
 [ "$(grep -c cgroup "$TEST_DIR/out")" = 1 ] && grep -q 'type cgroup2' "$TEST_DIR/out" ||
         fail "the guest's cgroups: $(cat "$TEST_DIR/out")"
 expect 0 '' -- lodge attach c2 -- cat /proc/self/cgroup
 grep -q '^0::/$' "$TEST_DIR/out" || fail "attach not at its cgroup namespace root"
+if $have_probe; then
+        # The device program on cgroup2 (the v1 devices cgroup the guest sits in here
+        # is the host's root, which allows everything): the default list, plus device.0.
+        blk=$(basename "$(ls -d /sys/dev/block/*:* | head -n1)")
+        for try in "node c 1 1:denied 1" "node b ${blk%:*} ${blk#*:}:denied 1" \
+                "node c 10 236:denied 1" "node c 1 3:ok" "node c 1 9:ok" "open /dev/lc:ok"; do
+                expect 0 '' -- lodge attach c2 -- /probe ${try%:*}
+                grep -q "^[a-z]* ${try#*:}\$" "$TEST_DIR/out" ||
+                        fail "cgroup2 device program, probe ${try%:*}: $(cat "$TEST_DIR/out")"
+        done
+        ok "cgroup2 device program: null and urandom open, mem and a host block device don't; device.0 does, its neighbour doesn't"
+else
+        echo "# no static probe or no /dev/loop-control: the cgroup2 device program not tried"
+fi
 expect 0 '' -- lodge freeze c2
 expect 0 '' -- lodge wait c2 FROZEN --timeout 5
 expect 0 '' -- lodge unfreeze c2

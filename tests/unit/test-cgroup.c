@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,7 +102,7 @@ static char *get(const char *dir, const char *file)
 static void test_limits_v1(void **state)
 {
         struct lodge_tmpdir *t = *state;
-        char mi[1024], mem[200], pids[200], cpu[200], base[256];
+        char mi[1024], mem[200], pids[200], cpu[200], devices[200], base[256], bad[300];
         struct lodge_config_limits l = { .memory = 64 << 20,
                                          .has_memory_swap = true,
                                          .memory_swap = 0,
@@ -116,17 +117,39 @@ static void test_limits_v1(void **state)
         snprintf(mem, sizeof(mem), "%s/memory", t->path);
         snprintf(pids, sizeof(pids), "%s/pids", t->path);
         snprintf(cpu, sizeof(cpu), "%s/cpu", t->path);
+        snprintf(devices, sizeof(devices), "%s/devices", t->path);
         snprintf(mi, sizeof(mi),
                  "1 0 0:1 / %s rw - cgroup cgroup rw,memory\n"
                  "2 0 0:2 / %s rw - cgroup cgroup rw,pids\n"
-                 "3 0 0:3 / %s rw - cgroup cgroup rw,cpu\n",
-                 mem, pids, cpu);
+                 "3 0 0:3 / %s rw - cgroup cgroup rw,cpu\n"
+                 "4 0 0:4 / %s rw - cgroup cgroup rw,devices\n",
+                 mem, pids, cpu, devices);
         assert_int_equal(cg_host_parse(mi, &h, NULL), 0);
         assert_int_equal(cg_guest_init(&g, &h, "/var/lib/lodge", "web", NULL), 0);
         mkdir(mem, 0755);
         mkdir(pids, 0755);
         mkdir(cpu, 0755);
+        mkdir(devices, 0755);
         assert_int_equal(cg_guest_create(&g, NULL), 0);
+
+        /* The device allow-list went on base, before base/guest was made (the
+         * fake tree keeps every write; the kernel takes each as one rule). */
+        snprintf(base, sizeof(base), "%s/lodge/web", devices);
+        {
+                cleanup_free char *deny = get(base, "devices.deny");
+                cleanup_free char *allow = get(base, "devices.allow");
+                struct stat st;
+
+                assert_string_equal(deny, "a\n");
+                assert_true(strncmp(allow, "c *:* m\nb *:* m\nc 1:3 rwm\n", 26) == 0);
+                assert_non_null(strstr(allow, "\nc 136:* rwm\n"));
+                assert_null(strstr(allow, " 1:1 "));
+                assert_null(strstr(allow, "\nb 254"));
+                assert_int_equal(stat(base, &st), 0);
+                snprintf(bad, sizeof(bad), "%s/guest/devices.allow", base);
+                assert_int_equal(stat(bad, &st), -1); /* made after: it inherits */
+        }
+        l.devices[0] = (char *)"/dev/null /dev/other-null";
 
         snprintf(base, sizeof(base), "%s/lodge/web", mem);
         put(base, "memory.limit_in_bytes", "");
@@ -164,7 +187,55 @@ static void test_limits_v1(void **state)
         assert_int_equal(strv_length(warnings), 1);
         assert_non_null(strstr(warnings[0], "limits.io.weight"));
 
+        /* device.N: allowed on base and on base/guest, which copied base's list. */
+        snprintf(base, sizeof(base), "%s/lodge/web", devices);
+        {
+                cleanup_free char *allow = get(base, "devices.allow");
+                cleanup_free char *guest = NULL;
+
+                assert_non_null(strstr(allow, "c 1:3 rwm\n"));
+                assert_true(strlen(allow) > 10 &&
+                            strcmp(allow + strlen(allow) - 10, "c 1:3 rwm\n") == 0);
+                strcat(base, "/guest");
+                guest = get(base, "devices.allow");
+                assert_string_equal(guest, "c 1:3 rwm\n");
+        }
+        /* Not a device: refused, saying which key. */
+        {
+                cleanup_error struct lodge_error *err = NULL;
+
+                snprintf(bad, sizeof(bad), "%s /dev/x", t->path);
+                l.devices[0] = NULL;
+                l.devices[3] = bad;
+                assert_int_equal(cg_guest_apply_limits(&g, &l, NULL, &err), -EINVAL);
+                assert_non_null(strstr(err->msg, "device.3: "));
+                assert_non_null(strstr(err->msg, "is not a character or block device"));
+        }
+
         /* Without a pids controller a pids limit can't hold: refused. */
+        cg_host_done(&h);
+        cg_guest_done(&g);
+}
+
+/* Neither a v1 devices hierarchy nor cgroup2: a guest could open every
+ * device node it makes, so it isn't started. */
+static void test_no_device_control(void **state)
+{
+        struct lodge_tmpdir *t = *state;
+        cleanup_error struct lodge_error *err = NULL;
+        char mi[512], mem[200];
+        struct cg_host h;
+        struct cg_guest g;
+
+        snprintf(mem, sizeof(mem), "%s/memory", t->path);
+        snprintf(mi, sizeof(mi), "1 0 0:1 / %s rw - cgroup cgroup rw,memory\n", mem);
+        mkdir(mem, 0755);
+        assert_int_equal(cg_host_parse(mi, &h, NULL), 0);
+        assert_int_equal(cg_guest_init(&g, &h, "/var/lib/lodge", "web", NULL), 0);
+        assert_int_equal(cg_guest_create(&g, &err), -EOPNOTSUPP);
+        assert_non_null(strstr(err->msg, "can't confine devices"));
+        snprintf(mem, sizeof(mem), "%s/memory/lodge", t->path);
+        assert_int_equal(access(mem, F_OK), -1);
         cg_host_done(&h);
         cg_guest_done(&g);
 }
@@ -176,6 +247,8 @@ int main(void)
                 cmocka_unit_test(test_parse_unified_and_weird),
                 cmocka_unit_test(test_guest_names),
                 cmocka_unit_test_setup_teardown(test_limits_v1, lodge_tmpdir_setup,
+                                                lodge_tmpdir_teardown),
+                cmocka_unit_test_setup_teardown(test_no_device_control, lodge_tmpdir_setup,
                                                 lodge_tmpdir_teardown),
         };
 

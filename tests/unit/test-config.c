@@ -217,9 +217,9 @@ static void test_parse_every_key(void **state)
         assert_null(cfg->security.caps_keep);
         assert_true(cfg->security.nesting);
 
-        assert_string_equal(cfg->devices[0], "/dev/fuse");
-        assert_string_equal(cfg->devices[63], "/dev/net/tun /dev/tun0");
-        assert_null(cfg->devices[1]);
+        assert_string_equal(cfg->limits.devices[0], "/dev/fuse");
+        assert_string_equal(cfg->limits.devices[63], "/dev/net/tun /dev/tun0");
+        assert_null(cfg->limits.devices[1]);
         assert_string_equal(cfg->mounts[0], "/srv/data /data ro,create=dir");
         assert_string_equal(cfg->mounts[1], "/srv/log /var/log");
         assert_string_equal(cfg->cloud_init_user_data, "#cloud-config");
@@ -451,6 +451,8 @@ static void test_bad_values(void **state)
                   "config:1: key 'device.0': '/dev/../etc/shadow' contains a '..' component" },
                 { "device.0 = /dev/fuse fuse", 1,
                   "config:1: key 'device.0': 'fuse' is not an absolute path" },
+                { "device.0 = /dev/fuse /etc/fuse", 1,
+                  "config:1: key 'device.0': '/etc/fuse' is not a path below /dev/" },
                 { "device.0 = /dev/a /b /c", 1,
                   "config:1: key 'device.0': '/dev/a /b /c' is not PATH [TARGET]" },
                 { "mount.0 = /src", 1,
