@@ -382,6 +382,82 @@ static void test_parser_accepts(void **state)
                 }
 }
 
+/* ---- at start ---- */
+
+struct warned {
+        int n;
+        char msg[1024];
+};
+
+static void on_warning(const char *msg, void *userdata)
+{
+        struct warned *w = userdata;
+
+        w->n++;
+        snprintf(w->msg, sizeof(w->msg), "%s", msg);
+}
+
+static void test_prepare_refusals_leave_nothing(void **state)
+{
+        struct lodge_tmpdir *t = *state;
+        struct lodge_paths p = { .root = t->path };
+        struct lodge_config_security sec = { .apparmor = LODGE_APPARMOR_UNCONFINED,
+                                             .apparmor_required = true };
+        cleanup_error struct lodge_error *err = NULL;
+        struct warned w = { 0 };
+        struct stat st;
+
+        assert_int_equal(apparmor_prepare(&p, t->dirfd, "web", &sec, on_warning, &w, &err),
+                         -EINVAL);
+        assert_non_null(strstr(err->msg, "security.apparmor.required"));
+        lodge_error_free(&err);
+        if (apparmor_host_check(NULL) == 0) {
+                /* No AppArmor here: required refuses, generated or not. */
+                sec.apparmor = LODGE_APPARMOR_GENERATED;
+                assert_int_equal(apparmor_prepare(&p, t->dirfd, "web", &sec, on_warning, &w, &err),
+                                 -EOPNOTSUPP);
+                assert_non_null(strstr(err->msg, "can't be confined"));
+        }
+        assert_int_equal(w.n, 0);
+        assert_int_equal(fstatat(t->dirfd, APPARMOR_DIR, &st, 0), -1);
+        assert_int_equal(errno, ENOENT);
+}
+
+static void test_prepare_without_apparmor(void **state)
+{
+        struct lodge_tmpdir *t = *state;
+        struct lodge_paths p = { .root = t->path };
+        struct lodge_config_security sec = { .apparmor = LODGE_APPARMOR_GENERATED };
+        cleanup_free char *text = NULL, *want = NULL;
+        struct warned w = { 0 };
+        struct stat st;
+
+        if (apparmor_host_check(NULL) != 0)
+                skip(); /* with AppArmor it would load the profile: the integration tests' job */
+        assert_int_equal(apparmor_prepare(&p, t->dirfd, "a.b", &sec, on_warning, &w, NULL), 0);
+        /* Warned once, and the profile is there to be read and checked. */
+        assert_int_equal(w.n, 1);
+        assert_non_null(strstr(w.msg, "not root-safe"));
+        assert_non_null(strstr(w.msg, "core_pattern"));
+        assert_int_equal(fstatat(t->dirfd, APPARMOR_DIR, &st, 0), 0);
+        assert_int_equal(st.st_mode & 07777, 0700);
+        assert_int_equal(fstatat(t->dirfd, APPARMOR_DIR "/lodge-a.b", &st, 0), 0);
+        assert_int_equal(st.st_mode & 07777, 0600);
+        assert_int_equal(
+                read_file_at(t->dirfd, APPARMOR_DIR "/lodge-a.b", 1 << 20, &text, NULL, NULL), 0);
+        assert_int_equal(apparmor_profile_generate("a.b", false, &want, NULL), 0);
+        assert_string_equal(text, want);
+
+        /* unconfined: the same warning, no profile; destroy removes what is there. */
+        sec.apparmor = LODGE_APPARMOR_UNCONFINED;
+        assert_int_equal(apparmor_prepare(&p, t->dirfd, "u", &sec, on_warning, &w, NULL), 0);
+        assert_int_equal(w.n, 2);
+        assert_int_equal(fstatat(t->dirfd, APPARMOR_DIR "/lodge-u", &st, 0), -1);
+        assert_int_equal(apparmor_remove(&p, t->dirfd, "a.b", NULL), 0);
+        assert_int_equal(fstatat(t->dirfd, APPARMOR_DIR "/lodge-a.b", &st, 0), -1);
+        assert_int_equal(apparmor_remove(&p, t->dirfd, "never", NULL), 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -392,6 +468,10 @@ int main(void)
                 cmocka_unit_test(test_label),
                 cmocka_unit_test(test_rules_match),
                 cmocka_unit_test_setup_teardown(test_parser_accepts, lodge_tmpdir_setup,
+                                                lodge_tmpdir_teardown),
+                cmocka_unit_test_setup_teardown(test_prepare_refusals_leave_nothing,
+                                                lodge_tmpdir_setup, lodge_tmpdir_teardown),
+                cmocka_unit_test_setup_teardown(test_prepare_without_apparmor, lodge_tmpdir_setup,
                                                 lodge_tmpdir_teardown),
         };
 
