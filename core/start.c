@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/apparmor.h"
 #include "core/base/cleanup.h"
 #include "core/base/fileio.h"
 #include "core/base/path.h"
@@ -164,7 +165,7 @@ static int spawn_monitor(const struct monitor_args *proto, struct lodge_error **
 }
 
 static int start_locked(const struct lodge_paths *p, const struct root_dirs *d, const char *name,
-                        struct lodge_error **err)
+                        const struct lodge_start_options *opts, struct lodge_error **err)
 {
         CLEANUP(lodge_config_freep) struct lodge_config *cfg = NULL;
         cleanup_strv char **argv = NULL, **envp = NULL;
@@ -199,6 +200,10 @@ static int start_locked(const struct lodge_paths *p, const struct root_dirs *d, 
         r = check_init(rootfs, argv[0], cfg->init_stop_signal, &stop_signal, err);
         if (r < 0)
                 return r;
+        r = apparmor_prepare(p, d->root, name, &cfg->security, opts ? opts->warn : NULL,
+                             opts ? opts->userdata : NULL, err);
+        if (r < 0)
+                return r;
 
         rundirfd = run_dir_open(p, name, true, err);
         if (rundirfd < 0)
@@ -222,13 +227,12 @@ int lodge_container_start(const struct lodge_paths *p, const char *name,
         struct container_lock l = CONTAINER_LOCK_NULL;
         int r;
 
-        (void)opts;
         r = container_dirs_open(p, name, &d, err);
         if (r < 0)
                 return r;
         r = container_lock(d.locks, name, "start", &l, err);
         if (r >= 0) {
-                r = start_locked(p, &d, name, err);
+                r = start_locked(p, &d, name, opts, err);
                 container_unlock(&l);
         }
         root_dirs_done(&d);
