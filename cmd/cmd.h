@@ -48,6 +48,9 @@ int cmd_usage_error(const struct lodge_cmd *c, const char *fmt, ...)
  * return status (CMD_EXIT_FAILURE or CMD_EXIT_USAGE). */
 int cmd_fail(struct lodge_error **err, const char *name, int status);
 
+/* A lodge_warning_cb: "lodge: warning: NAME: msg", userdata the container name. */
+void cmd_warn(const char *msg, void *userdata);
+
 /* getopt_long's "missing/unknown option" already printed: add the usage. */
 int cmd_bad_option(const struct lodge_cmd *c);
 

@@ -77,7 +77,10 @@ static int run_restart(int argc, char **argv, const struct lodge_global_opts *g)
             err->code != ESRCH)
                 return cmd_fail(&err, name, CMD_EXIT_FAILURE);
         lodge_error_free(&err);
-        if (lodge_container_start(&g->paths, name, &(struct lodge_start_options){ 0 }, &err) < 0)
+        if (lodge_container_start(
+                    &g->paths, name,
+                    &(struct lodge_start_options){ .warn = cmd_warn, .userdata = (void *)name },
+                    &err) < 0)
                 return cmd_fail(&err, name, CMD_EXIT_FAILURE);
         return CMD_EXIT_OK;
 }

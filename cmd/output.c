@@ -69,6 +69,11 @@ int cmd_fail(struct lodge_error **err, const char *name, int status)
         return status;
 }
 
+void cmd_warn(const char *msg, void *userdata)
+{
+        log_warn("%s: %s", (const char *)userdata, msg);
+}
+
 int cmd_parse_format(const char *s, enum cmd_format *ret)
 {
         if (strcmp(s, "table") == 0)

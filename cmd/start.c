@@ -33,6 +33,8 @@ static int run_start(int argc, char **argv, const struct lodge_global_opts *g)
         name = argv[optind];
         if (lodge_name_check(name, &err) < 0)
                 return cmd_fail(&err, NULL, CMD_EXIT_USAGE);
+        opts.warn = cmd_warn;
+        opts.userdata = (void *)name;
         if (lodge_container_start(&g->paths, name, &opts, &err) < 0)
                 return cmd_fail(&err, name, CMD_EXIT_FAILURE);
         /* Foreground: the console until the guest stops (Ctrl-a q leaves it running). */

@@ -19,6 +19,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "core/apparmor.h"
 #include "core/base/cleanup.h"
 #include "core/base/fileio.h"
 #include "core/base/path.h"
@@ -34,6 +35,7 @@
 #define MAX_GROUPS 64
 
 struct attach {
+        const char *name;
         const struct lodge_attach_options *o;
         const struct lodge_config *cfg;
         const struct cg_guest *cg;
@@ -220,6 +222,8 @@ static _Noreturn void run_command(const struct attach *a, int slave)
                 r = lodge_error_set(&err, errno, "set no_new_privs");
         if (r >= 0)
                 r = seccomp_apply(&a->cfg->security, &err);
+        if (r >= 0)
+                r = apparmor_exec_label(&a->cfg->security, a->name, &err);
         if (r >= 0 && (setgroups(ngroups, groups) < 0 || setresgid(u.gid, u.gid, u.gid) < 0 ||
                        setresuid(u.uid, u.uid, u.uid) < 0))
                 r = lodge_error_set(&err, errno, "become uid %u", (unsigned)u.uid);
@@ -500,7 +504,8 @@ int lodge_container_attach(const struct lodge_paths *p, const char *name,
         if (r >= 0)
                 cgfd = cg_guest_v2_fd(&cg);
         if (r >= 0)
-                r = run_attach(&(struct attach){ .o = opts,
+                r = run_attach(&(struct attach){ .name = name,
+                                                 .o = opts,
                                                  .cfg = cfg,
                                                  .cg = &cg,
                                                  .cg_v2_fd = cgfd,

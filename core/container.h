@@ -40,6 +40,9 @@ int lodge_name_check(const char *name, struct lodge_error **err);
 /* Progress of long work: done and total units (total 0: unknown). */
 typedef void (*lodge_progress_cb)(const char *what, uint64_t done, uint64_t total, void *userdata);
 
+/* Something the user should know that doesn't stop the operation (one line). */
+typedef void (*lodge_warning_cb)(const char *msg, void *userdata);
+
 struct lodge_create_options {
         const char *template_name; /* default "local" */
         int template_argc;         /* arguments after "--"; argv[0] is the template name */
@@ -73,18 +76,22 @@ int lodge_container_destroy(const struct lodge_paths *p, const char *name, bool 
 
 struct lodge_start_options {
         bool foreground; /* reserved: the console on the terminal until the guest stops */
+        lodge_warning_cb
+                warn; /* told, e.g., that a privileged guest runs unconfined; may be NULL */
+        void *userdata;
 };
 
-/* Boot the container's init in new namespaces under a per-guest monitor.
- * Returns once init runs (-EBUSY when the container is already running), or
- * with the exact step that failed in the guest; a failed start leaves
- * nothing behind. */
 /* Not for humans: lodge-monitor runs "lodge --root ROOT __monitor ARGS..."
  * once a guest's init has ended (core/monitor-serve.h); this takes it from
  * there and never returns, except on bad arguments. */
 int lodge_monitor_resume(const struct lodge_paths *p, int argc, char **argv,
                          struct lodge_error **err);
 
+/* Boot the container's init in new namespaces under a per-guest monitor.
+ * Returns once init runs (-EBUSY when the container is already running), or
+ * with the exact step that failed in the guest; a failed start leaves
+ * nothing behind. -EOPNOTSUPP when security.apparmor.required is set and the
+ * guest can't be confined by AppArmor here. */
 int lodge_container_start(const struct lodge_paths *p, const char *name,
                           const struct lodge_start_options *opts, struct lodge_error **err);
 

@@ -41,6 +41,10 @@ int container_dir_open(const struct root_dirs *d, const char *name, struct lodge
  * parents are made with mkdir -p semantics. */
 int state_dir_open(const char *path, mode_t mode, bool create, struct lodge_error **err);
 
+/* The same for parent/name (0700), parent_path/name in messages. */
+int state_subdir_open(int parent, const char *parent_path, const char *name, bool create,
+                      struct lodge_error **err);
+
 /* ---- lock.c: per-container exclusive locks ---- */
 
 struct container_lock {

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/apparmor.h"
 #include "core/base/cleanup.h"
 #include "core/base/log.h"
 #include "core/base/path.h"
@@ -84,6 +85,9 @@ static int destroy_locked(const struct lodge_paths *p, const struct root_dirs *d
                         return r;
                 lodge_error_free(err);
         }
+        r = apparmor_remove(p, d->root, name, err);
+        if (r < 0)
+                return r;
 
         r = hide(d->containers, name, &hidden, err);
         if (r < 0)

@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "core/apparmor.h"
 #include "core/base/cleanup.h"
 
 static _Noreturn void fail(int sync_fd, struct lodge_error **err)
@@ -75,6 +76,8 @@ _Noreturn void guest_child_main(const struct guest_child *c)
                 r = caps_apply(&s->cfg->security, &err);
         if (r >= 0)
                 r = seccomp_apply(&s->cfg->security, &err);
+        if (r >= 0)
+                r = apparmor_exec_label(&s->cfg->security, s->name, &err);
         if (r < 0)
                 fail(c->sync_fd, &err);
 

@@ -126,8 +126,8 @@ int state_dir_open(const char *path, mode_t mode, bool create, struct lodge_erro
         return TAKE_FD(fd);
 }
 
-static int sub_open(int parent, const char *parent_path, const char *name, bool create,
-                    struct lodge_error **err)
+int state_subdir_open(int parent, const char *parent_path, const char *name, bool create,
+                      struct lodge_error **err)
 {
         cleanup_close int fd = -EBADF;
         cleanup_free char *full = NULL;
@@ -162,9 +162,9 @@ int root_dirs_open(const struct lodge_paths *p, bool create, struct root_dirs *r
 
         r = d.root = state_dir_open(p->root, 0711, create, err);
         if (r >= 0)
-                r = d.containers = sub_open(d.root, p->root, "containers", create, err);
+                r = d.containers = state_subdir_open(d.root, p->root, "containers", create, err);
         if (r >= 0)
-                r = d.locks = sub_open(d.root, p->root, "locks", create, err);
+                r = d.locks = state_subdir_open(d.root, p->root, "locks", create, err);
         if (r < 0) {
                 root_dirs_done(&d);
                 return r;

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/apparmor.h"
 #include "core/base/cleanup.h"
 #include "core/base/fileio.h"
 #include "core/base/path.h"
@@ -190,7 +191,7 @@ void monitor_args_done(struct monitor_args *a)
 }
 
 static int start_locked(const struct lodge_paths *p, const struct root_dirs *d, const char *name,
-                        struct lodge_error **err)
+                        const struct lodge_start_options *opts, struct lodge_error **err)
 {
         struct monitor_args a = { .paths = p, .name = name, .report_fd = -EBADF };
         cleanup_close int cdirfd = -EBADF, rundirfd = -EBADF;
@@ -209,6 +210,9 @@ static int start_locked(const struct lodge_paths *p, const struct root_dirs *d, 
                                                ? "running"
                                                : lodge_state_to_string(st.state));
         r = monitor_args_load(&a, cdirfd, err);
+        if (r >= 0)
+                r = apparmor_prepare(p, d->root, name, &a.cfg->security, opts ? opts->warn : NULL,
+                                     opts ? opts->userdata : NULL, err);
         if (r >= 0) {
                 rundirfd = run_dir_open(p, name, true, err);
                 r = rundirfd;
@@ -228,13 +232,12 @@ int lodge_container_start(const struct lodge_paths *p, const char *name,
         struct container_lock l = CONTAINER_LOCK_NULL;
         int r;
 
-        (void)opts;
         r = container_dirs_open(p, name, &d, err);
         if (r < 0)
                 return r;
         r = container_lock(d.locks, name, "start", &l, err);
         if (r >= 0) {
-                r = start_locked(p, &d, name, err);
+                r = start_locked(p, &d, name, opts, err);
                 container_unlock(&l);
         }
         root_dirs_done(&d);

@@ -2,11 +2,18 @@
 #include "core/base/process.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
 #include <linux/sched.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include "core/base/fileio.h"
 
 pid_t clone_child(uint64_t ns_flags, int cgroup_fd, int *ret_pidfd, bool *ret_in_cgroup)
 {
@@ -34,4 +41,107 @@ pid_t clone_child(uint64_t ns_flags, int cgroup_fd, int *ret_pidfd, bool *ret_in
         pid = syscall(SYS_clone, (unsigned long)ns_flags | (ret_pidfd ? CLONE_PIDFD : 0) | SIGCHLD,
                       NULL, ret_pidfd, NULL, 0);
         return pid < 0 ? -errno : (pid_t)pid;
+}
+
+/* In the child: set up and exec, or report errno through errfd and exit. */
+static _Noreturn void spawn_child(char *const *argv, int outfd, int errfd)
+{
+        static char *const envp[] = {
+                "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C",
+                NULL
+        };
+        struct sigaction dfl = { .sa_handler = SIG_DFL };
+        sigset_t none;
+        int null, e;
+
+        /* Dispositions set to "ignore" and the signal mask survive exec. */
+        for (int sig = 1; sig < NSIG; sig++)
+                (void)sigaction(sig, &dfl, NULL);
+        sigemptyset(&none);
+        (void)sigprocmask(SIG_SETMASK, &none, NULL);
+
+        null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (null >= 0 && dup2(null, 0) >= 0 && dup2(outfd, 1) >= 0 && dup2(outfd, 2) >= 0) {
+                /* Whatever the caller had open: nothing but 0-2 (and errfd, until exec). */
+                (void)syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+                execve(argv[0], argv, envp);
+        }
+        e = errno;
+        (void)write(errfd, &e, sizeof(e));
+        _exit(127);
+}
+
+/* Read to the end, keeping the start, so the child never blocks on a full pipe. */
+static size_t read_output(int fd, char out[static SPAWN_OUTPUT_MAX + 1])
+{
+        size_t len = 0;
+
+        for (;;) {
+                char buf[4096];
+                ssize_t n = read(fd, buf, sizeof(buf));
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        break;
+                if (len < SPAWN_OUTPUT_MAX) {
+                        size_t take = (size_t)n < SPAWN_OUTPUT_MAX - len ? (size_t)n
+                                                                         : SPAWN_OUTPUT_MAX - len;
+                        memcpy(out + len, buf, take);
+                        len += take;
+                }
+        }
+        out[len] = '\0';
+        return len;
+}
+
+int spawn_wait(char *const *argv, char **ret_output)
+{
+        char out[SPAWN_OUTPUT_MAX + 1];
+        int outp[2], errp[2], status, e = 0;
+        pid_t pid;
+
+        if (!argv || !argv[0] || argv[0][0] != '/')
+                return -EINVAL;
+        if (pipe2(outp, O_CLOEXEC) < 0)
+                return -errno;
+        if (pipe2(errp, O_CLOEXEC) < 0) {
+                e = errno;
+                close(outp[0]);
+                close(outp[1]);
+                return -e;
+        }
+        pid = fork();
+        if (pid < 0) {
+                e = errno;
+                close(outp[0]);
+                close(outp[1]);
+                close(errp[0]);
+                close(errp[1]);
+                return -e;
+        }
+        if (pid == 0)
+                spawn_child(argv, outp[1], errp[1]);
+        close(outp[1]);
+        close(errp[1]);
+
+        (void)read_output(outp[0], out);
+        close(outp[0]);
+        if (read_all(errp[0], &e, sizeof(e)) != (ssize_t)sizeof(e))
+                e = 0;
+        close(errp[0]);
+
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return -errno;
+        if (e > 0)
+                return -e;
+        if (ret_output) {
+                char *copy = strdup(out);
+
+                if (!copy)
+                        return -ENOMEM;
+                *ret_output = copy;
+        }
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }

@@ -12,3 +12,15 @@
  * is missing (kernels before 5.3, valgrind). Returns the pid in the parent,
  * 0 in the child, -errno on failure. exit_signal is SIGCHLD. */
 pid_t clone_child(uint64_t ns_flags, int cgroup_fd, int *ret_pidfd, bool *ret_in_cgroup);
+
+/* The one way lodge runs an external program. argv[0] must be an absolute
+ * path (never searched in PATH, never run through a shell). The program gets
+ * a clean environment (PATH of the system directories and LC_ALL=C only),
+ * stdin from /dev/null, no file descriptor but 0-2, no blocked or ignored
+ * signals, and its stdout and stderr go to one pipe, of which the first
+ * SPAWN_OUTPUT_MAX bytes are returned NUL-terminated in *ret_output (may be
+ * NULL; the caller frees it). Waits for it. Returns its exit status (0-255;
+ * 128+N when killed by signal N), or -errno when it couldn't be run: -EINVAL
+ * for a relative argv[0], -ENOENT when there is no such program. */
+#define SPAWN_OUTPUT_MAX 4096
+int spawn_wait(char *const *argv, char **ret_output);
