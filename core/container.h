@@ -194,3 +194,21 @@ struct lodge_template_desc {
         const char *usage;
 };
 size_t lodge_templates_describe(struct lodge_template_desc *ret, size_t max);
+
+/* What `lodge check` reports: each confinement layer and piece of kernel
+ * support lodge uses, and whether this host (and this build) provides it. */
+enum lodge_check_state {
+        LODGE_CHECK_OK,
+        LODGE_CHECK_WARN,    /* works, with less protection or speed than lodge aims for */
+        LODGE_CHECK_MISSING, /* guests can't start here */
+};
+
+struct lodge_check_item {
+        const char *layer;
+        enum lodge_check_state state;
+        char *detail;
+};
+
+const char *lodge_check_state_to_string(enum lodge_check_state s);
+int lodge_check(struct lodge_check_item **ret, size_t *ret_n, struct lodge_error **err);
+void lodge_check_free(struct lodge_check_item *l, size_t n);

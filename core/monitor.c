@@ -288,7 +288,7 @@ static void keeper_stop(struct monitor *m)
 
 /* lodge-monitor, next to the lodge executable (a build tree) or installed in
  * LODGE_LIBEXECDIR; root's, and writable by no one else. */
-static int monitor_exe_open(void)
+int monitor_exe_open(void)
 {
         char self[PATH_MAX], path[PATH_MAX + 32];
         const char *candidates[2] = { NULL, LODGE_LIBEXECDIR "/lodge-monitor" };

@@ -36,6 +36,9 @@ struct monitor_args {
 int monitor_args_load(struct monitor_args *a, int cdirfd, struct lodge_error **err);
 void monitor_args_done(struct monitor_args *a);
 
+/* An O_PATH fd of the lodge-monitor executable lodge uses, or -ENOENT. */
+int monitor_exe_open(void);
+
 /* Runs in a forked, detached process: starts the guest, reports to the
  * client, then becomes lodge-monitor (or serves monitor.sock itself when it
  * can't), reaps init (starting it again when the guest rebooted), records how

@@ -71,3 +71,24 @@ expect 2 "'name' is set by lodge" -- lodge create web -c " name = other" -- --fi
 expect 2 "KEY=VALUE" -- lodge create web -c limits.memory -- --file /x
 [ ! -e "$LODGE_ROOT" ] || fail "a refused create wrote $LODGE_ROOT"
 ok "create usage errors are found before anything is written"
+
+# --- check: every layer, a state each; on a host without AppArmor it says so, and why
+expect 0 '' -- lodge check --format json
+python3 - "$TEST_DIR/out" <<'EOF' || fail "check --format json: $(cat "$TEST_DIR/out")"
+import json, sys
+items = json.load(open(sys.argv[1]))
+layers = {i["layer"]: i for i in items}
+for l in ("namespaces", "user namespaces", "cgroups", "device cgroup", "capabilities",
+          "seccomp", "apparmor", "safe paths", "pidfd", "monitor"):
+    assert l in layers, l
+assert all(i["state"] in ("ok", "warn", "missing") and i["detail"] for i in items), items
+EOF
+expect 0 '' -- lodge check
+grep -q '^apparmor ' "$TEST_DIR/out" || fail "no apparmor line: $(cat "$TEST_DIR/out")"
+if [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" != Y ]; then
+        grep -Eq '^apparmor +warn +not enforced' "$TEST_DIR/out" ||
+                fail "check doesn't say AppArmor is not enforced here: $(cat "$TEST_DIR/out")"
+fi
+expect 2 'unexpected argument' -- lodge check extra
+expect 2 "unknown format" -- lodge check --format yaml
+ok "check: every confinement layer with its state, table and JSON; AppArmor's absence stated"

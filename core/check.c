@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* lodge check: what this host and this build give a guest, layer by layer.
+ * Each answer comes from asking the kernel (a syscall, /proc), not from
+ * version numbers. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "core/apparmor.h"
+#include "core/base/cleanup.h"
+#include "core/base/fileio.h"
+#include "core/cgroup.h"
+#include "core/container.h"
+#include "core/monitor.h"
+
+#define MAX_ITEMS 16
+
+struct report {
+        struct lodge_check_item *items;
+        size_t n;
+        int oom;
+};
+
+static void add(struct report *r, const char *layer, enum lodge_check_state st, const char *fmt,
+                ...) __attribute__((format(printf, 4, 5)));
+static void add(struct report *r, const char *layer, enum lodge_check_state st, const char *fmt,
+                ...)
+{
+        va_list ap;
+        char *d = NULL;
+
+        va_start(ap, fmt);
+        if (r->n >= MAX_ITEMS || vasprintf(&d, fmt, ap) < 0) {
+                d = NULL;
+                r->oom = 1;
+        }
+        va_end(ap);
+        if (d)
+                r->items[r->n++] =
+                        (struct lodge_check_item){ .layer = layer, .state = st, .detail = d };
+}
+
+static void check_namespaces(struct report *r)
+{
+        static const char *const needed[] = { "mnt", "pid", "net", "uts", "ipc", "cgroup" };
+        char missing[64] = "";
+
+        for (size_t i = 0; i < ELEMENTSOF(needed); i++) {
+                char path[32];
+
+                snprintf(path, sizeof(path), "/proc/self/ns/%s", needed[i]);
+                if (access(path, F_OK) < 0)
+                        snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing),
+                                 " %s", needed[i]);
+        }
+        if (*missing)
+                add(r, "namespaces", LODGE_CHECK_MISSING, "the kernel lacks:%s", missing);
+        else
+                add(r, "namespaces", LODGE_CHECK_OK, "mount, PID, network, UTS, IPC and cgroup");
+}
+
+static void check_cgroups(struct report *r)
+{
+        struct cg_host h = { .v2 = -1 };
+        char list[256] = "";
+        bool v1 = false;
+        int r_;
+
+        r_ = cg_host_detect(&h, NULL);
+        if (r_ < 0) {
+                add(r, "cgroups", LODGE_CHECK_MISSING, "no cgroup filesystem is mounted");
+                add(r, "device cgroup", LODGE_CHECK_MISSING, "no cgroup filesystem is mounted");
+                return;
+        }
+        for (size_t i = 0; i < h.n; i++) {
+                if (h.h[i].v2)
+                        continue;
+                v1 = true;
+                snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", *list ? " " : "",
+                         h.h[i].controllers);
+        }
+        {
+                bool mem = cg_host_find(&h, "memory") >= 0, pids = cg_host_find(&h, "pids") >= 0;
+                enum lodge_check_state st = mem && pids ? LODGE_CHECK_OK : LODGE_CHECK_WARN;
+                const char *lack = !mem && !pids ? "; no memory and pids controllers: those limits "
+                                                   "can't be set"
+                                   : !mem  ? "; no memory controller: limits.memory can't be set"
+                                   : !pids ? "; no pids controller: limits.pids can't be set"
+                                           : "";
+
+                if (v1 && h.v2 >= 0)
+                        add(r, "cgroups", st, "hybrid: cgroup v1 (%s) and cgroup2 at %s%s", list,
+                            h.h[h.v2].mount, lack);
+                else if (v1)
+                        add(r, "cgroups", st, "cgroup v1 (%s)%s", list, lack);
+                else
+                        add(r, "cgroups", st, "cgroup2 at %s%s", h.h[h.v2].mount, lack);
+        }
+        if (cg_host_find(&h, "devices") >= 0 && !h.h[cg_host_find(&h, "devices")].v2)
+                add(r, "device cgroup", LODGE_CHECK_OK,
+                    "cgroup v1 devices: every device denied but the standard nodes and device.N");
+        else if (h.v2 >= 0)
+                add(r, "device cgroup", LODGE_CHECK_OK,
+                    "cgroup2 BPF device program: every device denied but the standard nodes and "
+                    "device.N");
+        else
+                add(r, "device cgroup", LODGE_CHECK_MISSING,
+                    "no devices controller and no cgroup2");
+        cg_host_done(&h);
+}
+
+static void check_seccomp(struct report *r)
+{
+        cleanup_free char *status = NULL;
+
+        if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) < 0 ||
+            read_file_at(AT_FDCWD, "/proc/self/status", 1 << 16, &status, NULL, NULL) < 0 ||
+            !strstr(status, "\nSeccomp_filters:"))
+                add(r, "seccomp", LODGE_CHECK_WARN,
+                    "the kernel can't filter system calls: guests run without a filter");
+        else if (!HAVE_SECCOMP_BUILD)
+                add(r, "seccomp", LODGE_CHECK_WARN,
+                    "this lodge was built without libseccomp: guests run without a filter");
+        else
+                add(r, "seccomp", LODGE_CHECK_OK,
+                    "default filter for init and attach, x86_64, i386 and x32 entry points");
+}
+
+static void check_apparmor(struct report *r)
+{
+        const char *why = NULL;
+        int host = apparmor_host_check(&why);
+
+        if (host > 0)
+                add(r, "apparmor", LODGE_CHECK_OK,
+                    "enforced: a generated profile per guest (lodge-NAME)");
+        else
+                add(r, "apparmor", LODGE_CHECK_WARN,
+                    "not enforced: %s; a privileged guest's root can mount a fresh procfs or "
+                    "sysfs and write host-wide files",
+                    why ? why : "unavailable");
+}
+
+static void check_paths(struct report *r)
+{
+        struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT };
+        int fd = (int)syscall(SYS_openat2, AT_FDCWD, "/", &how, sizeof(how));
+
+        if (fd >= 0) {
+                close(fd);
+                add(r, "safe paths", LODGE_CHECK_OK,
+                    "openat2: paths in a rootfs resolved inside it (RESOLVE_IN_ROOT)");
+        } else {
+                add(r, "safe paths", LODGE_CHECK_OK,
+                    "no openat2: lodge's own in-root resolver is used (slower)");
+        }
+}
+
+static void check_processes(struct report *r)
+{
+        int fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+
+        if (fd < 0) {
+                add(r, "pidfd", LODGE_CHECK_MISSING, "the kernel has no pidfd_open (Linux 5.3)");
+                return;
+        }
+        close(fd);
+        add(r, "pidfd", LODGE_CHECK_OK, "processes held by pidfd: no PID reuse races");
+}
+
+static void check_monitor(struct report *r)
+{
+        char link[64], path[4096];
+        ssize_t n;
+        int fd = monitor_exe_open();
+
+        if (fd < 0) {
+                add(r, "monitor", LODGE_CHECK_WARN,
+                    "no lodge-monitor: each guest's monitor stays a copy of lodge (~2 MiB)");
+                return;
+        }
+        snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+        n = readlink(link, path, sizeof(path) - 1);
+        path[n > 0 ? n : 0] = '\0';
+        close(fd);
+        add(r, "monitor", LODGE_CHECK_OK, "lodge-monitor: %s", path);
+}
+
+static void check_userns(struct report *r)
+{
+        add(r, "user namespaces", LODGE_CHECK_WARN,
+            "not used yet: every guest is privileged (its root is the host's root)");
+}
+
+const char *lodge_check_state_to_string(enum lodge_check_state s)
+{
+        return s == LODGE_CHECK_OK ? "ok" : s == LODGE_CHECK_WARN ? "warn" : "missing";
+}
+
+int lodge_check(struct lodge_check_item **ret, size_t *ret_n, struct lodge_error **err)
+{
+        struct report r = { .items = calloc(MAX_ITEMS, sizeof(struct lodge_check_item)) };
+
+        if (!r.items)
+                return lodge_error_set(err, ENOMEM, "check");
+        check_namespaces(&r);
+        check_userns(&r);
+        check_cgroups(&r);
+        add(&r, "capabilities", LODGE_CHECK_OK,
+            "bounding set without sys_module, sys_rawio, sys_time, mac_admin, mac_override; "
+            "no_new_privs for attach");
+        check_seccomp(&r);
+        check_apparmor(&r);
+        check_paths(&r);
+        check_processes(&r);
+        check_monitor(&r);
+        if (r.oom) {
+                lodge_check_free(r.items, r.n);
+                return lodge_error_set(err, ENOMEM, "check");
+        }
+        *ret = r.items;
+        *ret_n = r.n;
+        return 0;
+}
+
+void lodge_check_free(struct lodge_check_item *l, size_t n)
+{
+        for (size_t i = 0; l && i < n; i++)
+                free(l[i].detail);
+        free(l);
+}
