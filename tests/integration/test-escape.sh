@@ -82,6 +82,10 @@ if [ -d /sys/fs/cgroup/devices ]; then
 fi
 ok "device cgroup: host block device $blk, mem, kmem, port can be made but not opened; the guest can't widen its list"
 
+# The clock: CAP_SYS_TIME is not in the bounding set.
+denied settimeofday 1
+ok "the host's clock can't be set"
+
 # G-01, G-05, G-17: read-only and masked.
 denied sysrq_trigger 13 2 # 2: this kernel has no SysRq
 denied core_pattern 30
