@@ -2,7 +2,8 @@
 #pragma once
 
 /* core-internal: the guest's seccomp policy (security.seccomp), from lodge's
- * built-in default, and the filter made from it for init and attach. */
+ * built-in default or a policy file (docs/seccomp.md), and the filter made
+ * from it for init and attach. */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -12,9 +13,12 @@
 #include "core/base/error.h"
 #include "core/config.h"
 
-#define SECCOMP_NAME_MAX 64    /* with the NUL; syscall names are shorter */
-#define SECCOMP_ARGS_MAX 6     /* a syscall's arguments, 0..5 */
-#define SECCOMP_ERRNO_MAX 4094 /* the largest errno libseccomp can return */
+#define SECCOMP_POLICY_MAX_SIZE (256 * 1024) /* bytes of a policy file */
+#define SECCOMP_POLICY_MAX_RULES 1024        /* rule lines of a policy file */
+#define SECCOMP_POLICY_MAX_CMPS 256          /* argument comparisons in all its rules */
+#define SECCOMP_NAME_MAX 64                  /* with the NUL; syscall names are shorter */
+#define SECCOMP_ARGS_MAX 6                   /* a syscall's arguments, 0..5 */
+#define SECCOMP_ERRNO_MAX 4094               /* the largest errno libseccomp can return */
 
 enum seccomp_action_kind {
         SECCOMP_ALLOW,
@@ -72,17 +76,35 @@ struct seccomp_policy {
  * Free *ret with seccomp_policy_free(). */
 int seccomp_policy_default(bool nesting, struct seccomp_policy **ret, struct lodge_error **err);
 
+/* Parse len bytes of a policy file (docs/seccomp.md). "include default"
+ * takes the built-in rules for the given nesting. filename is only for
+ * messages. Every error is -EINVAL (-EFBIG when longer than
+ * SECCOMP_POLICY_MAX_SIZE, -ENOMEM) with "FILE:LINE: why" and the line in
+ * *reterr_line (may be NULL). Free *ret with seccomp_policy_free(). */
+int seccomp_policy_parse(const char *text, size_t len, const char *filename, bool nesting,
+                         struct seccomp_policy **ret, unsigned *reterr_line,
+                         struct lodge_error **err);
+
+/* Read and parse a policy file: a regular file (symlinks are followed) of
+ * at most SECCOMP_POLICY_MAX_SIZE bytes, owned by root or by the caller and
+ * writable by no one else (-EPERM otherwise: whoever can write it chooses
+ * what the guest may do). */
+int seccomp_policy_load(const char *path, bool nesting, struct seccomp_policy **ret,
+                        struct lodge_error **err);
+
 void seccomp_policy_free(struct seccomp_policy *p);
 DEFINE_CLEANUP_FUNC(struct seccomp_policy *, seccomp_policy_free)
 
 /* A compiled filter, ready to load. */
 struct seccomp_filter;
 
-/* On the host, before the guest's namespaces are entered (a policy file
- * is a host path): compile the filter security.seccomp asks for, for the
- * native, i386 and x32 ABIs alike (a filter for x86_64 only is bypassed
- * through int 0x80). *ret is NULL for "none". Policy files are -EOPNOTSUPP
- * for now; so is all but "none" when built without libseccomp. */
+/* On the host, before the guest's namespaces are entered (the policy file
+ * is a host path): read, check and compile the filter security.seccomp asks
+ * for, for the native, i386 and x32 ABIs alike (a filter for x86_64 only is
+ * bypassed through int 0x80). *ret is NULL for "none". Everything a policy
+ * can get wrong fails here, with -EINVAL and "FILE:LINE: why", so that a
+ * broken policy refuses to start before anything was made. Built without
+ * libseccomp: -EOPNOTSUPP unless "none". */
 int seccomp_prepare(const struct lodge_config_security *sec, struct seccomp_filter **ret,
                     struct lodge_error **err);
 

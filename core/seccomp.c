@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <linux/filter.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 
 #include "core/base/cleanup.h"
 #include "core/seccomp-policy.h"
@@ -99,6 +102,30 @@ static int rule_add(scmp_filter_ctx ctx, const struct seccomp_policy *p,
         return 0;
 }
 
+/* A policy file can ask for more than the kernel loads: say so now, not in
+ * the guest's process. */
+static int check_size(scmp_filter_ctx ctx, const struct seccomp_policy *p, struct lodge_error **err)
+{
+        cleanup_close int fd = memfd_create("lodge-seccomp", MFD_CLOEXEC);
+        struct stat st;
+        int r;
+
+        if (fd < 0)
+                return lodge_error_set(err, errno, "seccomp: compile the filter");
+        r = seccomp_export_bpf(ctx, fd);
+        if (r < 0)
+                return lodge_error_set(err, -r, "%s: compile the seccomp filter", p->filename);
+        if (fstat(fd, &st) < 0)
+                return lodge_error_set(err, errno, "seccomp: compile the filter");
+        if ((size_t)st.st_size / sizeof(struct sock_filter) > BPF_MAXINSNS)
+                return lodge_error_set(err, E2BIG,
+                                       "%s: the seccomp filter needs %zu instructions, the "
+                                       "kernel takes %d",
+                                       p->filename, (size_t)st.st_size / sizeof(struct sock_filter),
+                                       BPF_MAXINSNS);
+        return 0;
+}
+
 static int filter_new(const struct seccomp_policy *p, struct seccomp_filter **ret,
                       struct lodge_error **err)
 {
@@ -127,6 +154,11 @@ static int filter_new(const struct seccomp_policy *p, struct seccomp_filter **re
                 if (r < 0)
                         return r;
         }
+        if (p->filename) {
+                r = check_size(ctx, p, err);
+                if (r < 0)
+                        return r;
+        }
 
         f = malloc(sizeof(*f));
         if (!f)
@@ -147,8 +179,8 @@ int seccomp_prepare(const struct lodge_config_security *sec, struct seccomp_filt
                 *ret = NULL;
                 return 0;
         case LODGE_SECCOMP_FILE:
-                return lodge_error_set(err, EOPNOTSUPP,
-                                       "security.seccomp: policy files are not supported yet");
+                r = seccomp_policy_load(sec->seccomp_path, sec->nesting, &p, err);
+                break;
         case LODGE_SECCOMP_DEFAULT:
         default:
                 r = seccomp_policy_default(sec->nesting, &p, err);

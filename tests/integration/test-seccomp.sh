@@ -52,6 +52,6 @@ expect 0 '' -- lodge attach sc -- grep '^Seccomp:' /proc/1/status
 grep -q '0$' "$TEST_DIR/out" || fail "security.seccomp = none still filters init"
 expect 0 '' -- lodge stop --kill sc
 expect 0 '' -- lodge config sc set security.seccomp /etc/lodge/policy
-expect 1 'policy files are not supported' -- lodge start sc
+expect 1 "open seccomp policy '/etc/lodge/policy'" -- lodge start sc
 [ -z "$(cgroups_of sc)" ] || fail "a refused start left cgroups"
-ok "security.seccomp = none loads no filter; a policy file is refused with a clear error"
+ok "security.seccomp = none loads no filter; a missing policy file is refused with a clear error"
