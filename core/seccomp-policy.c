@@ -256,6 +256,15 @@ static int parse_number(const char *w, size_t n, uint64_t max, uint64_t *ret)
         return 0;
 }
 
+/* Words are not NUL-terminated: the text is whatever the file held. */
+static bool all_digits(const char *w, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                if (w[i] < '0' || w[i] > '9')
+                        return false;
+        return true;
+}
+
 /* "allow", "kill", "errno NAME|N". */
 static int parse_action(struct parser *ps, struct cursor *c, const char *after,
                         struct seccomp_action *ret)
@@ -287,7 +296,7 @@ static int parse_action(struct parser *ps, struct cursor *c, const char *after,
                 return fail(ps, "expected an errno name or number after 'errno', got %s",
                             describe(c, buf));
         if (w[0] >= '0' && w[0] <= '9') {
-                r = strspn(w, "0123456789") == n ? parse_number(w, n, UINT32_MAX, &v) : -EINVAL;
+                r = all_digits(w, n) ? parse_number(w, n, UINT32_MAX, &v) : -EINVAL;
                 if (r < 0 || v > SECCOMP_ERRNO_MAX)
                         return fail(ps, "errno " WORD_FMT " is not a number from 1 to %d",
                                     WORD_ARG(w, n), SECCOMP_ERRNO_MAX);
@@ -356,7 +365,7 @@ static int parse_cmp(struct parser *ps, struct cursor *c, struct seccomp_cmp *re
         cmp.arg = arg;
 
         (void)at_end(c);
-        for (o = c->p; c->p < c->end && strchr("=!<>&", *c->p); c->p++)
+        for (o = c->p; c->p < c->end && *c->p != '\0' && strchr("=!<>&", *c->p); c->p++)
                 ;
         n = (size_t)(c->p - o);
         if (n == 0)
