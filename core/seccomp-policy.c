@@ -336,17 +336,19 @@ static int parse_value(struct parser *ps, struct cursor *c, const char *what, ui
         return 0;
 }
 
+/* The comparison operators, as written. */
+static const struct {
+        const char *text;
+        enum seccomp_op op;
+} ops[] = {
+        { "==", SECCOMP_OP_EQ },       { "!=", SECCOMP_OP_NE }, { "<", SECCOMP_OP_LT },
+        { "<=", SECCOMP_OP_LE },       { ">", SECCOMP_OP_GT },  { ">=", SECCOMP_OP_GE },
+        { "&", SECCOMP_OP_MASKED_EQ },
+};
+
 /* "[ARG OP VALUE]" or "[ARG & MASK == VALUE]", blanks optional inside. */
 static int parse_cmp(struct parser *ps, struct cursor *c, struct seccomp_cmp *ret)
 {
-        static const struct {
-                const char *text;
-                enum seccomp_op op;
-        } ops[] = {
-                { "==", SECCOMP_OP_EQ },       { "!=", SECCOMP_OP_NE }, { "<", SECCOMP_OP_LT },
-                { "<=", SECCOMP_OP_LE },       { ">", SECCOMP_OP_GT },  { ">=", SECCOMP_OP_GE },
-                { "&", SECCOMP_OP_MASKED_EQ },
-        };
         struct seccomp_cmp cmp = { 0 };
         const char *o;
         size_t n;
@@ -431,6 +433,40 @@ static bool syscall_known(const char *name)
         return false;
 }
 
+/* The first operator of r other than == and "& MASK ==", or NULL. */
+static const char *ordering_op(const struct seccomp_rule *r)
+{
+        for (unsigned i = 0; i < r->n_cmp; i++)
+                if (r->cmp[i].op != SECCOMP_OP_EQ && r->cmp[i].op != SECCOMP_OP_MASKED_EQ)
+                        for (size_t j = 0; j < ELEMENTSOF(ops); j++)
+                                if (ops[j].op == r->cmp[i].op)
+                                        return ops[j].text;
+        return NULL;
+}
+
+/* libseccomp 2.5.4 loops forever in seccomp_rule_add() merging some rules
+ * for one syscall that compare with !=, <, <=, > or >= ("[0 > 1] [1 >= 3]"
+ * then "[0 > 1] [1 == 3]"), and where it doesn't, how the ranges combine is
+ * hard to read off the file. One rule per syscall may use them all. */
+static int check_several(struct parser *ps, const struct seccomp_rule *rule,
+                         const struct seccomp_rule *prev)
+{
+        const char *op = ordering_op(rule);
+        unsigned line = ps->line;
+
+        for (size_t i = 0; !op && i < ps->p->n_rules; i++)
+                if (strcmp(ps->p->rules[i].name, rule->name) == 0) {
+                        op = ordering_op(&ps->p->rules[i]);
+                        line = ps->p->rules[i].line;
+                }
+        if (!op)
+                return 0;
+        return fail(ps,
+                    "several rules for '%s' (lines %u and %u) can only compare with == or "
+                    "& MASK ==; line %u has '%s'",
+                    rule->name, prev->line, ps->line, line, op);
+}
+
 static int check_rule(struct parser *ps, const struct seccomp_rule *rule)
 {
         const struct seccomp_rule *prev;
@@ -460,7 +496,7 @@ static int check_rule(struct parser *ps, const struct seccomp_rule *rule)
                             "'%s' has another action on line %u (the rules for one syscall share "
                             "their action)",
                             rule->name, prev->line);
-        return 0;
+        return check_several(ps, rule, prev);
 }
 
 /* "NAME[?] ACTION [CMP]...". */
