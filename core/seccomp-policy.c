@@ -628,20 +628,22 @@ int seccomp_policy_parse(const char *text, size_t len, const char *filename, boo
                          struct seccomp_policy **ret, unsigned *reterr_line,
                          struct lodge_error **err)
 {
-        CLEANUP(seccomp_policy_freep) struct seccomp_policy *p = calloc(1, sizeof(*p));
-        struct parser ps = { .filename = filename, .p = p, .err = err };
+        CLEANUP(seccomp_policy_freep) struct seccomp_policy *p = NULL;
+        struct parser ps = { .filename = filename, .err = err };
         const char *s = text, *end = text + len;
         int r = 0;
 
-        if (!p)
-                return lodge_error_set(err, ENOMEM, "%s: parse", filename);
-        p->default_action = (struct seccomp_action){ .kind = SECCOMP_ALLOW };
         if (len > SECCOMP_POLICY_MAX_SIZE) {
                 if (reterr_line)
                         *reterr_line = 0;
                 return lodge_error_set(err, EFBIG, "%s: larger than %d bytes", filename,
                                        SECCOMP_POLICY_MAX_SIZE);
         }
+        p = calloc(1, sizeof(*p));
+        if (!p)
+                return lodge_error_set(err, ENOMEM, "%s: parse", filename);
+        p->default_action = (struct seccomp_action){ .kind = SECCOMP_ALLOW };
+        ps.p = p;
         if (len == 0) {
                 ps.line = 1;
                 r = fail(&ps, "empty: the first line must be 'lodge-seccomp 1'");

@@ -13,12 +13,12 @@
 #include "core/base/error.h"
 #include "core/config.h"
 
-#define SECCOMP_POLICY_MAX_SIZE (256 * 1024) /* bytes of a policy file */
-#define SECCOMP_POLICY_MAX_RULES 1024        /* rule lines of a policy file */
-#define SECCOMP_POLICY_MAX_CMPS 256          /* argument comparisons in all its rules */
-#define SECCOMP_NAME_MAX 64                  /* with the NUL; syscall names are shorter */
-#define SECCOMP_ARGS_MAX 6                   /* a syscall's arguments, 0..5 */
-#define SECCOMP_ERRNO_MAX 4094               /* the largest errno libseccomp can return */
+#define SECCOMP_POLICY_MAX_SIZE 262144 /* bytes of a policy file: 256 KiB */
+#define SECCOMP_POLICY_MAX_RULES 1024  /* rule lines of a policy file */
+#define SECCOMP_POLICY_MAX_CMPS 256    /* argument comparisons in all its rules */
+#define SECCOMP_NAME_MAX 64            /* with the NUL; syscall names are shorter */
+#define SECCOMP_ARGS_MAX 6             /* a syscall's arguments, 0..5 */
+#define SECCOMP_ERRNO_MAX 4094         /* the largest errno libseccomp can return */
 
 enum seccomp_action_kind {
         SECCOMP_ALLOW,
@@ -98,13 +98,19 @@ DEFINE_CLEANUP_FUNC(struct seccomp_policy *, seccomp_policy_free)
 /* A compiled filter, ready to load. */
 struct seccomp_filter;
 
+/* Compile p for the native, i386 and x32 ABIs alike (a filter for x86_64
+ * only is bypassed through int 0x80). -E2BIG when a policy file needs more
+ * than the kernel's 4096 BPF instructions; libseccomp's errors say which
+ * rule ("FILE:LINE"). */
+int seccomp_filter_new(const struct seccomp_policy *p, struct seccomp_filter **ret,
+                       struct lodge_error **err);
+
 /* On the host, before the guest's namespaces are entered (the policy file
  * is a host path): read, check and compile the filter security.seccomp asks
- * for, for the native, i386 and x32 ABIs alike (a filter for x86_64 only is
- * bypassed through int 0x80). *ret is NULL for "none". Everything a policy
- * can get wrong fails here, with -EINVAL and "FILE:LINE: why", so that a
- * broken policy refuses to start before anything was made. Built without
- * libseccomp: -EOPNOTSUPP unless "none". */
+ * for. *ret is NULL for "none". Everything a policy can get wrong fails
+ * here, with -EINVAL and "FILE:LINE: why", so that a broken policy refuses
+ * to start before anything was made. Built without libseccomp: -EOPNOTSUPP
+ * unless "none". */
 int seccomp_prepare(const struct lodge_config_security *sec, struct seccomp_filter **ret,
                     struct lodge_error **err);
 

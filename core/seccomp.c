@@ -126,8 +126,8 @@ static int check_size(scmp_filter_ctx ctx, const struct seccomp_policy *p, struc
         return 0;
 }
 
-static int filter_new(const struct seccomp_policy *p, struct seccomp_filter **ret,
-                      struct lodge_error **err)
+int seccomp_filter_new(const struct seccomp_policy *p, struct seccomp_filter **ret,
+                       struct lodge_error **err)
 {
         static const uint32_t compat[] = { SCMP_ARCH_X86, SCMP_ARCH_X32 };
         CLEANUP(seccomp_releasep) scmp_filter_ctx ctx = NULL;
@@ -188,7 +188,7 @@ int seccomp_prepare(const struct lodge_config_security *sec, struct seccomp_filt
         }
         if (r < 0)
                 return r;
-        return filter_new(p, ret, err);
+        return seccomp_filter_new(p, ret, err);
 }
 
 int seccomp_apply(const struct seccomp_filter *f, struct lodge_error **err)
