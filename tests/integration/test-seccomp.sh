@@ -98,7 +98,31 @@ expect 0 '' -- lodge attach sc -- sh -c 'grep "^Seccomp:" /proc/$(pidof getty)/s
 grep -q '2$' "$TEST_DIR/out" || fail "the guest's getty runs without the policy's filter"
 ok "policy file: 'include default' plus uname and getcwd [1 == 7] get their errno on every ABI; the default's denials hold"
 
+# A reboot inside the guest: the monitor starts init again with the policy read anew.
+reboot_guest() {
+        local old
+        old=$(init_pid sc)
+        in_guest sc reboot
+        wait_for 20 sh -c "[ \"\$(sed -n 's/^init_pid=//p' '$LODGE_RUNDIR/sc/state')\" != '$old' ] &&
+                ! grep -q '^state=STOPPING' '$LODGE_RUNDIR/sc/state'" ||
+                fail "no reboot: $(cat "$LODGE_RUNDIR/sc/state")"
+}
+reboot_guest
+grep -q '^state=RUNNING' "$LODGE_RUNDIR/sc/state" || fail "not running after a reboot: $(cat "$LODGE_RUNDIR/sc/state")"
+expect 0 '' -- lodge attach sc -- grep '^Seccomp' /proc/1/status
+grep -q '^Seccomp:.2$' "$TEST_DIR/out" && grep -q '^Seccomp_filters:.1$' "$TEST_DIR/out" ||
+        fail "init has no filter after a reboot: $(cat "$TEST_DIR/out")"
+printf 'lodge-seccomp 1\ninclude default\nuname errno EHOSTDOWN [0 == 1\n' >"$pol"
+reboot_guest
+grep -q '^state=STOPPED' "$LODGE_RUNDIR/sc/state" || fail "rebooted with a broken policy: $(cat "$LODGE_RUNDIR/sc/state")"
+grep -q "restart: $pol:3: expected ']'" "$LODGE_RUNDIR/sc/monitor.log" ||
+        fail "monitor.log: $(cat "$LODGE_RUNDIR/sc/monitor.log")"
+[ -z "$(cgroups_of sc)" ] || fail "a refused reboot left cgroups"
+ok "after a reboot init has the policy's filter again, read anew: a broken file stops the guest with FILE:LINE"
+
 # Broken while the guest runs: attach refuses with the file's line.
+printf 'lodge-seccomp 1\ninclude default\n' >"$pol"
+expect 0 '' -- lodge start sc
 printf 'lodge-seccomp 1\ninclude default\nuname errno EHOSTDOWN [0 == 1\n' >"$pol"
 expect 1 "$pol:3: expected '\\]' to end the comparison" -- lodge attach sc -- true
 expect 0 '' -- lodge stop --kill sc
