@@ -23,10 +23,11 @@ const char *__lsan_default_suppressions(void);
 /* libseccomp 2.5.4 loses some of its tree nodes (384 bytes) when three
  * rules for one syscall compare different arguments on several ABIs
  * ("[1 == 1]", "[1 == 2]", "[0 == 3]"): its leak, not ours, and bounded by
- * the rules of one short-lived command. */
+ * the rules of one short-lived command. Linked shared or static (then the
+ * allocation is its zmalloc()). */
 const char *__lsan_default_suppressions(void)
 {
-        return "leak:libseccomp.so\n";
+        return "leak:libseccomp.so\nleak:zmalloc\n";
 }
 /* NOLINTEND(bugprone-reserved-identifier) */
 
