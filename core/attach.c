@@ -38,6 +38,7 @@ struct attach {
         const char *name;
         const struct lodge_attach_options *o;
         const struct lodge_config *cfg;
+        const struct seccomp_filter *seccomp; /* made before entering the guest */
         const struct cg_guest *cg;
         int cg_v2_fd;      /* the guest's cgroup2 cgroup, for CLONE_INTO_CGROUP, or < 0 */
         bool in_v2_cgroup; /* the command's process was born there (clone3) */
@@ -221,7 +222,7 @@ static _Noreturn void run_command(const struct attach *a, int slave)
         if (r >= 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 r = lodge_error_set(&err, errno, "set no_new_privs");
         if (r >= 0)
-                r = seccomp_apply(&a->cfg->security, &err);
+                r = seccomp_apply(a->seccomp, &err);
         if (r >= 0)
                 r = apparmor_exec_label(&a->cfg->security, a->name, &err);
         if (r >= 0 && (setgroups(ngroups, groups) < 0 || setresgid(u.gid, u.gid, u.gid) < 0 ||
@@ -480,6 +481,7 @@ int lodge_container_attach(const struct lodge_paths *p, const char *name,
                            struct lodge_error **err)
 {
         CLEANUP(lodge_config_freep) struct lodge_config *cfg = NULL;
+        CLEANUP(seccomp_filter_freep) struct seccomp_filter *seccomp = NULL;
         struct cg_host host = { .v2 = -1 };
         struct cg_guest cg = { 0 };
         cleanup_close int pidfd = -EBADF, cgfd = -EBADF;
@@ -497,6 +499,10 @@ int lodge_container_attach(const struct lodge_paths *p, const char *name,
         pidfd = (int)syscall(SYS_pidfd_open, st.init_pid, 0);
         if (pidfd < 0 || !proc_alive(st.init_pid, st.init_start))
                 return lodge_error_set(err, ESRCH, "container is not running");
+        /* The policy file is a host path: read it while on the host. */
+        r = seccomp_prepare(&cfg->security, &seccomp, err);
+        if (r < 0)
+                return r;
 
         r = cg_host_detect(&host, err);
         if (r >= 0)
@@ -507,6 +513,7 @@ int lodge_container_attach(const struct lodge_paths *p, const char *name,
                 r = run_attach(&(struct attach){ .name = name,
                                                  .o = opts,
                                                  .cfg = cfg,
+                                                 .seccomp = seccomp,
                                                  .cg = &cg,
                                                  .cg_v2_fd = cgfd,
                                                  .pidfd = pidfd,

@@ -75,7 +75,7 @@ _Noreturn void guest_child_main(const struct guest_child *c)
         if (r >= 0)
                 r = caps_apply(&s->cfg->security, &err);
         if (r >= 0)
-                r = seccomp_apply(&s->cfg->security, &err);
+                r = seccomp_apply(s->seccomp, &err);
         if (r >= 0)
                 r = apparmor_exec_label(&s->cfg->security, s->name, &err);
         if (r < 0)

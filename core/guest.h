@@ -8,6 +8,7 @@
 #include "core/base/error.h"
 #include "core/cgroup.h"
 #include "core/config.h"
+#include "core/seccomp-policy.h"
 
 struct guest_setup {
         const char *name;   /* hostname */
@@ -17,6 +18,8 @@ struct guest_setup {
         const struct cg_guest *cg;     /* the guest's own cgroups, joined first */
         bool in_v2_cgroup;             /* clone3 put it into its cgroup2 cgroup already */
         const char *console;           /* host path of the pty for /dev/console, or NULL */
+        /* Made on the host by seccomp_prepare(), NULL for none. */
+        const struct seccomp_filter *seccomp;
 };
 
 /* Make the guest's mount tree under rootfs and pivot into it: /proc (with
@@ -52,12 +55,3 @@ _Noreturn void guest_child_main(const struct guest_child *c);
  * or everything but security.caps.keep; clear the inheritable and ambient
  * sets so that nothing is handed on by exec. */
 int caps_apply(const struct lodge_config_security *sec, struct lodge_error **err);
-
-/* Load the guest's seccomp filter (security.seccomp): "default" denies what
- * lets a guest reach the host's kernel (module loading, kexec, handles to
- * host inodes, bpf unless nesting, userfaultfd, perf events, raw I/O ports,
- * swap, acct) with EPERM, and the kernel keyring with ENOSYS (so that systemd
- * and others fall back), for the native, i386 and x32 ABIs alike: a filter
- * for x86_64 only is bypassed through int 0x80. "none" loads nothing; a
- * policy file is -EOPNOTSUPP for now. Needs CAP_SYS_ADMIN or no_new_privs. */
-int seccomp_apply(const struct lodge_config_security *sec, struct lodge_error **err);

@@ -10,6 +10,7 @@
 #include "core/container.h"
 #include "core/monitor-serve.h"
 
+struct seccomp_filter;
 
 /* What the monitor tells the client once init runs (code 0) or failed. */
 struct start_report {
@@ -23,6 +24,7 @@ struct monitor_args {
         const struct lodge_paths *paths;
         const char *name;
         struct lodge_config *cfg;
+        struct seccomp_filter *seccomp; /* compiled from security.seccomp, or NULL */
         char *rootfs;
         char **argv; /* init */
         char **envp;

@@ -1,56 +1,146 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <linux/filter.h>
 #include <seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 
 #include "core/base/cleanup.h"
-#include "core/guest.h"
+#include "core/seccomp-policy.h"
 
 DEFINE_CLEANUP_FUNC(scmp_filter_ctx, seccomp_release)
 
-/* As strict as LXC's default, and then some (research/security.md G-06, G-14,
- * G-15, P-02). Names a kernel or ABI doesn't have are skipped. */
-static const char *const deny_eperm[] = {
-        "kexec_load",  "kexec_file_load", "open_by_handle_at",
-        "init_module", "finit_module",    "delete_module",
-        "userfaultfd", "perf_event_open", "iopl",
-        "ioperm",      "swapon",          "swapoff",
-        "acct",        "lookup_dcookie",  "quotactl_fd",
-        "nfsservctl",
+struct seccomp_filter {
+        scmp_filter_ctx ctx;
 };
-static const char *const deny_enosys[] = { "keyctl", "add_key", "request_key" };
 
-static int deny(scmp_filter_ctx ctx, const char *name, int errnum, struct lodge_error **err)
+void seccomp_filter_free(struct seccomp_filter *f)
 {
-        int nr = seccomp_syscall_resolve_name(name);
+        if (!f)
+                return;
+        seccomp_release(f->ctx);
+        free(f);
+}
+
+static uint32_t scmp_action(const struct seccomp_action *a)
+{
+        switch (a->kind) {
+        case SECCOMP_ALLOW:
+                return SCMP_ACT_ALLOW;
+        case SECCOMP_ERRNO:
+                return SCMP_ACT_ERRNO((uint32_t)a->errnum);
+        case SECCOMP_KILL:
+                break;
+        }
+        return SCMP_ACT_KILL_PROCESS;
+}
+
+static enum scmp_compare scmp_op(enum seccomp_op op)
+{
+        switch (op) {
+        case SECCOMP_OP_EQ:
+                return SCMP_CMP_EQ;
+        case SECCOMP_OP_NE:
+                return SCMP_CMP_NE;
+        case SECCOMP_OP_LT:
+                return SCMP_CMP_LT;
+        case SECCOMP_OP_LE:
+                return SCMP_CMP_LE;
+        case SECCOMP_OP_GT:
+                return SCMP_CMP_GT;
+        case SECCOMP_OP_GE:
+                return SCMP_CMP_GE;
+        case SECCOMP_OP_MASKED_EQ:
+                break;
+        }
+        return SCMP_CMP_MASKED_EQ;
+}
+
+/* "FILE:LINE" of a rule, or where the built-in ones come from. */
+static const char *rule_origin(const struct seccomp_policy *p, const struct seccomp_rule *rule,
+                               char buf[static 300])
+{
+        if (!p->filename || rule->line == 0)
+                return "lodge's default seccomp policy";
+        snprintf(buf, 300, "%.250s:%u", p->filename, rule->line);
+        return buf;
+}
+
+static int rule_add(scmp_filter_ctx ctx, const struct seccomp_policy *p,
+                    const struct seccomp_rule *rule, struct lodge_error **err)
+{
+        struct scmp_arg_cmp cmp[SECCOMP_ARGS_MAX];
+        uint32_t action = scmp_action(&rule->action);
+        int nr = seccomp_syscall_resolve_name(rule->name);
+        char buf[300];
         int r;
 
         if (nr == __NR_SCMP_ERROR)
-                return 0; /* not a syscall anywhere libseccomp knows */
-        r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO((unsigned)errnum), nr, 0);
-        if (r < 0 && r != -EDOM && r != -EFAULT) /* -EDOM: not on every ABI */
-                return lodge_error_set(err, -r, "seccomp: deny %s", name);
+                return 0; /* "name?" that this libseccomp doesn't know: the parser checked */
+        /* libseccomp refuses rules that do what the default does anyway. */
+        if (action == scmp_action(&p->default_action))
+                return 0;
+        for (unsigned i = 0; i < rule->n_cmp; i++) {
+                const struct seccomp_cmp *c = &rule->cmp[i];
+
+                cmp[i] = (struct scmp_arg_cmp){
+                        .arg = c->arg,
+                        .op = scmp_op(c->op),
+                        .datum_a = c->op == SECCOMP_OP_MASKED_EQ ? c->mask : c->value,
+                        .datum_b = c->op == SECCOMP_OP_MASKED_EQ ? c->value : 0,
+                };
+        }
+        r = seccomp_rule_add_array(ctx, action, nr, rule->n_cmp, cmp);
+        /* -EDOM, -EFAULT: not placeable on every ABI, which "name?" allows. */
+        if (r < 0 && rule->optional && (r == -EDOM || r == -EFAULT))
+                return 0;
+        if (r < 0)
+                return lodge_error_set(err, -r, "%s: seccomp rule for '%s'",
+                                       rule_origin(p, rule, buf), rule->name);
         return 0;
 }
 
-int seccomp_apply(const struct lodge_config_security *sec, struct lodge_error **err)
+/* A policy file can ask for more than the kernel loads: say so now, not in
+ * the guest's process. */
+static int check_size(scmp_filter_ctx ctx, const struct seccomp_policy *p, struct lodge_error **err)
 {
-        CLEANUP(seccomp_releasep) scmp_filter_ctx ctx = NULL;
-        static const uint32_t arches[] = { SCMP_ARCH_X86, SCMP_ARCH_X32 };
+        cleanup_close int fd = memfd_create("lodge-seccomp", MFD_CLOEXEC);
+        struct stat st;
         int r;
 
-        if (sec->seccomp == LODGE_SECCOMP_NONE)
-                return 0;
-        if (sec->seccomp == LODGE_SECCOMP_FILE)
-                return lodge_error_set(err, EOPNOTSUPP,
-                                       "security.seccomp: policy files are not supported yet");
+        if (fd < 0)
+                return lodge_error_set(err, errno, "seccomp: compile the filter");
+        r = seccomp_export_bpf(ctx, fd);
+        if (r < 0)
+                return lodge_error_set(err, -r, "%s: compile the seccomp filter", p->filename);
+        if (fstat(fd, &st) < 0)
+                return lodge_error_set(err, errno, "seccomp: compile the filter");
+        if ((size_t)st.st_size / sizeof(struct sock_filter) > BPF_MAXINSNS)
+                return lodge_error_set(err, E2BIG,
+                                       "%s: the seccomp filter needs %zu instructions, the "
+                                       "kernel takes %d",
+                                       p->filename, (size_t)st.st_size / sizeof(struct sock_filter),
+                                       BPF_MAXINSNS);
+        return 0;
+}
 
-        ctx = seccomp_init(SCMP_ACT_ALLOW);
+int seccomp_filter_new(const struct seccomp_policy *p, struct seccomp_filter **ret,
+                       struct lodge_error **err)
+{
+        static const uint32_t compat[] = { SCMP_ARCH_X86, SCMP_ARCH_X32 };
+        CLEANUP(seccomp_releasep) scmp_filter_ctx ctx = NULL;
+        struct seccomp_filter *f;
+        int r;
+
+        ctx = seccomp_init(scmp_action(&p->default_action));
         if (!ctx)
                 return lodge_error_set(err, ENOMEM, "seccomp: create the filter");
         /* The guest can reach these too where the kernel has them: cover all. */
         if (seccomp_arch_native() == SCMP_ARCH_X86_64)
-                for (size_t i = 0; i < ELEMENTSOF(arches); i++) {
-                        r = seccomp_arch_add(ctx, arches[i]);
+                for (size_t i = 0; i < ELEMENTSOF(compat); i++) {
+                        r = seccomp_arch_add(ctx, compat[i]);
                         if (r < 0 && r != -EEXIST)
                                 return lodge_error_set(err, -r, "seccomp: add an ABI");
                 }
@@ -59,16 +149,55 @@ int seccomp_apply(const struct lodge_config_security *sec, struct lodge_error **
         if (r < 0)
                 return lodge_error_set(err, -r, "seccomp: filter attributes");
 
-        for (size_t i = 0; i < ELEMENTSOF(deny_eperm); i++)
-                if ((r = deny(ctx, deny_eperm[i], EPERM, err)) < 0)
+        for (size_t i = 0; i < p->n_rules; i++) {
+                r = rule_add(ctx, p, &p->rules[i], err);
+                if (r < 0)
                         return r;
-        for (size_t i = 0; i < ELEMENTSOF(deny_enosys); i++)
-                if ((r = deny(ctx, deny_enosys[i], ENOSYS, err)) < 0)
+        }
+        if (p->filename) {
+                r = check_size(ctx, p, err);
+                if (r < 0)
                         return r;
-        if (!sec->nesting && (r = deny(ctx, "bpf", EPERM, err)) < 0)
-                return r;
+        }
 
-        r = seccomp_load(ctx);
+        f = malloc(sizeof(*f));
+        if (!f)
+                return lodge_error_set(err, ENOMEM, "seccomp: create the filter");
+        f->ctx = TAKE_PTR(ctx);
+        *ret = f;
+        return 0;
+}
+
+int seccomp_prepare(const struct lodge_config_security *sec, struct seccomp_filter **ret,
+                    struct lodge_error **err)
+{
+        CLEANUP(seccomp_policy_freep) struct seccomp_policy *p = NULL;
+        int r;
+
+        switch (sec->seccomp) {
+        case LODGE_SECCOMP_NONE:
+                *ret = NULL;
+                return 0;
+        case LODGE_SECCOMP_FILE:
+                r = seccomp_policy_load(sec->seccomp_path, sec->nesting, &p, err);
+                break;
+        case LODGE_SECCOMP_DEFAULT:
+        default:
+                r = seccomp_policy_default(sec->nesting, &p, err);
+                break;
+        }
+        if (r < 0)
+                return r;
+        return seccomp_filter_new(p, ret, err);
+}
+
+int seccomp_apply(const struct seccomp_filter *f, struct lodge_error **err)
+{
+        int r;
+
+        if (!f)
+                return 0;
+        r = seccomp_load(f->ctx);
         if (r < 0)
                 return lodge_error_set(err, -r, "seccomp: load the filter");
         return 0;

@@ -21,6 +21,7 @@
 #include "core/core-internal.h"
 #include "core/monitor.h"
 #include "core/run.h"
+#include "core/seccomp-policy.h"
 
 #define DEFAULT_INIT "/sbin/init"
 #define GUEST_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -177,12 +178,18 @@ int monitor_args_load(struct monitor_args *a, int cdirfd, struct lodge_error **e
                 a->rootfs = NULL;
         if (!a->rootfs || init_argv(a->cfg, &a->argv) < 0 || init_envp(a->cfg, &a->envp) < 0)
                 return lodge_error_set(err, ENOMEM, "start");
-        return check_init(a->rootfs, a->argv[0], a->cfg->init_stop_signal, &a->stop_signal, err);
+        r = check_init(a->rootfs, a->argv[0], a->cfg->init_stop_signal, &a->stop_signal, err);
+        if (r < 0)
+                return r;
+        /* A broken policy file refuses the start here, before anything is made;
+         * after a reboot the monitor reads it again, as the config. */
+        return seccomp_prepare(&a->cfg->security, &a->seccomp, err);
 }
 
 void monitor_args_done(struct monitor_args *a)
 {
         lodge_config_freep(&a->cfg);
+        seccomp_filter_freep(&a->seccomp);
         free(a->rootfs);
         strv_free(a->argv);
         strv_free(a->envp);

@@ -1,14 +1,22 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Run inside a guest (statically linked, so it needs nothing of the distro's):
- * tries syscalls that a guest must not have, natively and through the i386
- * entry (int $0x80, which a filter covering only x86_64 lets through), and
- * prints "NAME ABI errno" per call, 0 when it got through. Arguments are
- * invalid on purpose: a call that gets past the filter fails harmlessly. */
+ * tries syscalls that a guest must not have, natively, through the i386
+ * entry (int $0x80, which a filter covering only x86_64 lets through) and
+ * through the x32 one (numbers with __X32_SYSCALL_BIT), and prints
+ * "NAME ABI errno" per call, 0 when it got through. Arguments are invalid on
+ * purpose: a call that gets past the filter fails harmlessly.
+ *
+ * seccomp sees an x32 call before the kernel looks the number up, so a
+ * filter answers it even where the kernel has no x32 support
+ * (CONFIG_X86_X32_ABI off); unfiltered, such a call gets ENOSYS. The line
+ * "x32 available yes|no" says which kernel this is, from an allowed call. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#define X32_BIT 0x40000000L
 
 static long int80(long nr, long a, long b, long c)
 {
@@ -20,38 +28,55 @@ static long int80(long nr, long a, long b, long c)
 
 struct probe {
         const char *name;
-        long native, i386; /* syscall numbers; i386 0: none there */
+        long native, i386, x32; /* syscall numbers; 0: none on that ABI */
+        long a0, a1;            /* the first two arguments */
 };
 
 int main(void)
 {
         static const struct probe probes[] = {
-                { "kexec_load", SYS_kexec_load, 283 },
-                { "init_module", SYS_init_module, 128 },
-                { "finit_module", SYS_finit_module, 350 },
-                { "delete_module", SYS_delete_module, 129 },
-                { "open_by_handle_at", SYS_open_by_handle_at, 342 },
-                { "bpf", SYS_bpf, 357 },
-                { "userfaultfd", SYS_userfaultfd, 374 },
-                { "perf_event_open", SYS_perf_event_open, 336 },
-                { "keyctl", SYS_keyctl, 288 },
-                { "add_key", SYS_add_key, 286 },
-                { "swapon", SYS_swapon, 87 },
-                { "iopl", SYS_iopl, 110 },
+                { "kexec_load", SYS_kexec_load, 283, 528, -1, -1 },
+                { "init_module", SYS_init_module, 128, 175, -1, -1 },
+                { "finit_module", SYS_finit_module, 350, 313, -1, -1 },
+                { "delete_module", SYS_delete_module, 129, 176, -1, -1 },
+                { "open_by_handle_at", SYS_open_by_handle_at, 342, 304, -1, -1 },
+                { "bpf", SYS_bpf, 357, 321, -1, -1 },
+                { "userfaultfd", SYS_userfaultfd, 374, 323, -1, -1 },
+                { "perf_event_open", SYS_perf_event_open, 336, 298, -1, -1 },
+                { "keyctl", SYS_keyctl, 288, 250, -1, -1 },
+                { "add_key", SYS_add_key, 286, 248, -1, -1 },
+                { "swapon", SYS_swapon, 87, 167, -1, -1 },
+                { "iopl", SYS_iopl, 110, 172, -1, -1 },
+                /* Allowed by default; for policy files that deny them. */
+                { "uname", SYS_uname, 122, 63, -1, -1 },
+                { "getcwd7", SYS_getcwd, 183, 79, -1, 7 }, /* size 7 */
+                { "getcwd8", SYS_getcwd, 183, 79, -1, 8 }, /* size 8 */
         };
+        long r;
 
         for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
-                long r;
+                const struct probe *p = &probes[i];
 
                 errno = 0;
-                r = syscall(probes[i].native, -1L, -1L, -1L, -1L, -1L);
-                printf("%s native %d\n", probes[i].name, r < 0 ? errno : 0);
-                if (probes[i].i386) {
-                        r = int80(probes[i].i386, -1L, -1L, -1L);
-                        printf("%s i386 %ld\n", probes[i].name, r < 0 ? -r : 0);
+                r = syscall(p->native, p->a0, p->a1, -1L, -1L, -1L);
+                printf("%s native %d\n", p->name, r < 0 ? errno : 0);
+                if (p->i386) {
+                        r = int80(p->i386, p->a0, p->a1, -1L);
+                        printf("%s i386 %ld\n", p->name, r < 0 ? -r : 0);
+                }
+                if (p->x32) {
+                        errno = 0;
+                        r = syscall(p->x32 | X32_BIT, p->a0, p->a1, -1L, -1L, -1L);
+                        printf("%s x32 %d\n", p->name, r < 0 ? errno : 0);
                 }
         }
         /* An allowed call, to show the filter lets the rest through. */
         printf("getpid i386 %ld\n", int80(20, 0, 0, 0) > 0 ? 0L : 1L);
+        errno = 0;
+        r = syscall(SYS_getpid | X32_BIT);
+        printf("x32 available %s\n", r > 0 ? "yes" : "no");
+        if (r < 0 && errno != ENOSYS)
+                printf("getpid x32 %d\n", errno); /* the filter blocked an allowed call */
+        fflush(stdout);
         return 0;
 }
