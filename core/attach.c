@@ -28,6 +28,7 @@
 #include "core/cgroup.h"
 #include "core/core-internal.h"
 #include "core/guest.h"
+#include "core/monitor.h"
 #include "core/run.h"
 #include "core/users.h"
 
@@ -484,7 +485,7 @@ int lodge_container_attach(const struct lodge_paths *p, const char *name,
         CLEANUP(seccomp_filter_freep) struct seccomp_filter *seccomp = NULL;
         struct cg_host host = { .v2 = -1 };
         struct cg_guest cg = { 0 };
-        cleanup_close int pidfd = -EBADF, cgfd = -EBADF;
+        cleanup_close int pidfd = -EBADF, cgfd = -EBADF, rundirfd = -EBADF;
         struct run_state st;
         int r;
 
@@ -499,8 +500,13 @@ int lodge_container_attach(const struct lodge_paths *p, const char *name,
         pidfd = (int)syscall(SYS_pidfd_open, st.init_pid, 0);
         if (pidfd < 0 || !proc_alive(st.init_pid, st.init_start))
                 return lodge_error_set(err, ESRCH, "container is not running");
-        /* The policy file is a host path: read it while on the host. */
-        r = seccomp_prepare(&cfg->security, &seccomp, err);
+        /* The filter the guest runs under, saved at start; else compiled from the
+         * config (the policy file is a host path: read it while on the host). */
+        rundirfd = run_dir_open(p, name, false, NULL);
+        r = rundirfd >= 0 ? seccomp_filter_load_saved(rundirfd, SECCOMP_SAVED, &seccomp, err)
+                          : -ENOENT;
+        if (r == -ENOENT)
+                r = seccomp_prepare(&cfg->security, &seccomp, err);
         if (r < 0)
                 return r;
 

@@ -128,7 +128,8 @@ static void check_seccomp(struct report *r)
                     "the kernel can't filter system calls: guests run without a filter");
         else if (!HAVE_SECCOMP_BUILD)
                 add(r, "seccomp", LODGE_CHECK_WARN,
-                    "this lodge was built without libseccomp: guests run without a filter");
+                    "this lodge was built without libseccomp: guests start only with "
+                    "security.seccomp = none, without a filter");
         else
                 add(r, "seccomp", LODGE_CHECK_OK,
                     "default filter for init and attach, x86_64, i386 and x32 entry points");

@@ -278,6 +278,7 @@ static _Noreturn void finish(struct monitor *m, const char *how, int code)
         m->init_pid = 0;
         write_state(m, LODGE_STATE_STOPPED, how, code);
         (void)unlinkat(m->a->rundir_fd, MONITOR_SOCKET, 0);
+        (void)unlinkat(m->a->rundir_fd, SECCOMP_SAVED, 0);
         for (size_t i = 0; i < m->s.n_viewers; i++)
                 close(m->s.viewers[i].fd);
         _exit(0);
@@ -424,6 +425,10 @@ static _Noreturn void run(struct monitor *m, int report_fd)
                         r = cg_guest_init(&m->cg, &m->host, m->a->paths->root, m->a->name, &err);
                 if (r >= 0 && m->s.listen_fd < 0)
                         r = open_socket(m, &err);
+                /* For attach: the filter the guest runs under, not to compile it again. */
+                if (r >= 0)
+                        r = seccomp_filter_save(m->a->seccomp, m->a->rundir_fd, SECCOMP_SAVED,
+                                                &err);
                 if (r >= 0)
                         r = launch(m, &err);
                 if (r < 0) {

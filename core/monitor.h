@@ -12,6 +12,9 @@
 
 struct seccomp_filter;
 
+/* In the run directory: the guest's seccomp filter (seccomp_filter_save()). */
+#define SECCOMP_SAVED "seccomp.bpf"
+
 /* What the monitor tells the client once init runs (code 0) or failed. */
 struct start_report {
         int code;

@@ -117,6 +117,17 @@ int seccomp_prepare(const struct lodge_config_security *sec, struct seccomp_filt
 void seccomp_filter_free(struct seccomp_filter *f);
 DEFINE_CLEANUP_FUNC(struct seccomp_filter *, seccomp_filter_free)
 
+/* The BPF program of f (NULL: an empty file, no filter) as file name in
+ * dirfd, for attach: it then loads what the guest runs under, without
+ * compiling the policy again (and as it was at start, not as it is now). */
+int seccomp_filter_save(const struct seccomp_filter *f, int dirfd, const char *name,
+                        struct lodge_error **err);
+
+/* What seccomp_filter_save() wrote, ready to apply (*ret NULL: no filter).
+ * -ENOENT when there is no such file. */
+int seccomp_filter_load_saved(int dirfd, const char *name, struct seccomp_filter **ret,
+                              struct lodge_error **err);
+
 /* In the guest's process, last before exec: load the filter (NULL: none).
  * Needs CAP_SYS_ADMIN or no_new_privs. */
 int seccomp_apply(const struct seccomp_filter *f, struct lodge_error **err);

@@ -1,26 +1,35 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "core/base/cleanup.h"
+#include "core/base/fileio.h"
 #include "core/seccomp-policy.h"
 
 DEFINE_CLEANUP_FUNC(scmp_filter_ctx, seccomp_release)
 
+/* Compiled by libseccomp (ctx), or a BPF program saved at start (prog). */
 struct seccomp_filter {
         scmp_filter_ctx ctx;
+        struct sock_filter *prog;
+        size_t n;
 };
 
 void seccomp_filter_free(struct seccomp_filter *f)
 {
         if (!f)
                 return;
-        seccomp_release(f->ctx);
+        if (f->ctx)
+                seccomp_release(f->ctx);
+        free(f->prog);
         free(f);
 }
 
@@ -160,7 +169,7 @@ int seccomp_filter_new(const struct seccomp_policy *p, struct seccomp_filter **r
                         return r;
         }
 
-        f = malloc(sizeof(*f));
+        f = calloc(1, sizeof(*f));
         if (!f)
                 return lodge_error_set(err, ENOMEM, "seccomp: create the filter");
         f->ctx = TAKE_PTR(ctx);
@@ -197,8 +206,64 @@ int seccomp_apply(const struct seccomp_filter *f, struct lodge_error **err)
 
         if (!f)
                 return 0;
+        if (f->prog) {
+                struct sock_fprog prog = { .len = (unsigned short)f->n, .filter = f->prog };
+
+                if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+                        return lodge_error_set(err, errno, "seccomp: load the filter");
+                return 0;
+        }
         r = seccomp_load(f->ctx);
         if (r < 0)
                 return lodge_error_set(err, -r, "seccomp: load the filter");
+        return 0;
+}
+
+int seccomp_filter_save(const struct seccomp_filter *f, int dirfd, const char *name,
+                        struct lodge_error **err)
+{
+        cleanup_close int fd = -EBADF;
+        cleanup_free char *buf = NULL;
+        struct stat st;
+        int r;
+
+        if (!f || !f->ctx)
+                return write_file_atomic_at(dirfd, name, "", 0, 0600, err);
+        fd = memfd_create("lodge-seccomp", MFD_CLOEXEC);
+        if (fd < 0)
+                return lodge_error_set(err, errno, "seccomp: save the filter");
+        r = seccomp_export_bpf(f->ctx, fd);
+        if (r < 0)
+                return lodge_error_set(err, -r, "seccomp: save the filter");
+        if (fstat(fd, &st) < 0 || !(buf = malloc((size_t)st.st_size + 1)) ||
+            pread(fd, buf, (size_t)st.st_size, 0) != st.st_size)
+                return lodge_error_set(err, errno ? errno : EIO, "seccomp: save the filter");
+        return write_file_atomic_at(dirfd, name, buf, (size_t)st.st_size, 0600, err);
+}
+
+int seccomp_filter_load_saved(int dirfd, const char *name, struct seccomp_filter **ret,
+                              struct lodge_error **err)
+{
+        cleanup_free char *buf = NULL;
+        struct seccomp_filter *f;
+        size_t len = 0;
+        int r;
+
+        r = read_file_at(dirfd, name, BPF_MAXINSNS * sizeof(struct sock_filter), &buf, &len, NULL);
+        if (r == -ENOENT)
+                return r;
+        if (r < 0 || len % sizeof(struct sock_filter) != 0)
+                return lodge_error_set(err, r < 0 ? -r : EINVAL, "seccomp: the saved filter '%s'",
+                                       name);
+        if (len == 0) {
+                *ret = NULL;
+                return 0;
+        }
+        f = calloc(1, sizeof(*f));
+        if (!f)
+                return lodge_error_set(err, ENOMEM, "seccomp: the saved filter");
+        f->prog = (struct sock_filter *)TAKE_PTR(buf);
+        f->n = len / sizeof(struct sock_filter);
+        *ret = f;
         return 0;
 }
