@@ -63,7 +63,7 @@ static void save_console_log(struct monitor *m)
         if (!m->s.ring || !(buf = malloc(CONSOLE_RING_SIZE)))
                 return;
         n = console_ring_copy(m->s.ring, buf);
-        (void)write_file_atomic_at(m->a->rundir_fd, "console.log", buf, n, 0600, NULL);
+        (void)write_file_replace_at(m->a->rundir_fd, "console.log", buf, n, 0600, NULL);
 }
 
 static void write_state(struct monitor *m, enum lodge_state st, const char *ended, int code)

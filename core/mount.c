@@ -341,7 +341,7 @@ static int mount_run(int rootfd, struct lodge_error **err)
 
                 if (sd < 0)
                         return lodge_error_set(err, errno, "open /run/systemd");
-                return write_file_atomic_at(sd, "container", "lodge\n", 6, 0444, err);
+                return write_file_replace_at(sd, "container", "lodge\n", 6, 0444, err);
         }
 }
 

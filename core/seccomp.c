@@ -228,7 +228,7 @@ int seccomp_filter_save(const struct seccomp_filter *f, int dirfd, const char *n
         int r;
 
         if (!f || !f->ctx)
-                return write_file_atomic_at(dirfd, name, "", 0, 0600, err);
+                return write_file_replace_at(dirfd, name, "", 0, 0600, err);
         fd = memfd_create("lodge-seccomp", MFD_CLOEXEC);
         if (fd < 0)
                 return lodge_error_set(err, errno, "seccomp: save the filter");
@@ -238,7 +238,7 @@ int seccomp_filter_save(const struct seccomp_filter *f, int dirfd, const char *n
         if (fstat(fd, &st) < 0 || !(buf = malloc((size_t)st.st_size + 1)) ||
             pread(fd, buf, (size_t)st.st_size, 0) != st.st_size)
                 return lodge_error_set(err, errno ? errno : EIO, "seccomp: save the filter");
-        return write_file_atomic_at(dirfd, name, buf, (size_t)st.st_size, 0600, err);
+        return write_file_replace_at(dirfd, name, buf, (size_t)st.st_size, 0600, err);
 }
 
 int seccomp_filter_load_saved(int dirfd, const char *name, struct seccomp_filter **ret,

@@ -335,11 +335,10 @@ int stop_locked(const struct lodge_paths *p, const char *name, const struct lodg
         } else {
                 pidfd = pidfd_open_checked(st.init_pid, st.init_start);
                 if (pidfd < 0)
-                        return lodge_error_set(err, -pidfd, "open init (pid %d)",
-                                               (int)st.init_pid);
+                        return lodge_error_set(err, -pidfd, "open init (pid %d)", (int)st.init_pid);
                 if (!o->kill &&
-                    syscall(SYS_pidfd_send_signal, pidfd,
-                            st.stop_signal ? st.stop_signal : SIGPWR, NULL, 0) < 0 &&
+                    syscall(SYS_pidfd_send_signal, pidfd, st.stop_signal ? st.stop_signal : SIGPWR,
+                            NULL, 0) < 0 &&
                     errno != ESRCH)
                         return lodge_error_set(err, errno, "signal init");
                 if (o->kill || !wait_exit(pidfd, (int)timeout * 1000)) {

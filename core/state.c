@@ -104,7 +104,7 @@ int run_state_write(int rundirfd, const struct run_state *s, struct lodge_error 
                      (unsigned long long)s->init_start, (int)s->monitor_pid,
                      (unsigned long long)s->monitor_start, s->stop_signal, (long long)s->started_at,
                      s->ended, s->exit_code);
-        return write_file_atomic_at(rundirfd, "state", buf, (size_t)n, 0644, err);
+        return write_file_replace_at(rundirfd, "state", buf, (size_t)n, 0644, err);
 }
 
 static int parse_field(struct run_state *s, const char *key, const char *v)

@@ -3,6 +3,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,8 +74,8 @@ static int open_tmp_sibling(int dirfd, const char *name, mode_t mode, char **ret
         return -EEXIST;
 }
 
-int write_file_atomic_at(int dirfd, const char *name, const void *buf, size_t len, mode_t mode,
-                         struct lodge_error **err)
+static int write_replacing(int dirfd, const char *name, const void *buf, size_t len, mode_t mode,
+                           bool durable, struct lodge_error **err)
 {
         cleanup_free char *tmp = NULL;
         cleanup_close int fd = -EBADF;
@@ -89,7 +90,7 @@ int write_file_atomic_at(int dirfd, const char *name, const void *buf, size_t le
         /* fchmod: the umask must not decide the mode of state files. */
         if (r >= 0 && fchmod(fd, mode) < 0)
                 r = -errno;
-        if (r >= 0 && fsync(fd) < 0)
+        if (r >= 0 && durable && fsync(fd) < 0)
                 r = -errno;
         if (r >= 0 && renameat(dirfd, tmp, dirfd, name) < 0)
                 r = -errno;
@@ -99,9 +100,21 @@ int write_file_atomic_at(int dirfd, const char *name, const void *buf, size_t le
         }
 
         /* Make the rename itself durable. */
-        if (fsync(dirfd) < 0)
+        if (durable && fsync(dirfd) < 0)
                 return lodge_error_set(err, errno, "sync directory of '%s'", name);
         return 0;
+}
+
+int write_file_atomic_at(int dirfd, const char *name, const void *buf, size_t len, mode_t mode,
+                         struct lodge_error **err)
+{
+        return write_replacing(dirfd, name, buf, len, mode, true, err);
+}
+
+int write_file_replace_at(int dirfd, const char *name, const void *buf, size_t len, mode_t mode,
+                          struct lodge_error **err)
+{
+        return write_replacing(dirfd, name, buf, len, mode, false, err);
 }
 
 int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len,

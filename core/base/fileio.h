@@ -19,6 +19,13 @@ ssize_t read_all(int fd, void *buf, size_t len);
 int write_file_atomic_at(int dirfd, const char *name, const void *buf, size_t len, mode_t mode,
                          struct lodge_error **err);
 
+/* The same, without waiting for the disk: readers still see the old or the new
+ * content, but after a crash either may be there. For runtime state, which a
+ * reboot makes stale anyway (run state, console log, saved filters): an fsync
+ * on a disk-backed run directory costs ~10 ms. */
+int write_file_replace_at(int dirfd, const char *name, const void *buf, size_t len, mode_t mode,
+                          struct lodge_error **err);
+
 /* Read a whole regular file (never a symlink, FIFO or device: opened with
  * O_NOFOLLOW|O_NONBLOCK and checked with fstat) of at most max bytes into a
  * NUL-terminated buffer owned by the caller. -EFBIG when larger than max,
