@@ -425,10 +425,11 @@ static _Noreturn void run(struct monitor *m, int report_fd)
                         r = cg_guest_init(&m->cg, &m->host, m->a->paths->root, m->a->name, &err);
                 if (r >= 0 && m->s.listen_fd < 0)
                         r = open_socket(m, &err);
-                /* For attach: the filter the guest runs under, not to compile it again. */
+                /* Once, here: the guest's first process loads the program as it is.
+                 * (Not the last run's for attach meanwhile: it then compiles its own.) */
+                (void)unlinkat(m->a->rundir_fd, SECCOMP_SAVED, 0);
                 if (r >= 0)
-                        r = seccomp_filter_save(m->a->seccomp, m->a->rundir_fd, SECCOMP_SAVED,
-                                                &err);
+                        r = seccomp_filter_compile(m->a->seccomp, &err);
                 if (r >= 0)
                         r = launch(m, &err);
                 if (r < 0) {
@@ -446,6 +447,12 @@ static _Noreturn void run(struct monitor *m, int report_fd)
                 }
                 write_state(m, LODGE_STATE_RUNNING, NULL, 0);
                 report(&report_fd, 0, m->init_pid, NULL);
+                /* For attach (once the client has its answer): the filter the guest runs
+                 * under, loaded as it is, not compiled again from the config. */
+                if (seccomp_filter_save(m->a->seccomp, m->a->rundir_fd, SECCOMP_SAVED, &err) < 0) {
+                        log_warn("%s: %s: %s", m->a->name, err->msg, strerror(err->code));
+                        lodge_error_free(&err);
+                }
 
                 become_small(m);
                 keeper_stop(m);

@@ -117,10 +117,14 @@ int seccomp_prepare(const struct lodge_config_security *sec, struct seccomp_filt
 void seccomp_filter_free(struct seccomp_filter *f);
 DEFINE_CLEANUP_FUNC(struct seccomp_filter *, seccomp_filter_free)
 
+/* Turn f into its BPF program once (NULL: nothing to do), so that the
+ * processes that load it (seccomp_apply()) don't each generate it again. */
+int seccomp_filter_compile(struct seccomp_filter *f, struct lodge_error **err);
+
 /* The BPF program of f (NULL: an empty file, no filter) as file name in
  * dirfd, for attach: it then loads what the guest runs under, without
  * compiling the policy again (and as it was at start, not as it is now). */
-int seccomp_filter_save(const struct seccomp_filter *f, int dirfd, const char *name,
+int seccomp_filter_save(struct seccomp_filter *f, int dirfd, const char *name,
                         struct lodge_error **err);
 
 /* What seccomp_filter_save() wrote, ready to apply (*ret NULL: no filter).

@@ -219,26 +219,49 @@ int seccomp_apply(const struct seccomp_filter *f, struct lodge_error **err)
         return 0;
 }
 
-int seccomp_filter_save(const struct seccomp_filter *f, int dirfd, const char *name,
-                        struct lodge_error **err)
+int seccomp_filter_compile(struct seccomp_filter *f, struct lodge_error **err)
 {
         cleanup_close int fd = -EBADF;
         cleanup_free char *buf = NULL;
         struct stat st;
         int r;
 
-        if (!f || !f->ctx)
-                return write_file_replace_at(dirfd, name, "", 0, 0600, err);
+        if (!f || f->prog)
+                return 0;
         fd = memfd_create("lodge-seccomp", MFD_CLOEXEC);
         if (fd < 0)
-                return lodge_error_set(err, errno, "seccomp: save the filter");
+                return lodge_error_set(err, errno, "seccomp: compile the filter");
         r = seccomp_export_bpf(f->ctx, fd);
         if (r < 0)
-                return lodge_error_set(err, -r, "seccomp: save the filter");
-        if (fstat(fd, &st) < 0 || !(buf = malloc((size_t)st.st_size + 1)) ||
-            pread(fd, buf, (size_t)st.st_size, 0) != st.st_size)
-                return lodge_error_set(err, errno ? errno : EIO, "seccomp: save the filter");
-        return write_file_replace_at(dirfd, name, buf, (size_t)st.st_size, 0600, err);
+                return lodge_error_set(err, -r, "seccomp: compile the filter");
+        if (fstat(fd, &st) < 0)
+                return lodge_error_set(err, errno, "seccomp: compile the filter");
+        if (st.st_size == 0 || st.st_size % (off_t)sizeof(struct sock_filter) != 0 ||
+            st.st_size / (off_t)sizeof(struct sock_filter) > BPF_MAXINSNS)
+                return lodge_error_set(err, E2BIG, "seccomp: a filter of %lld bytes",
+                                       (long long)st.st_size);
+        buf = malloc((size_t)st.st_size);
+        if (!buf)
+                return lodge_error_set(err, ENOMEM, "seccomp: compile the filter");
+        if (pread(fd, buf, (size_t)st.st_size, 0) != st.st_size)
+                return lodge_error_set(err, errno ? errno : EIO, "seccomp: compile the filter");
+        f->prog = (struct sock_filter *)TAKE_PTR(buf);
+        f->n = (size_t)st.st_size / sizeof(struct sock_filter);
+        return 0;
+}
+
+int seccomp_filter_save(struct seccomp_filter *f, int dirfd, const char *name,
+                        struct lodge_error **err)
+{
+        int r;
+
+        if (!f)
+                return write_file_replace_at(dirfd, name, "", 0, 0600, err);
+        r = seccomp_filter_compile(f, err);
+        if (r < 0)
+                return r;
+        return write_file_replace_at(dirfd, name, f->prog, f->n * sizeof(struct sock_filter), 0600,
+                                     err);
 }
 
 int seccomp_filter_load_saved(int dirfd, const char *name, struct seccomp_filter **ret,
