@@ -248,6 +248,11 @@ static int mount_sys(int rootfd, const struct cg_host *h, struct lodge_error **e
                 r = mask(rootfd, "sys/firmware", err);
         if (r >= 0)
                 r = mask(rootfd, "sys/devices/virtual/powercap", err);
+        /* fusectl lists, and can abort, every FUSE connection of the host: a
+         * mount point already there (as LXC does) keeps a booting systemd from
+         * mounting it, and from spending the time. */
+        if (r >= 0)
+                r = bind_self(rootfd, "sys/fs/fuse/connections", RO | SAFE, true, err);
         if (r >= 0)
                 r = mount_cgroups(rootfd, h, err);
         return r;

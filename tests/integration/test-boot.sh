@@ -54,6 +54,9 @@ wait_for 60 sh -c "[ \"\$(nsenter -t $(init_pid deb) -a systemctl is-system-runn
         fail "systemd is '$(state)', not running"
 }
 ok "systemd guest reaches 'running' (no failed unit)"
+in_guest deb grep -q ' fusectl ' /proc/self/mountinfo &&
+        fail "the guest mounted fusectl, the host's FUSE connections"
+ok "no fusectl in the guest (the host's FUSE connections stay out of sight)"
 
 pid=$(init_pid deb)
 expect 0 '' -- lodge stop deb
