@@ -130,7 +130,11 @@ static int attr_open(int procfd, const char *path, int flags)
         struct statfs sfs;
         int fd;
 
-        fd = (int)syscall(SYS_openat2, procfd, path, &how, sizeof(how));
+        for (int tries = 0; tries < 64; tries++) { /* EAGAIN: a mount or rename raced */
+                fd = (int)syscall(SYS_openat2, procfd, path, &how, sizeof(how));
+                if (fd >= 0 || errno != EAGAIN)
+                        break;
+        }
         if (fd >= 0 || errno != ENOSYS)
                 return fd >= 0 ? fd : -errno;
         /* FIXME(kernel < 5.6): no openat2; at least what was opened is procfs. */

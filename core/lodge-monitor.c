@@ -38,6 +38,7 @@ int main(int argc, char **argv)
                 .master = MONITOR_FD_MASTER,
                 .listen_fd = MONITOR_FD_LISTEN,
                 .sigfd = MONITOR_FD_SIGNAL,
+                .warm_fd = fcntl(MONITOR_FD_WARM, F_GETFD) >= 0 ? MONITOR_FD_WARM : -1,
         };
         int fds[MONITOR_FD_VIEWERS - 3 + MONITOR_MAX_VIEWERS];
         char viewers[MONITOR_MAX_VIEWERS + 2], code[16], status[16];
@@ -67,16 +68,16 @@ int main(int argc, char **argv)
                 log_error("%s: map the console log: %s", name, strerror(-r));
                 return 1;
         }
-        /* The console is ours to read from now on. */
-        if (keeper > 0)
-                console_keeper_stop(keeper, MONITOR_FD_VIEWERS + (int)s.n_viewers);
+        /* The console is ours to read from now on: monitor_serve() takes over. */
+        s.keeper = keeper;
+        s.keeper_stop = keeper > 0 ? MONITOR_FD_VIEWERS + (int)s.n_viewers : -1;
 
         si = monitor_serve(&s);
         console_ring_unmap(s.ring);
 
         /* Back to lodge, with the descriptors where it expects them. */
         for (int fd = MONITOR_FD_PIDFD; fd < MONITOR_FD_VIEWERS; fd++)
-                fds[n++] = fd;
+                fds[n++] = fd == MONITOR_FD_WARM ? -1 : fd; /* closed by monitor_serve() */
         for (size_t i = 0; i < s.n_viewers; i++) {
                 fds[n++] = s.viewers[i].fd;
                 viewers[i] = s.viewers[i].console ? 'c' : 'r';

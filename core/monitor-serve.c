@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
@@ -11,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/base/fileio.h"
@@ -102,21 +104,56 @@ static void viewer_drop(struct monitor_serve *s, size_t i)
         s->viewers[i] = s->viewers[--s->n_viewers];
 }
 
+/* The lock holds the holder's pid: a holder that died holding it (kill -9)
+ * doesn't block the other reader for good. */
+static void ring_lock(struct console_ring *r)
+{
+        uint32_t me = (uint32_t)getpid();
+
+        for (;;) {
+                uint32_t holder = 0;
+
+                if (__atomic_compare_exchange_n(&r->lock, &holder, me, false, __ATOMIC_ACQUIRE,
+                                                __ATOMIC_RELAXED))
+                        return;
+                if (kill((pid_t)holder, 0) < 0 && errno == ESRCH &&
+                    __atomic_compare_exchange_n(&r->lock, &holder, me, false, __ATOMIC_ACQUIRE,
+                                                __ATOMIC_RELAXED))
+                        return;
+                sched_yield();
+        }
+}
+
+static void ring_unlock(struct console_ring *r)
+{
+        __atomic_store_n(&r->lock, 0, __ATOMIC_RELEASE);
+}
+
 /* Read what the console has into the ring and to console viewers; drop a
- * viewer that fails (drop: false in the keeper, which doesn't own them). */
+ * viewer that fails (drop: false in the keeper, which doesn't own them).
+ * Each read and its copies happen under the ring's lock, so that with two
+ * readers (keeper and monitor, during the handoff) the order stays. */
 static void on_console_output(struct monitor_serve *s, bool drop)
 {
         char buf[4096];
-        ssize_t n;
 
-        while ((n = read(s->master, buf, sizeof(buf))) > 0) {
-                console_ring_add(s->ring, buf, (size_t)n);
-                for (size_t i = 0; i < s->n_viewers; i++)
-                        if (s->viewers[i].console &&
-                            send(s->viewers[i].fd, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) <
-                                    0 &&
-                            errno != EAGAIN && drop)
-                                viewer_drop(s, i--);
+        for (;;) {
+                ssize_t n;
+
+                ring_lock(s->ring);
+                n = read(s->master, buf, sizeof(buf));
+                if (n > 0) {
+                        console_ring_add(s->ring, buf, (size_t)n);
+                        for (size_t i = 0; i < s->n_viewers; i++)
+                                if (s->viewers[i].console &&
+                                    send(s->viewers[i].fd, buf, (size_t)n,
+                                         MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
+                                    errno != EAGAIN && drop)
+                                        viewer_drop(s, i--);
+                }
+                ring_unlock(s->ring);
+                if (n <= 0)
+                        break;
         }
 }
 
@@ -212,12 +249,58 @@ static void on_accept(struct monitor_serve *s)
         s->viewers[s->n_viewers++] = (struct monitor_viewer){ .fd = fd };
 }
 
+/* A child that keeps the cgroup migration lock out of its slow path for the
+ * first second of the boot (see monitor_serve() in the header); its pidfd. */
+static int warm_up(int warm_fd)
+{
+        pid_t pid = fork();
+        int pidfd;
+
+        if (pid == 0) {
+                struct timespec step = { .tv_nsec = 5 * 1000 * 1000 };
+
+                (void)dup2(warm_fd, 3);
+                (void)syscall(SYS_close_range, 4U, ~0U, 0U);
+                for (int i = 0; i < 200; i++) {
+                        if (write(3, "0", 1) < 0)
+                                break;
+                        nanosleep(&step, NULL);
+                }
+                _exit(0);
+        }
+        if (pid < 0)
+                return -errno;
+        pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+        if (pidfd < 0) {
+                (void)waitpid(pid, NULL, 0); /* a second at most */
+                return -errno;
+        }
+        return pidfd;
+}
+
 siginfo_t monitor_serve(struct monitor_serve *s)
 {
         siginfo_t si = { 0 };
+        int warmer = -1, keeper = -1;
+
+        if (s->warm_fd >= 0) {
+                warmer = warm_up(s->warm_fd);
+                close(s->warm_fd);
+                s->warm_fd = -1;
+        }
+        /* Read first, then let the keeper go: it reads until it has seen the stop. */
+        on_console_output(s, true);
+        if (s->keeper > 0) {
+                keeper = (int)syscall(SYS_pidfd_open, s->keeper, 0);
+                close(s->keeper_stop);
+                if (keeper < 0)
+                        (void)waitpid(s->keeper, NULL, 0);
+                s->keeper = 0;
+                s->keeper_stop = -1;
+        }
 
         for (;;) {
-                struct pollfd pfd[4 + MONITOR_MAX_VIEWERS] = {
+                struct pollfd pfd[6 + MONITOR_MAX_VIEWERS] = {
                         { .fd = s->pidfd, .events = POLLIN },
                         { .fd = s->master, .events = POLLIN },
                         { .fd = s->listen_fd, .events = POLLIN },
@@ -227,7 +310,9 @@ siginfo_t monitor_serve(struct monitor_serve *s)
 
                 for (size_t i = 0; i < nv; i++)
                         pfd[4 + i] = (struct pollfd){ .fd = s->viewers[i].fd, .events = POLLIN };
-                if (poll(pfd, 4 + nv, -1) < 0) {
+                pfd[4 + nv] = (struct pollfd){ .fd = warmer, .events = POLLIN };
+                pfd[5 + nv] = (struct pollfd){ .fd = keeper, .events = POLLIN };
+                if (poll(pfd, 6 + nv, -1) < 0) {
                         if (errno == EINTR)
                                 continue;
                         log_error("%s: poll: %m", s->name);
@@ -247,6 +332,16 @@ siginfo_t monitor_serve(struct monitor_serve *s)
                                               0);
                         }
                 }
+                if (pfd[4 + nv].revents) {
+                        (void)waitid(P_PIDFD, (id_t)warmer, &(siginfo_t){ 0 }, WEXITED);
+                        close(warmer);
+                        warmer = -1;
+                }
+                if (pfd[5 + nv].revents) {
+                        (void)waitid(P_PIDFD, (id_t)keeper, &(siginfo_t){ 0 }, WEXITED);
+                        close(keeper);
+                        keeper = -1;
+                }
                 for (size_t i = nv; i-- > 0;)
                         if (i < s->n_viewers && pfd[4 + i].revents)
                                 on_viewer_input(s, i);
@@ -256,6 +351,15 @@ siginfo_t monitor_serve(struct monitor_serve *s)
                 }
         }
         on_console_output(s, true); /* the last words */
+        if (keeper >= 0) {
+                (void)waitid(P_PIDFD, (id_t)keeper, &(siginfo_t){ 0 }, WEXITED);
+                close(keeper);
+        }
+        if (warmer >= 0) {
+                (void)syscall(SYS_pidfd_send_signal, warmer, SIGKILL, NULL, 0);
+                (void)waitid(P_PIDFD, (id_t)warmer, &(siginfo_t){ 0 }, WEXITED);
+                close(warmer);
+        }
         return si;
 }
 
@@ -268,14 +372,23 @@ int monitor_fds_arrange(int *fds, size_t n, int first)
         /* Copies above the target range first, so that no move overwrites an fd
          * still to be moved; dup2() then replaces whatever held a target. */
         for (size_t i = 0; i < n; i++) {
+                if (fds[i] < 0) {
+                        tmp[i] = -1;
+                        continue;
+                }
                 tmp[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, first + (int)n);
                 if (tmp[i] < 0) {
                         for (size_t j = 0; j < i; j++)
-                                close(tmp[j]);
+                                if (tmp[j] >= 0)
+                                        close(tmp[j]);
                         return -errno;
                 }
         }
         for (size_t i = 0; i < n; i++) {
+                if (tmp[i] < 0) {
+                        (void)close(first + (int)i);
+                        continue;
+                }
                 if (dup2(tmp[i], first + (int)i) < 0)
                         return -errno;
                 fds[i] = first + (int)i;

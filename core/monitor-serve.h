@@ -21,6 +21,8 @@
  * the execs between the monitor and lodge-monitor. */
 struct console_ring {
         uint32_t pos, len;
+        uint32_t lock; /* held across each read of the console and its copies:
+                        * the keeper and the monitor may both read for a moment */
         char data[CONSOLE_RING_SIZE];
 };
 
@@ -44,18 +46,32 @@ struct monitor_serve {
         int listen_fd;    /* monitor.sock */
         int sigfd;        /* SIGTERM */
         int stop_signal;  /* what SIGTERM becomes for init */
+        int warm_fd;      /* cgroup.procs to warm up for the boot (see monitor_serve()), or -1 */
+        pid_t keeper;     /* console_keeper_start()'s child still reading, or 0 */
+        int keeper_stop;  /* its stop fd */
         struct console_ring *ring;
         struct monitor_viewer viewers[MONITOR_MAX_VIEWERS];
         size_t n_viewers;
 };
 
-/* Serve until init exits; returns its waitid() status (init reaped). */
+/* Serve until init exits; returns its waitid() status (init reaped). A
+ * console keeper (keeper > 0) is stopped once this reads the console too, and
+ * reaped: the handoff leaves no moment when nobody reads.
+ *
+ * With warm_fd, a child first moves itself into its own cgroup every 5 ms
+ * for the first second of the boot, and warm_fd is closed: the guest's
+ * systemd moves itself and each service it starts into a cgroup, and the
+ * first such move after a quiet spell waits ~10-20 ms for an RCU grace
+ * period (the cgroup migration lock's writer slow path); lodge itself moves
+ * nothing at start (CLONE_INTO_CGROUP), so without this the guest would pay
+ * that wait on its critical path, as it doesn't under lxc-start. */
 siginfo_t monitor_serve(struct monitor_serve *s);
 
 /* A child process that keeps reading the console into the ring (and to the
  * console viewers) while the monitor execs: console output nobody reads is
- * lost when a guest process flushes or hangs up the console. Stopped (after a
- * last read) and reaped by console_keeper_stop(), before the next reader. */
+ * lost when a guest process flushes or hangs up the console. monitor_serve()
+ * takes over from it (s->keeper); console_keeper_stop() stops and reaps it
+ * where nobody is to take over. */
 pid_t console_keeper_start(const struct monitor_serve *s, int *ret_stop_fd);
 void console_keeper_stop(pid_t pid, int stop_fd);
 
@@ -78,9 +94,11 @@ enum {
         MONITOR_FD_RING,
         MONITOR_FD_RUNDIR,
         MONITOR_FD_LODGE, /* O_PATH of the lodge executable */
+        MONITOR_FD_WARM,  /* warm_fd, or closed */
         MONITOR_FD_VIEWERS,
 };
 
 /* Move the n fds in fds[] to first, first+1, ... (not close-on-exec) and
- * close every other fd from 3 up. fds[] is updated. */
+ * close every other fd from 3 up; a negative entry leaves its number closed.
+ * fds[] is updated. */
 int monitor_fds_arrange(int *fds, size_t n, int first);

@@ -50,7 +50,9 @@ struct monitor {
                        .pidfd = -EBADF,                                                            \
                        .master = -EBADF,                                                           \
                        .listen_fd = -EBADF,                                                        \
-                       .sigfd = -EBADF },                                                          \
+                       .sigfd = -EBADF,                                                            \
+                       .warm_fd = -EBADF,                                                          \
+                       .keeper_stop = -EBADF },                                                    \
                 .ring_fd = -EBADF, .slave = -EBADF, .lodge_fd = -EBADF, .host = { .v2 = -1 },      \
                 .keeper_stop = -EBADF,                                                             \
         }
@@ -356,6 +358,7 @@ static void become_small(struct monitor *m)
         fds[n++] = m->ring_fd;
         fds[n++] = m->a->rundir_fd;
         fds[n++] = m->lodge_fd;
+        fds[n++] = m->s.warm_fd;
         for (size_t i = 0; i < nv; i++) {
                 fds[n++] = m->s.viewers[i].fd;
                 viewers[i] = m->s.viewers[i].console ? 'c' : 'r';
@@ -382,8 +385,9 @@ static void become_small(struct monitor *m)
         m->ring_fd = fds[5];
         m->a->rundir_fd = fds[6];
         m->lodge_fd = fds[7];
+        m->s.warm_fd = m->s.warm_fd >= 0 ? fds[8] : -EBADF;
         for (size_t i = 0; i < nv; i++)
-                m->s.viewers[i].fd = fds[8 + i];
+                m->s.viewers[i].fd = fds[9 + i];
         if (m->keeper > 0)
                 m->keeper_stop = fds[n - 2];
         exe = fds[n - 1];
@@ -454,8 +458,15 @@ static _Noreturn void run(struct monitor *m, int report_fd)
                         lodge_error_free(&err);
                 }
 
+                m->s.warm_fd = cg_host_self_procs_open(&m->host);
+                if (m->s.warm_fd < 0)
+                        m->s.warm_fd = -EBADF;
                 become_small(m);
-                keeper_stop(m);
+                /* Serving here: monitor_serve() takes over from the keeper. */
+                m->s.keeper = m->keeper;
+                m->s.keeper_stop = m->keeper_stop;
+                m->keeper = 0;
+                m->keeper_stop = -EBADF;
                 si = monitor_serve(&m->s);
                 if (!init_ended(m, &si, &how, &code))
                         break;

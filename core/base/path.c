@@ -164,7 +164,13 @@ static int open_in_root_full(int rootfd, const char *path, int flags, mode_t mod
         if (!no_openat2) {
                 struct stat st;
 
-                fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+                /* EAGAIN: a mount or rename somewhere on the host raced the walk
+                 * (RESOLVE_IN_ROOT can't vouch for the result then); try again. */
+                for (int tries = 0; tries < 64; tries++) {
+                        fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+                        if (fd >= 0 || errno != EAGAIN)
+                                break;
+                }
                 if (fd < 0 && errno != ENOSYS)
                         return -errno;
                 /* O_PATH|O_NOFOLLOW opens a trailing symlink itself, even with
