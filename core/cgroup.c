@@ -898,32 +898,3 @@ int cg_guest_destroy(const struct cg_guest *g, struct lodge_error **err)
                 nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
         return remove_all(g, err);
 }
-
-int cg_host_self_procs_open(const struct cg_host *h)
-{
-        cleanup_free char *text = NULL, *path = NULL;
-        int i = h->v2 >= 0 ? h->v2 : 0, fd;
-        char *save = NULL;
-
-        if (h->n == 0 ||
-            read_file_at(AT_FDCWD, "/proc/self/cgroup", 64 * 1024, &text, NULL, NULL) < 0)
-                return -ENOENT;
-        for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-                char *ctl = strchr(line, ':'), *rel;
-
-                if (!ctl || !(rel = strchr(ctl + 1, ':')))
-                        continue;
-                *rel++ = '\0';
-                ctl++;
-                if (h->h[i].v2 ? strcmp(line, "0") != 0 || *ctl
-                               : strcmp(ctl, h->h[i].controllers) != 0)
-                        continue;
-                if (asprintf(&path, "%s%s/cgroup.procs", h->h[i].mount, rel) < 0) {
-                        path = NULL;
-                        return -ENOMEM;
-                }
-                fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-                return fd < 0 ? -errno : fd;
-        }
-        return -ENOENT;
-}

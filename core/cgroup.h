@@ -32,10 +32,6 @@ int cg_host_parse(const char *mountinfo, struct cg_host *ret, struct lodge_error
 int cg_host_detect(struct cg_host *ret, struct lodge_error **err);
 void cg_host_done(struct cg_host *h);
 
-/* The cgroup.procs of the calling process' own cgroup (cgroup2's, else the
- * first hierarchy's), open for writing; or -errno. */
-int cg_host_self_procs_open(const struct cg_host *h);
-
 /* Index of the hierarchy that has controller c ("memory"), or -1. On a
  * cgroup2-only host it is the cgroup2 hierarchy when c is enabled there. */
 int cg_host_find(const struct cg_host *h, const char *controller);

@@ -38,7 +38,6 @@ int main(int argc, char **argv)
                 .master = MONITOR_FD_MASTER,
                 .listen_fd = MONITOR_FD_LISTEN,
                 .sigfd = MONITOR_FD_SIGNAL,
-                .warm_fd = fcntl(MONITOR_FD_WARM, F_GETFD) >= 0 ? MONITOR_FD_WARM : -1,
         };
         int fds[MONITOR_FD_VIEWERS - 3 + MONITOR_MAX_VIEWERS];
         char viewers[MONITOR_MAX_VIEWERS + 2], code[16], status[16];
@@ -77,7 +76,7 @@ int main(int argc, char **argv)
 
         /* Back to lodge, with the descriptors where it expects them. */
         for (int fd = MONITOR_FD_PIDFD; fd < MONITOR_FD_VIEWERS; fd++)
-                fds[n++] = fd == MONITOR_FD_WARM ? -1 : fd; /* closed by monitor_serve() */
+                fds[n++] = fd;
         for (size_t i = 0; i < s.n_viewers; i++) {
                 fds[n++] = s.viewers[i].fd;
                 viewers[i] = s.viewers[i].console ? 'c' : 'r';

@@ -12,7 +12,6 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/base/fileio.h"
@@ -249,45 +248,11 @@ static void on_accept(struct monitor_serve *s)
         s->viewers[s->n_viewers++] = (struct monitor_viewer){ .fd = fd };
 }
 
-/* A child that keeps the cgroup migration lock out of its slow path for the
- * first second of the boot (see monitor_serve() in the header); its pidfd. */
-static int warm_up(int warm_fd)
-{
-        pid_t pid = fork();
-        int pidfd;
-
-        if (pid == 0) {
-                struct timespec step = { .tv_nsec = 5 * 1000 * 1000 };
-
-                (void)dup2(warm_fd, 3);
-                (void)syscall(SYS_close_range, 4U, ~0U, 0U);
-                for (int i = 0; i < 200; i++) {
-                        if (write(3, "0", 1) < 0)
-                                break;
-                        nanosleep(&step, NULL);
-                }
-                _exit(0);
-        }
-        if (pid < 0)
-                return -errno;
-        pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-        if (pidfd < 0) {
-                (void)waitpid(pid, NULL, 0); /* a second at most */
-                return -errno;
-        }
-        return pidfd;
-}
-
 siginfo_t monitor_serve(struct monitor_serve *s)
 {
         siginfo_t si = { 0 };
-        int warmer = -1, keeper = -1;
+        int keeper = -1;
 
-        if (s->warm_fd >= 0) {
-                warmer = warm_up(s->warm_fd);
-                close(s->warm_fd);
-                s->warm_fd = -1;
-        }
         /* Read first, then let the keeper go: it reads until it has seen the stop. */
         on_console_output(s, true);
         if (s->keeper > 0) {
@@ -300,7 +265,7 @@ siginfo_t monitor_serve(struct monitor_serve *s)
         }
 
         for (;;) {
-                struct pollfd pfd[6 + MONITOR_MAX_VIEWERS] = {
+                struct pollfd pfd[5 + MONITOR_MAX_VIEWERS] = {
                         { .fd = s->pidfd, .events = POLLIN },
                         { .fd = s->master, .events = POLLIN },
                         { .fd = s->listen_fd, .events = POLLIN },
@@ -310,9 +275,8 @@ siginfo_t monitor_serve(struct monitor_serve *s)
 
                 for (size_t i = 0; i < nv; i++)
                         pfd[4 + i] = (struct pollfd){ .fd = s->viewers[i].fd, .events = POLLIN };
-                pfd[4 + nv] = (struct pollfd){ .fd = warmer, .events = POLLIN };
-                pfd[5 + nv] = (struct pollfd){ .fd = keeper, .events = POLLIN };
-                if (poll(pfd, 6 + nv, -1) < 0) {
+                pfd[4 + nv] = (struct pollfd){ .fd = keeper, .events = POLLIN };
+                if (poll(pfd, 5 + nv, -1) < 0) {
                         if (errno == EINTR)
                                 continue;
                         log_error("%s: poll: %m", s->name);
@@ -333,11 +297,6 @@ siginfo_t monitor_serve(struct monitor_serve *s)
                         }
                 }
                 if (pfd[4 + nv].revents) {
-                        (void)waitid(P_PIDFD, (id_t)warmer, &(siginfo_t){ 0 }, WEXITED);
-                        close(warmer);
-                        warmer = -1;
-                }
-                if (pfd[5 + nv].revents) {
                         (void)waitid(P_PIDFD, (id_t)keeper, &(siginfo_t){ 0 }, WEXITED);
                         close(keeper);
                         keeper = -1;
@@ -355,11 +314,6 @@ siginfo_t monitor_serve(struct monitor_serve *s)
                 (void)waitid(P_PIDFD, (id_t)keeper, &(siginfo_t){ 0 }, WEXITED);
                 close(keeper);
         }
-        if (warmer >= 0) {
-                (void)syscall(SYS_pidfd_send_signal, warmer, SIGKILL, NULL, 0);
-                (void)waitid(P_PIDFD, (id_t)warmer, &(siginfo_t){ 0 }, WEXITED);
-                close(warmer);
-        }
         return si;
 }
 
@@ -372,23 +326,14 @@ int monitor_fds_arrange(int *fds, size_t n, int first)
         /* Copies above the target range first, so that no move overwrites an fd
          * still to be moved; dup2() then replaces whatever held a target. */
         for (size_t i = 0; i < n; i++) {
-                if (fds[i] < 0) {
-                        tmp[i] = -1;
-                        continue;
-                }
                 tmp[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, first + (int)n);
                 if (tmp[i] < 0) {
                         for (size_t j = 0; j < i; j++)
-                                if (tmp[j] >= 0)
-                                        close(tmp[j]);
+                                close(tmp[j]);
                         return -errno;
                 }
         }
         for (size_t i = 0; i < n; i++) {
-                if (tmp[i] < 0) {
-                        (void)close(first + (int)i);
-                        continue;
-                }
                 if (dup2(tmp[i], first + (int)i) < 0)
                         return -errno;
                 fds[i] = first + (int)i;

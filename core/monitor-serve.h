@@ -46,7 +46,6 @@ struct monitor_serve {
         int listen_fd;    /* monitor.sock */
         int sigfd;        /* SIGTERM */
         int stop_signal;  /* what SIGTERM becomes for init */
-        int warm_fd;      /* cgroup.procs to warm up for the boot (see monitor_serve()), or -1 */
         pid_t keeper;     /* console_keeper_start()'s child still reading, or 0 */
         int keeper_stop;  /* its stop fd */
         struct console_ring *ring;
@@ -56,15 +55,7 @@ struct monitor_serve {
 
 /* Serve until init exits; returns its waitid() status (init reaped). A
  * console keeper (keeper > 0) is stopped once this reads the console too, and
- * reaped: the handoff leaves no moment when nobody reads.
- *
- * With warm_fd, a child first moves itself into its own cgroup every 5 ms
- * for the first second of the boot, and warm_fd is closed: the guest's
- * systemd moves itself and each service it starts into a cgroup, and the
- * first such move after a quiet spell waits ~10-20 ms for an RCU grace
- * period (the cgroup migration lock's writer slow path); lodge itself moves
- * nothing at start (CLONE_INTO_CGROUP), so without this the guest would pay
- * that wait on its critical path, as it doesn't under lxc-start. */
+ * reaped: the handoff leaves no moment when nobody reads. */
 siginfo_t monitor_serve(struct monitor_serve *s);
 
 /* A child process that keeps reading the console into the ring (and to the
@@ -94,11 +85,9 @@ enum {
         MONITOR_FD_RING,
         MONITOR_FD_RUNDIR,
         MONITOR_FD_LODGE, /* O_PATH of the lodge executable */
-        MONITOR_FD_WARM,  /* warm_fd, or closed */
         MONITOR_FD_VIEWERS,
 };
 
 /* Move the n fds in fds[] to first, first+1, ... (not close-on-exec) and
- * close every other fd from 3 up; a negative entry leaves its number closed.
- * fds[] is updated. */
+ * close every other fd from 3 up. fds[] is updated. */
 int monitor_fds_arrange(int *fds, size_t n, int first);

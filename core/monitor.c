@@ -51,7 +51,6 @@ struct monitor {
                        .master = -EBADF,                                                           \
                        .listen_fd = -EBADF,                                                        \
                        .sigfd = -EBADF,                                                            \
-                       .warm_fd = -EBADF,                                                          \
                        .keeper_stop = -EBADF },                                                    \
                 .ring_fd = -EBADF, .slave = -EBADF, .lodge_fd = -EBADF, .host = { .v2 = -1 },      \
                 .keeper_stop = -EBADF,                                                             \
@@ -358,7 +357,6 @@ static void become_small(struct monitor *m)
         fds[n++] = m->ring_fd;
         fds[n++] = m->a->rundir_fd;
         fds[n++] = m->lodge_fd;
-        fds[n++] = m->s.warm_fd;
         for (size_t i = 0; i < nv; i++) {
                 fds[n++] = m->s.viewers[i].fd;
                 viewers[i] = m->s.viewers[i].console ? 'c' : 'r';
@@ -385,9 +383,8 @@ static void become_small(struct monitor *m)
         m->ring_fd = fds[5];
         m->a->rundir_fd = fds[6];
         m->lodge_fd = fds[7];
-        m->s.warm_fd = m->s.warm_fd >= 0 ? fds[8] : -EBADF;
         for (size_t i = 0; i < nv; i++)
-                m->s.viewers[i].fd = fds[9 + i];
+                m->s.viewers[i].fd = fds[8 + i];
         if (m->keeper > 0)
                 m->keeper_stop = fds[n - 2];
         exe = fds[n - 1];
@@ -458,9 +455,6 @@ static _Noreturn void run(struct monitor *m, int report_fd)
                         lodge_error_free(&err);
                 }
 
-                m->s.warm_fd = cg_host_self_procs_open(&m->host);
-                if (m->s.warm_fd < 0)
-                        m->s.warm_fd = -EBADF;
                 become_small(m);
                 /* Serving here: monitor_serve() takes over from the keeper. */
                 m->s.keeper = m->keeper;

@@ -93,7 +93,7 @@ expect 0 '' -- lodge stop bb
 wait_for 10 sh -c "! kill -0 $viewer 2>/dev/null" || fail "the viewer outlived the guest"
 kill "${TEST_PIDS[-1]}"
 [ -z "$(cgroups_of bb)" ] || fail "cgroups left"
-pgrep -f "^lodge-monitor 1 $LODGE_ROOT bb " >/dev/null && fail "a lodge-monitor (or its boot warm-up child) outlived the guest"
+pgrep -f "^lodge-monitor 1 $LODGE_ROOT bb " >/dev/null && fail "a lodge-monitor (or its console keeper) outlived the guest"
 ok "lodge-monitor serves the guest with its own fds only; reboot, console log and viewer carry over"
 
 # Without lodge-monitor (a lodge binary copied alone), the monitor serves the guest itself.
