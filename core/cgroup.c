@@ -442,6 +442,7 @@ static int devices_v2_apply(const struct cg_guest *g, const struct dev_rule *ext
                 memcpy(rules + n_def, extra, n_extra * sizeof(*rules));
         fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
+                /* cppcheck-suppress memleak ; freed by its cleanup attribute */
                 return lodge_error_set(err, errno, "open cgroup '%s'", dir);
         return dev_bpf_attach(fd, rules, n_def + n_extra, err);
 }
