@@ -40,6 +40,16 @@ static const struct builtin_rule {
         { "quotactl_fd", EPERM },
         { "nfsservctl", EPERM },
         { "bpf", EPERM, .unless_nesting = true },
+        /* The new mount API: ENOSYS, so that mount(8), systemd and container
+         * runtimes fall back to mount(2), which AppArmor mediates (it doesn't
+         * mediate these on every kernel). Nested containers may use them. */
+        { "fsopen", ENOSYS, .unless_nesting = true },
+        { "fsconfig", ENOSYS, .unless_nesting = true },
+        { "fsmount", ENOSYS, .unless_nesting = true },
+        { "fspick", ENOSYS, .unless_nesting = true },
+        { "move_mount", ENOSYS, .unless_nesting = true },
+        { "open_tree", ENOSYS, .unless_nesting = true },
+        { "mount_setattr", ENOSYS, .unless_nesting = true },
         /* ENOSYS, so that systemd and others fall back to working without. */
         { "keyctl", ENOSYS },
         { "add_key", ENOSYS },

@@ -47,6 +47,10 @@ int main(void)
                 { "add_key", SYS_add_key, 286, 248, -1, -1 },
                 { "swapon", SYS_swapon, 87, 167, -1, -1 },
                 { "iopl", SYS_iopl, 110, 172, -1, -1 },
+                /* The new mount API: one number on every ABI. */
+                { "fsopen", 430, 430, 430, -1, -1 },
+                { "open_tree", 428, 428, 428, -1, -1 },
+                { "move_mount", 429, 429, 429, -1, -1 },
                 /* Allowed by default; for policy files that deny them. */
                 { "uname", SYS_uname, 122, 63, -1, -1 },
                 { "getcwd7", SYS_getcwd, 183, 79, -1, 7 }, /* size 7 */

@@ -35,7 +35,7 @@ check_default_denials() {
                                 fail "$call ($abi) not denied with EPERM: $(grep "^$call $abi" "$TEST_DIR/out")"
                 done
         done
-        for call in keyctl add_key; do
+        for call in keyctl add_key fsopen open_tree move_mount; do
                 for abi in native i386 x32; do
                         probe_has "$call" "$abi" 38 || fail "$call ($abi) not ENOSYS"
                 done
@@ -54,17 +54,19 @@ x32=$(sed -n 's/^x32 available //p' "$TEST_DIR/out")
 # The same filter holds in processes the guest's init starts (inherited), not only in attach.
 expect 0 '' -- lodge attach sc -- sh -c 'grep "^Seccomp:" /proc/$(pidof getty)/status'
 grep -q '2$' "$TEST_DIR/out" || fail "the guest's getty runs without the filter"
-ok "default seccomp: module loading, kexec, handles, bpf, userfaultfd, perf, swap, iopl: EPERM; keyrings: ENOSYS; native, i386 and x32 (x32 in this kernel: $x32) alike"
+ok "default seccomp: module loading, kexec, handles, bpf, userfaultfd, perf, swap, iopl: EPERM; keyrings, the new mount API: ENOSYS; native, i386 and x32 (x32 in this kernel: $x32) alike"
 expect 0 '' -- lodge stop --kill sc
 
 expect 0 '' -- lodge config sc set security.nesting true
 expect 0 '' -- lodge start sc
 expect 0 '' -- lodge attach sc -- /probe
 grep -q '^bpf native 1$' "$TEST_DIR/out" && fail "bpf still denied with nesting"
-grep -q '^kexec_load native 1$' "$TEST_DIR/out" || fail "nesting relaxed more than bpf"
+grep -q '^fsopen native 38$' "$TEST_DIR/out" && fail "the new mount API still denied with nesting"
+grep -q '^kexec_load native 1$' "$TEST_DIR/out" || fail "nesting relaxed more than bpf and the mount API"
+grep -q '^keyctl native 38$' "$TEST_DIR/out" || fail "nesting relaxed the keyrings"
 expect 0 '' -- lodge stop --kill sc
 lodge config sc unset security.nesting
-ok "security.nesting = true allows bpf, nothing else"
+ok "security.nesting = true allows bpf and the new mount API, nothing else"
 
 expect 0 '' -- lodge config sc set security.seccomp none
 expect 0 '' -- lodge start sc
