@@ -188,19 +188,17 @@ static int launch(struct monitor *m, struct lodge_error **err)
 
         /* Host side, while the child waits (networking comes here). */
         r = 0;
+        /* Reading the console before init can write to it, until the monitor
+         * serves it (a fork of a large process, ASan's above all, can take
+         * longer than the guest takes to boot to its getty). */
+        m->keeper = console_keeper_start(&m->s, &m->keeper_stop);
+        if (m->keeper < 0) {
+                log_warn("%s: start the console keeper: %s", m->a->name, strerror(-m->keeper));
+                m->keeper = 0;
+        }
         if (send(sv[0], &go, 1, MSG_NOSIGNAL) != 1)
                 r = lodge_error_set(err, errno ? errno : EPIPE,
                                     "release the guest's first process");
-        /* From before init can write to the console (the child sets up its mounts
-         * first) until the monitor serves it. */
-        if (r >= 0) {
-                m->keeper = console_keeper_start(&m->s, &m->keeper_stop);
-                if (m->keeper < 0) {
-                        log_warn("%s: start the console keeper: %s", m->a->name,
-                                 strerror(-m->keeper));
-                        m->keeper = 0;
-                }
-        }
         if (r >= 0) {
                 /* EOF: init was exec'd; a report: the step that failed. */
                 n = recv(sv[0], &rep, sizeof(rep), 0);
