@@ -92,6 +92,16 @@ ok() {
         echo "ok $TESTS_RUN - $*"
 }
 
+# monitor_of NAME: the pid of NAME's live monitor; fails the test when there is none (a stale
+# or empty pid must never be signalled: it could be anybody's).
+monitor_of() {
+        local mon
+        mon=$(sed -n 's/^monitor_pid=//p' "$LODGE_RUNDIR/$1/state")
+        [[ $mon =~ ^[1-9][0-9]*$ ]] && [[ $(readlink "/proc/$mon/exe" 2>/dev/null) == */lodge* ]] ||
+                fail "no live monitor for $1: pid '$mon'"
+        echo "$mon"
+}
+
 # expect STATUS PATTERN -- CMD...: run CMD, check its exit status and that
 # stderr matches the extended regex PATTERN (empty: anything).
 expect() {

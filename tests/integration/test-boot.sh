@@ -110,7 +110,7 @@ fi
 
 # --- the guest outlives a killed monitor, and stop still works
 expect 0 '' -- lodge start bb
-mon=$(sed -n 's/^monitor_pid=//p' "$LODGE_RUNDIR/bb/state")
+mon=$(monitor_of bb) || exit 1
 kill -9 "$mon"
 sleep 0.2
 expect 0 '' -- lodge list
@@ -193,7 +193,7 @@ ok "kill -9 of the client during start: a usable guest or nothing, and start wor
 
 # --- a crash (or a host reboot with a persistent run dir): monitor and init gone at once
 expect 0 '' -- lodge start bb
-mon=$(sed -n 's/^monitor_pid=//p' "$LODGE_RUNDIR/bb/state")
+mon=$(monitor_of bb) || exit 1
 init=$(init_pid bb)
 kill -9 "$mon" "$init"
 sleep 0.3
@@ -219,7 +219,8 @@ expect 0 '' -- lodge start bb
 # (busybox init blocks signals itself while its sysinit actions run)
 wait_for 10 "$LODGE_BIN" attach bb -- grep -q 'SigBlk:.0000000000000000' /proc/1/status ||
         fail "init runs with signals blocked"
-kill -TERM "$(sed -n 's/^monitor_pid=//p' "$LODGE_RUNDIR/bb/state")"
+mon=$(monitor_of bb) || exit 1
+kill -TERM "$mon"
 expect 0 '' -- lodge wait bb STOPPED --timeout 20
 grep -q 'ended=clean' "$LODGE_RUNDIR/bb/state" || fail "SIGTERM to the monitor: $(cat "$LODGE_RUNDIR/bb/state")"
 [ -z "$(cgroups_of bb)" ] || fail "cgroups left"
