@@ -39,8 +39,6 @@ struct monitor {
         struct cg_host host;
         struct cg_guest cg;
         pid_t init_pid;
-        pid_t keeper; /* reads the console until the serving process does, or 0 */
-        int keeper_stop;
 };
 
 #define MONITOR_NULL(args)                                                                         \
@@ -53,7 +51,6 @@ struct monitor {
                        .sigfd = -EBADF,                                                            \
                        .keeper_stop = -EBADF },                                                    \
                 .ring_fd = -EBADF, .slave = -EBADF, .lodge_fd = -EBADF, .host = { .v2 = -1 },      \
-                .keeper_stop = -EBADF,                                                             \
         }
 
 static void save_console_log(struct monitor *m)
@@ -191,10 +188,10 @@ static int launch(struct monitor *m, struct lodge_error **err)
         /* Reading the console before init can write to it, until the monitor
          * serves it (a fork of a large process, ASan's above all, can take
          * longer than the guest takes to boot to its getty). */
-        m->keeper = console_keeper_start(&m->s, &m->keeper_stop);
-        if (m->keeper < 0) {
-                log_warn("%s: start the console keeper: %s", m->a->name, strerror(-m->keeper));
-                m->keeper = 0;
+        m->s.keeper = console_keeper_start(&m->s, &m->s.keeper_stop);
+        if (m->s.keeper < 0) {
+                log_warn("%s: start the console keeper: %s", m->a->name, strerror(-m->s.keeper));
+                m->s.keeper = 0;
         }
         if (send(sv[0], &go, 1, MSG_NOSIGNAL) != 1)
                 r = lodge_error_set(err, errno ? errno : EPIPE,
@@ -285,10 +282,10 @@ static _Noreturn void finish(struct monitor *m, const char *how, int code)
 
 static void keeper_stop(struct monitor *m)
 {
-        if (m->keeper > 0)
-                console_keeper_stop(m->keeper, m->keeper_stop);
-        m->keeper = 0;
-        m->keeper_stop = -EBADF;
+        if (m->s.keeper > 0)
+                console_keeper_stop(m->s.keeper, m->s.keeper_stop);
+        m->s.keeper = 0;
+        m->s.keeper_stop = -EBADF;
 }
 
 /* lodge-monitor, next to the lodge executable (a build tree) or installed in
@@ -362,8 +359,8 @@ static void become_small(struct monitor *m)
         viewers[nv] = '\0';
         if (nv == 0)
                 strcpy(viewers, "-");
-        if (m->keeper > 0)
-                fds[n++] = m->keeper_stop;
+        if (m->s.keeper > 0)
+                fds[n++] = m->s.keeper_stop;
         fds[n++] = exe;
         r = monitor_fds_arrange(fds, n, MONITOR_FD_PIDFD);
         if (r < 0) {
@@ -383,13 +380,13 @@ static void become_small(struct monitor *m)
         m->lodge_fd = fds[7];
         for (size_t i = 0; i < nv; i++)
                 m->s.viewers[i].fd = fds[8 + i];
-        if (m->keeper > 0)
-                m->keeper_stop = fds[n - 2];
+        if (m->s.keeper > 0)
+                m->s.keeper_stop = fds[n - 2];
         exe = fds[n - 1];
         (void)fcntl(exe, F_SETFD, FD_CLOEXEC);
 
         snprintf(sig, sizeof(sig), "%d", m->a->stop_signal);
-        snprintf(keeper_arg, sizeof(keeper_arg), "%d", (int)m->keeper);
+        snprintf(keeper_arg, sizeof(keeper_arg), "%d", (int)m->s.keeper);
         {
                 char *argv[] = { "lodge-monitor",
                                  MONITOR_PROTOCOL,
@@ -455,10 +452,6 @@ static _Noreturn void run(struct monitor *m, int report_fd)
 
                 become_small(m);
                 /* Serving here: monitor_serve() takes over from the keeper. */
-                m->s.keeper = m->keeper;
-                m->s.keeper_stop = m->keeper_stop;
-                m->keeper = 0;
-                m->keeper_stop = -EBADF;
                 si = monitor_serve(&m->s);
                 if (!init_ended(m, &si, &how, &code))
                         break;
