@@ -161,24 +161,28 @@ static void on_console_output(struct monitor_serve *s, bool drop)
  * times, also while the monitor execs. */
 pid_t console_keeper_start(const struct monitor_serve *s, int *ret_stop_fd)
 {
-        int stop[2];
+        int sv[2];
+        char ready;
         pid_t pid;
 
-        if (pipe2(stop, O_CLOEXEC) < 0)
+        /* Both ways: the keeper says it is ready, the monitor's close says stop. */
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
                 return -errno;
         pid = fork();
         if (pid < 0) {
-                close(stop[0]);
-                close(stop[1]);
+                close(sv[0]);
+                close(sv[1]);
                 return -errno;
         }
         if (pid == 0) {
                 struct monitor_serve keep = *s;
 
-                close(stop[1]);
+                close(sv[0]);
+                if (write(sv[1], "r", 1) != 1)
+                        _exit(1);
                 for (;;) {
                         struct pollfd p[2] = { { .fd = keep.master, .events = POLLIN },
-                                               { .fd = stop[0], .events = POLLIN } };
+                                               { .fd = sv[1], .events = POLLIN } };
 
                         if (poll(p, 2, -1) < 0 && errno != EINTR)
                                 _exit(1);
@@ -188,8 +192,15 @@ pid_t console_keeper_start(const struct monitor_serve *s, int *ret_stop_fd)
                                 _exit(0);
                 }
         }
-        close(stop[0]);
-        *ret_stop_fd = stop[1];
+        close(sv[1]);
+        /* Running before anything can write to the console: a fork's child may
+         * otherwise wait for a CPU longer than a guest takes to reach its getty. */
+        if (read(sv[0], &ready, 1) != 1) {
+                close(sv[0]);
+                (void)waitpid(pid, NULL, 0);
+                return -EIO;
+        }
+        *ret_stop_fd = sv[0];
         return pid;
 }
 
