@@ -152,6 +152,12 @@ in_guest() {
         nsenter -t "$(init_pid "$name")" -a "$@"
 }
 
+# reboot_in NAME: reboot the guest from inside. The reboot command may itself be killed by
+# the shutdown it starts (and nsenter then dies of the same signal): that is not a failure.
+reboot_in() {
+        in_guest "$1" reboot || true
+}
+
 # wait_for SECONDS CMD...: poll CMD until it succeeds.
 wait_for() {
         local deadline=$((SECONDS + $1))

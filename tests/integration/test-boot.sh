@@ -79,7 +79,7 @@ TEST_PIDS+=($!)
 lodge console bb <"$TEST_DIR/viewer-in" >"$TEST_DIR/viewer" 2>&1 &
 viewer=$!
 wait_for 10 sh -c "[ \$(ls /proc/$mon/fd | wc -l) = 12 ]" || fail "the viewer didn't connect"
-in_guest bb reboot
+reboot_in bb
 wait_for 20 sh -c "[ \"\$(sed -n 's/^init_pid=//p' '$LODGE_RUNDIR/bb/state')\" != '$old' ] &&
         grep -q '^state=RUNNING' '$LODGE_RUNDIR/bb/state'" || fail "no reboot: $(cat "$LODGE_RUNDIR/bb/state")"
 [ "$(sed -n 's/^monitor_pid=//p' "$LODGE_RUNDIR/bb/state")" = "$mon" ] || fail "a new monitor after the reboot"

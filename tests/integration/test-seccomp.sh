@@ -104,7 +104,7 @@ ok "policy file: 'include default' plus uname and getcwd [1 == 7] get their errn
 reboot_guest() {
         local old
         old=$(init_pid sc)
-        in_guest sc reboot
+        reboot_in sc
         wait_for 20 sh -c "[ \"\$(sed -n 's/^init_pid=//p' '$LODGE_RUNDIR/sc/state')\" != '$old' ] &&
                 ! grep -q '^state=STOPPING' '$LODGE_RUNDIR/sc/state'" ||
                 fail "no reboot: $(cat "$LODGE_RUNDIR/sc/state")"
