@@ -72,6 +72,7 @@ static int run_attach(int argc, char **argv, const struct lodge_global_opts *g)
         if (rest < argc)
                 opts.argv = argv + rest;
         opts.env = env;
+        opts.self_argv = g->argv;
         if (lodge_name_check(name, &err) < 0)
                 return cmd_fail(&err, NULL, CMD_EXIT_USAGE);
 

@@ -15,6 +15,7 @@ struct lodge_global_opts {
         bool debug;
         bool quiet;
         struct lodge_paths paths;
+        char *const *argv; /* lodge's own, whole, for a command that must exec itself again */
 };
 
 /* One of these per file in cmd/. run() returns a process exit status. */

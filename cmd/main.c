@@ -90,7 +90,7 @@ int main(int argc, char **argv)
                 { "version", no_argument, NULL, 'V' },    {},
         };
         cleanup_error struct lodge_error *err = NULL;
-        struct lodge_global_opts g = { 0 };
+        struct lodge_global_opts g = { .argv = argv };
         const struct lodge_cmd *c;
         const char *root = NULL;
         int opt, status;

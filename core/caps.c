@@ -30,38 +30,35 @@ static int drop_bound(cap_value_t c, const char *name, struct lodge_error **err)
         return 0;
 }
 
+bool caps_kept(const struct lodge_config_security *sec, const char *name)
+{
+        if (sec->caps_keep)
+                return strv_contains(sec->caps_keep, name);
+        for (size_t i = 0; i < ELEMENTSOF(default_drop); i++)
+                if (strcmp(default_drop[i], name) == 0)
+                        return false;
+        return !strv_contains(sec->caps_drop, name);
+}
+
 int caps_apply(const struct lodge_config_security *sec, struct lodge_error **err)
 {
         cap_t caps;
         int r;
 
-        if (sec->caps_keep) {
-                for (cap_value_t c = 0; c <= CAP_LAST_CAP; c++) {
-                        char *n = cap_to_name(c);
-                        bool keep = n && strv_contains(sec->caps_keep,
-                                                       strncmp(n, "cap_", 4) == 0 ? n + 4 : n);
+        STRV_FOREACH (n, sec->caps_drop) {
+                cap_value_t c;
 
-                        cap_free(n);
-                        if (!keep && (r = drop_bound(c, "(not kept)", err)) < 0)
-                                return r;
-                }
-        } else {
-                for (size_t i = 0; i < ELEMENTSOF(default_drop); i++) {
-                        cap_value_t c;
+                if (cap_value(*n, &c) < 0)
+                        return lodge_error_set(err, EINVAL, "unknown capability '%s'", *n);
+        }
+        for (cap_value_t c = 0; c <= CAP_LAST_CAP; c++) {
+                char *n = cap_to_name(c);
+                const char *bare = n && strncmp(n, "cap_", 4) == 0 ? n + 4 : n;
 
-                        if (cap_value(default_drop[i], &c) == 0 &&
-                            (r = drop_bound(c, default_drop[i], err)) < 0)
-                                return r;
-                }
-                STRV_FOREACH (n, sec->caps_drop) {
-                        cap_value_t c;
-
-                        if (cap_value(*n, &c) < 0)
-                                return lodge_error_set(err, EINVAL, "unknown capability '%s'", *n);
-                        r = drop_bound(c, *n, err);
-                        if (r < 0)
-                                return r;
-                }
+                r = bare && caps_kept(sec, bare) ? 0 : drop_bound(c, bare ? bare : "?", err);
+                cap_free(n);
+                if (r < 0)
+                        return r;
         }
 
         /* Nothing may be handed through exec beyond the bounding set. */

@@ -113,6 +113,10 @@ struct lodge_attach_options {
         char **env;       /* "K=V" added to (or, with keep_env, over) the clean environment */
         bool keep_env;    /* start from the caller's environment instead */
         char **argv;      /* NULL: the user's login shell */
+        /* lodge's own argv: where the guest's root could open /proc/PID/exe
+         * of the command's process before it execs, lodge first runs itself
+         * again from an unwritable copy (exe_reexec_unwritable()). */
+        char *const *self_argv;
 };
 
 /* Run a command inside a running guest: in all its namespaces and cgroups,

@@ -55,3 +55,6 @@ _Noreturn void guest_child_main(const struct guest_child *c);
  * or everything but security.caps.keep; clear the inheritable and ambient
  * sets so that nothing is handed on by exec. */
 int caps_apply(const struct lodge_config_security *sec, struct lodge_error **err);
+
+/* Does the guest's bounding set keep this capability ("sys_ptrace")? */
+bool caps_kept(const struct lodge_config_security *sec, const char *name);

@@ -123,6 +123,43 @@ known_gap proc_new_sysrq_trigger
 [ "$(cat /proc/sys/kernel/core_pattern)" = "$host_core" ] || fail "the host's core_pattern changed"
 [ "$(cat /sys/module/printk/parameters/time)" = "$host_printk" ] || fail "a host sysfs value changed"
 wait_for 5 sh -c '! grep -q lodgeprobe /proc/self/cgroup' || fail "the probe's cgroup hierarchy is left"
+
+# CVE-2019-5736: until it execs, an attached command's process runs lodge inside the guest,
+# and its /proc/PID/exe is the executable of the "lodge attach" that made it. Take a handle
+# on that as the guest's root would, let every lodge process end (no more ETXTBSY), then
+# reopen it for writing: the host's lodge binary must stay out of reach.
+"$LODGE_BIN" attach esc -- sleep 600 </dev/null >/dev/null 2>&1 &
+client=$!
+TEST_PIDS+=("$client")
+wait_for 30 lodge attach esc -- pidof sleep || fail "the attached sleep didn't start"
+python3 - "$client" "$LODGE_BIN" "$LODGE_BIN" attach esc -- sh -c 'kill $(pidof sleep)' <<'PY' >"$TEST_DIR/exe.out" 2>&1 ||
+import errno, os, subprocess, sys, time
+client, lodge, end = sys.argv[1], sys.argv[2], sys.argv[3:]
+fd = os.open(f"/proc/{client}/exe", os.O_PATH)
+with open(f"/proc/self/fd/{fd}", "rb") as a, open(lodge, "rb") as b:
+    if a.read() != b.read():
+        sys.exit(f"/proc/{client}/exe is not the lodge executable")
+subprocess.run(end, check=True)
+while os.path.exists(f"/proc/{client}") and open(f"/proc/{client}/stat").read().split()[2] != "Z":
+    time.sleep(0.05)
+try:
+    w = os.open(f"/proc/self/fd/{fd}", os.O_WRONLY)
+except OSError as e:
+    print("denied", errno.errorcode[e.errno])
+    sys.exit(0)
+target = os.readlink(f"/proc/self/fd/{w}")
+if not target.startswith("/memfd:"):
+    sys.exit(f"the lodge executable ({target}) opened for writing")
+try:
+    os.pwrite(w, b"\0", 0)
+    sys.exit("wrote to the sealed copy of the lodge executable")
+except OSError as e:
+    print("denied", errno.errorcode[e.errno])
+PY
+        fail "CVE-2019-5736: $(cat "$TEST_DIR/exe.out")"
+wait "$client" || true
+grep -Eq '^denied (EROFS|EPERM)$' "$TEST_DIR/exe.out" || fail "CVE-2019-5736: $(cat "$TEST_DIR/exe.out")"
+ok "CVE-2019-5736: an attach's /proc/PID/exe can't be reopened for writing, also after lodge has ended ($(cat "$TEST_DIR/exe.out"))"
 expect 0 '' -- lodge stop --kill esc
 
 # device.N: exactly the node given, at its target, with the host's mode.
