@@ -25,7 +25,7 @@ static int write_profile(const struct lodge_paths *p, int rootfd, const char *na
         cleanup_close int dirfd = -EBADF;
         int r;
 
-        r = apparmor_profile_generate(name, nesting, &text, err);
+        r = apparmor_profile_generate(p->tag, name, nesting, &text, err);
         if (r < 0)
                 return r;
         dirfd = state_subdir_open(rootfd, p->root, APPARMOR_DIR, true, err);
@@ -102,7 +102,7 @@ int apparmor_prepare(const struct lodge_paths *p, int rootfd, const char *name,
                                        "security.apparmor.required is set, but %s: the guest "
                                        "can't be confined",
                                        why);
-        r = apparmor_label(sec, name, &label, err);
+        r = apparmor_label(sec, p->tag, name, &label, err);
         if (r < 0)
                 return r;
 
@@ -169,7 +169,7 @@ int apparmor_remove(const struct lodge_paths *p, int rootfd, const char *name,
         cleanup_close int dirfd = -EBADF;
         int r;
 
-        if (apparmor_profile_name(name, &label, NULL) < 0)
+        if (apparmor_profile_name(p->tag, name, &label, NULL) < 0)
                 return 0; /* never generated */
         dirfd = state_subdir_open(rootfd, p->root, APPARMOR_DIR, false, err);
         if (dirfd == -ENOENT) {

@@ -138,12 +138,13 @@ static void complement(FILE *f, const char *head, const struct complement *c, co
                 complement_at(f, head, tail, path, (size_t)len, sfx, n);
 }
 
-int apparmor_profile_name(const char *name, char **ret, struct lodge_error **err)
+int apparmor_profile_name(const char *tag, const char *name, char **ret, struct lodge_error **err)
 {
         static const char ok[] =
                 "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-";
         size_t len = name ? strlen(name) : 0;
         char *s;
+        int r;
 
         /* Independent of lodge_name_check(): whatever names lodge ever
          * allows, only these reach policy text. None of them is special in a
@@ -154,14 +155,18 @@ int apparmor_profile_name(const char *name, char **ret, struct lodge_error **err
                                        "no AppArmor profile for container name '%.64s': only "
                                        "letters, digits, '.', '_' and '-' can be used",
                                        name ? name : "");
-        if (asprintf(&s, APPARMOR_PROFILE_PREFIX "%s", name) < 0)
+        if (tag && (strlen(tag) > 16 || strspn(tag, "0123456789abcdef") != strlen(tag)))
+                return lodge_error_set(err, EINVAL, "AppArmor profile tag '%.16s': not hex", tag);
+        r = tag && *tag ? asprintf(&s, APPARMOR_PROFILE_PREFIX_TAGGED "%s-%s", tag, name)
+                        : asprintf(&s, APPARMOR_PROFILE_PREFIX "%s", name);
+        if (r < 0)
                 return lodge_error_set(err, ENOMEM, "AppArmor profile name");
         *ret = s;
         return 0;
 }
 
-int apparmor_label(const struct lodge_config_security *sec, const char *name, char **ret,
-                   struct lodge_error **err)
+int apparmor_label(const struct lodge_config_security *sec, const char *tag, const char *name,
+                   char **ret, struct lodge_error **err)
 {
         char *s = NULL;
 
@@ -178,7 +183,7 @@ int apparmor_label(const struct lodge_config_security *sec, const char *name, ch
                 break;
         case LODGE_APPARMOR_GENERATED:
         default: {
-                int r = apparmor_profile_name(name, &s, err);
+                int r = apparmor_profile_name(tag, name, &s, err);
 
                 if (r < 0)
                         return r;
@@ -311,14 +316,15 @@ static void write_nesting(FILE *f, const char *label)
         fprintf(f, "  change_profile -> \"%s\",\n", label);
 }
 
-int apparmor_profile_generate(const char *name, bool nesting, char **ret, struct lodge_error **err)
+int apparmor_profile_generate(const char *tag, const char *name, bool nesting, char **ret,
+                              struct lodge_error **err)
 {
         cleanup_free char *label = NULL, *text = NULL;
         size_t len = 0;
         FILE *f;
         int r;
 
-        r = apparmor_profile_name(name, &label, err);
+        r = apparmor_profile_name(tag, name, &label, err);
         if (r < 0)
                 return r;
         f = open_memstream(&text, &len);

@@ -25,7 +25,7 @@ int apparmor_unload(const char *profile, struct lodge_error **err)
                                profile);
 }
 
-int apparmor_exec_label(const struct lodge_config_security *sec, const char *name,
+int apparmor_exec_label(const struct lodge_config_security *sec, const char *tag, const char *name,
                         struct lodge_error **err)
 {
         return 0;

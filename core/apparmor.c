@@ -186,7 +186,7 @@ static const char *attr_dir(int procfd)
         return NULL;
 }
 
-int apparmor_exec_label(const struct lodge_config_security *sec, const char *name,
+int apparmor_exec_label(const struct lodge_config_security *sec, const char *tag, const char *name,
                         struct lodge_error **err)
 {
         cleanup_free char *label = NULL, *cmd = NULL;
@@ -196,7 +196,7 @@ int apparmor_exec_label(const struct lodge_config_security *sec, const char *nam
         size_t len;
         int r;
 
-        r = apparmor_label(sec, name, &label, err);
+        r = apparmor_label(sec, tag, name, &label, err);
         if (r < 0 || !label)
                 return r;
         procfd = open_proc(err);

@@ -10,25 +10,29 @@
 #include "core/container.h"
 
 #define APPARMOR_PROFILE_PREFIX "lodge-"
-#define APPARMOR_DIR "apparmor" /* below $LODGE_ROOT: profiles, and cache/ */
+#define APPARMOR_PROFILE_PREFIX_TAGGED "lodge." /* never follows from a name ("lodge-" + NAME) */
+#define APPARMOR_DIR "apparmor"                 /* below $LODGE_ROOT: profiles, and cache/ */
 
 /* ---- apparmor-profile.c: the generated profile, as text ---- */
 
-/* "lodge-NAME" for a container name, or -EINVAL when name holds anything but
- * letters, digits, '.', '_' and '-' (or is empty or too long): the profile
- * name is spliced into policy text and must never change its meaning. */
-int apparmor_profile_name(const char *name, char **ret, struct lodge_error **err);
+/* "lodge-NAME" for a container name, "lodge.TAG-NAME" for one of a root
+ * with a tag (struct lodge_paths; NULL or "" for none), or -EINVAL when name
+ * holds anything but letters, digits, '.', '_' and '-' (or is empty or too
+ * long), or tag anything but hex digits: the profile name is spliced into
+ * policy text and must never change its meaning. */
+int apparmor_profile_name(const char *tag, const char *name, char **ret, struct lodge_error **err);
 
 /* The policy text of the generated profile "lodge-NAME" (exactly one
  * profile). nesting selects the variant that lets the guest run containers
  * of its own. The caller frees *ret. -EINVAL for a bad name. */
-int apparmor_profile_generate(const char *name, bool nesting, char **ret, struct lodge_error **err);
+int apparmor_profile_generate(const char *tag, const char *name, bool nesting, char **ret,
+                              struct lodge_error **err);
 
 /* The label the guest's processes are to run under (security.apparmor), or
  * NULL for unconfined: "lodge-NAME", or the named profile. *ret may be NULL
  * on success; the caller frees it. */
-int apparmor_label(const struct lodge_config_security *sec, const char *name, char **ret,
-                   struct lodge_error **err);
+int apparmor_label(const struct lodge_config_security *sec, const char *tag, const char *name,
+                   char **ret, struct lodge_error **err);
 
 /* ---- apparmor-policy.c: profiles on the host, at start and destroy ---- */
 
@@ -70,5 +74,5 @@ int apparmor_unload(const char *profile, struct lodge_error **err);
  * below a checked procfs root without crossing a mount, so a /proc the guest
  * mounted or covered can't swallow it (CVE-2015-1334), and read back. Called
  * by the guest's init and by attach. */
-int apparmor_exec_label(const struct lodge_config_security *sec, const char *name,
+int apparmor_exec_label(const struct lodge_config_security *sec, const char *tag, const char *name,
                         struct lodge_error **err);

@@ -38,6 +38,7 @@
 
 struct attach {
         const char *name;
+        const char *tag; /* struct lodge_paths' */
         const struct lodge_attach_options *o;
         const struct lodge_config *cfg;
         const struct seccomp_filter *seccomp; /* made before entering the guest */
@@ -226,7 +227,7 @@ static _Noreturn void run_command(const struct attach *a, int slave)
         if (r >= 0)
                 r = seccomp_apply(a->seccomp, &err);
         if (r >= 0)
-                r = apparmor_exec_label(&a->cfg->security, a->name, &err);
+                r = apparmor_exec_label(&a->cfg->security, a->tag, a->name, &err);
         if (r >= 0 && (setgroups(ngroups, groups) < 0 || setresgid(u.gid, u.gid, u.gid) < 0 ||
                        setresuid(u.uid, u.uid, u.uid) < 0))
                 r = lodge_error_set(&err, errno, "become uid %u", (unsigned)u.uid);
@@ -531,11 +532,12 @@ int lodge_container_attach(const struct lodge_paths *p, const char *name,
 
         r = cg_host_detect(&host, err);
         if (r >= 0)
-                r = cg_guest_init(&cg, &host, p->root, name, err);
+                r = cg_guest_init(&cg, &host, p->tag, name, err);
         if (r >= 0)
                 cgfd = cg_guest_v2_fd(&cg);
         if (r >= 0)
                 r = run_attach(&(struct attach){ .name = name,
+                                                 .tag = p->tag,
                                                  .o = opts,
                                                  .cfg = cfg,
                                                  .seccomp = seccomp,

@@ -175,20 +175,16 @@ int cg_host_find(const struct cg_host *h, const char *controller)
 
 /* ---- one guest's cgroups ---- */
 
-int cg_guest_init(struct cg_guest *g, const struct cg_host *host, const char *root,
-                  const char *name, struct lodge_error **err)
+int cg_guest_init(struct cg_guest *g, const struct cg_host *host, const char *tag, const char *name,
+                  struct lodge_error **err)
 {
-        uint32_t hash = 2166136261u;
         int r;
 
         *g = (struct cg_guest){ .host = host };
-        if (strcmp(root, "/var/lib/lodge") == 0) {
+        if (tag && *tag)
+                r = asprintf(&g->base, "lodge-%s/%s", tag, name);
+        else
                 r = asprintf(&g->base, "lodge/%s", name);
-        } else {
-                for (const char *p = root; *p; p++)
-                        hash = (hash ^ (unsigned char)*p) * 16777619u;
-                r = asprintf(&g->base, "lodge-%08x/%s", hash, name);
-        }
         if (r < 0) {
                 g->base = NULL;
                 return lodge_error_set(err, ENOMEM, "name cgroup");

@@ -45,9 +45,10 @@ struct cg_guest {
 };
 
 /* "lodge/NAME" for the default root; roots elsewhere get their own prefix
- * ("lodge-1a2b3c4d/NAME") so two installations never share cgroups. */
-int cg_guest_init(struct cg_guest *g, const struct cg_host *host, const char *root,
-                  const char *name, struct lodge_error **err);
+ * ("lodge-TAG/NAME", TAG from struct lodge_paths) so two installations never
+ * share cgroups. */
+int cg_guest_init(struct cg_guest *g, const struct cg_host *host, const char *tag, const char *name,
+                  struct lodge_error **err);
 void cg_guest_done(struct cg_guest *g);
 
 /* Create base and base/guest in every hierarchy (cpuset copies its parent's

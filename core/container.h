@@ -16,6 +16,9 @@ struct lodge_paths {
         char *cache;  /* $LODGE_CACHE, default /var/cache/lodge */
         char *rundir; /* $LODGE_RUNDIR, default /run/lodge */
         char *conf;   /* $LODGE_CONF, default /etc/lodge/lodge.conf */
+        /* "" for the default root, else a hash of root: it keeps the host-wide
+         * names of two roots' guests (cgroups, AppArmor profiles) apart. */
+        char tag[9];
 };
 
 enum lodge_state {

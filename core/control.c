@@ -43,7 +43,7 @@ static int live_open(const struct lodge_paths *p, const char *name, struct live 
                 return lodge_error_set(err, ESRCH, "container is not running");
         r = cg_host_detect(&l->host, err);
         if (r >= 0)
-                r = cg_guest_init(&l->cg, &l->host, p->root, name, err);
+                r = cg_guest_init(&l->cg, &l->host, p->tag, name, err);
         return r;
 }
 

@@ -77,7 +77,7 @@ _Noreturn void guest_child_main(const struct guest_child *c)
         if (r >= 0)
                 r = seccomp_apply(s->seccomp, &err);
         if (r >= 0)
-                r = apparmor_exec_label(&s->cfg->security, s->name, &err);
+                r = apparmor_exec_label(&s->cfg->security, s->tag, s->name, &err);
         if (r < 0)
                 fail(c->sync_fd, &err);
 

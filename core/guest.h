@@ -12,6 +12,7 @@
 
 struct guest_setup {
         const char *name;   /* hostname */
+        const char *tag;    /* struct lodge_paths' */
         const char *rootfs; /* absolute host path of the rootfs */
         const struct lodge_config *cfg;
         const struct cg_host *cgroups; /* the host's hierarchies, mirrored inside */

@@ -166,6 +166,7 @@ static int launch(struct monitor *m, struct lodge_error **err)
         if (m->init_pid == 0) {
                 struct guest_child c = {
                         .setup = { .name = m->a->name,
+                                   .tag = m->a->paths->tag,
                                    .rootfs = m->a->rootfs,
                                    .cfg = m->a->cfg,
                                    .cgroups = &m->host,
@@ -418,7 +419,7 @@ static _Noreturn void run(struct monitor *m, int report_fd)
                 if (m->host.n == 0)
                         r = cg_host_detect(&m->host, &err);
                 if (r >= 0 && !m->cg.base)
-                        r = cg_guest_init(&m->cg, &m->host, m->a->paths->root, m->a->name, &err);
+                        r = cg_guest_init(&m->cg, &m->host, m->a->paths->tag, m->a->name, &err);
                 if (r >= 0 && m->s.listen_fd < 0)
                         r = open_socket(m, &err);
                 /* Once, here: the guest's first process loads the program as it is.
@@ -536,7 +537,7 @@ int monitor_resume(const struct lodge_paths *p, const char *name, const siginfo_
                 m.s.ring = NULL;
         r = cg_host_detect(&m.host, err);
         if (r >= 0)
-                r = cg_guest_init(&m.cg, &m.host, p->root, name, err);
+                r = cg_guest_init(&m.cg, &m.host, p->tag, name, err);
         if (r < 0) {
                 log_error("%s: %s: %s", name, (*err)->msg, strerror((*err)->code));
                 lodge_error_free(err);

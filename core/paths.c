@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,13 @@ int lodge_paths_init(struct lodge_paths *p, const char *root_override, struct lo
         if (r < 0) {
                 lodge_paths_done(&n);
                 return r;
+        }
+        if (strcmp(n.root, "/var/lib/lodge") != 0) {
+                uint32_t hash = 2166136261u; /* FNV-1a */
+
+                for (const char *c = n.root; *c; c++)
+                        hash = (hash ^ (unsigned char)*c) * 16777619u;
+                snprintf(n.tag, sizeof(n.tag), "%08x", hash);
         }
         *p = n;
         return 0;

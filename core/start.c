@@ -301,8 +301,7 @@ static void cleanup_without_monitor(const struct lodge_paths *p, const char *nam
         struct cg_host host = { .v2 = -1 };
         struct cg_guest g = { 0 };
 
-        if (cg_host_detect(&host, NULL) >= 0 &&
-            cg_guest_init(&g, &host, p->root, name, NULL) >= 0) {
+        if (cg_host_detect(&host, NULL) >= 0 && cg_guest_init(&g, &host, p->tag, name, NULL) >= 0) {
                 (void)cg_guest_kill(&g, NULL);
                 (void)cg_guest_destroy(&g, NULL);
         }

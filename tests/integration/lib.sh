@@ -20,13 +20,15 @@ export LODGE_CONF=$TEST_DIR/lodge.conf
 export LODGE_LOCK_TIMEOUT=${LODGE_LOCK_TIMEOUT:-5}
 TEST_PIDS=()
 TESTS_RUN=0
-# lodge's cgroups for this root: "lodge-" + FNV-1a of the root path (core/cgroup.c).
-CG_PREFIX=$(python3 -c '
+# This root's tag: FNV-1a of its path (core/paths.c). It names lodge's cgroups,
+# "lodge-TAG/NAME", and AppArmor profiles, "lodge.TAG-NAME".
+LODGE_TAG=$(python3 -c '
 import sys
 h = 2166136261
 for b in sys.argv[1].encode():
     h = ((h ^ b) * 16777619) & 0xffffffff
-print("lodge-%08x" % h)' "$LODGE_ROOT")
+print("%08x" % h)' "$LODGE_ROOT")
+CG_PREFIX=lodge-$LODGE_TAG
 
 cleanup() {
         local rc=$?

@@ -22,9 +22,10 @@ elif [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ] &&
         host_aa=1
 fi
 BB=$(fixture_busybox)
-profile_of() { echo "$LODGE_ROOT/apparmor/lodge-$1"; }
+profile_label() { echo "lodge.$LODGE_TAG-$1"; }
+profile_of() { echo "$LODGE_ROOT/apparmor/$(profile_label "$1")"; }
 
-# check_profile NAME NESTING: compiles with mount rules, and is one profile, lodge-NAME.
+# check_profile NAME NESTING: compiles with mount rules, and is one profile, lodge.TAG-NAME.
 check_profile() {
         local f
         f=$(profile_of "$1")
@@ -32,7 +33,7 @@ check_profile() {
         [ "$(stat -c %a "$f")" = 600 ] || fail "profile of '$1' is mode $(stat -c %a "$f")"
         "$PARSER" -QK -M "$FEATURES" "$f" 2>"$TEST_DIR/parser.err" ||
                 fail "apparmor_parser refused the profile of '$1': $(grep -v '^Cache read' "$TEST_DIR/parser.err")"
-        [ "$("$PARSER" -N "$f" 2>/dev/null)" = "lodge-$1" ] ||
+        [ "$("$PARSER" -N "$f" 2>/dev/null)" = "$(profile_label "$1")" ] ||
                 fail "apparmor_parser -N on the profile of '$1' prints: $("$PARSER" -N "$f" 2>&1)"
         if [ "$2" = 1 ]; then
                 grep -q '^  pivot_root,$' "$f" || fail "security.nesting: no nesting rules for '$1'"
@@ -46,7 +47,7 @@ check_profile() {
 started() {
         if ((host_aa)); then
                 grep -q 'warning:' "$TEST_DIR/err" && fail "'$1': warning with AppArmor: $(cat "$TEST_DIR/err")"
-                grep -q "^lodge-$1 (enforce)" "/proc/$(init_pid "$1")/attr/current" ||
+                grep -q "^$(profile_label "$1") (enforce)" "/proc/$(init_pid "$1")/attr/current" ||
                         fail "'$1': init runs as $(cat "/proc/$(init_pid "$1")/attr/current")"
         else
                 [ "$(grep -c 'warning:' "$TEST_DIR/err")" = 1 ] ||

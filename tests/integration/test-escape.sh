@@ -127,12 +127,14 @@ wait_for 5 sh -c '! grep -q lodgeprobe /proc/self/cgroup' || fail "the probe's c
 # CVE-2019-5736: until it execs, an attached command's process runs lodge inside the guest,
 # and its /proc/PID/exe is the executable of the "lodge attach" that made it. Take a handle
 # on that as the guest's root would, let every lodge process end (no more ETXTBSY), then
-# reopen it for writing: the host's lodge binary must stay out of reach.
-"$LODGE_BIN" attach esc -- sleep 600 </dev/null >/dev/null 2>&1 &
+# reopen it for writing: the host's lodge binary must stay out of reach. A copy of lodge
+# makes the attach, so that no other test's lodge keeps the file busy (ETXTBSY comes first).
+cp "$LODGE_BIN" "$TEST_DIR/lodge-copy"
+"$TEST_DIR/lodge-copy" attach esc -- sleep 600 </dev/null >/dev/null 2>&1 &
 client=$!
 TEST_PIDS+=("$client")
 wait_for 30 lodge attach esc -- pidof sleep || fail "the attached sleep didn't start"
-python3 - "$client" "$LODGE_BIN" "$LODGE_BIN" attach esc -- sh -c 'kill $(pidof sleep)' <<'PY' >"$TEST_DIR/exe.out" 2>&1 ||
+python3 - "$client" "$TEST_DIR/lodge-copy" "$LODGE_BIN" attach esc -- sh -c 'kill $(pidof sleep)' <<'PY' >"$TEST_DIR/exe.out" 2>&1 ||
 import errno, os, subprocess, sys, time
 client, lodge, end = sys.argv[1], sys.argv[2], sys.argv[3:]
 fd = os.open(f"/proc/{client}/exe", os.O_PATH)

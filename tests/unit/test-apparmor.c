@@ -60,7 +60,7 @@ static void test_profile_name(void **state)
         for (size_t i = 0; i < ELEMENTSOF(good_names); i++) {
                 cleanup_free char *label = NULL, *want = NULL;
 
-                assert_int_equal(apparmor_profile_name(good_names[i], &label, NULL), 0);
+                assert_int_equal(apparmor_profile_name(NULL, good_names[i], &label, NULL), 0);
                 assert_true(asprintf(&want, "lodge-%s", good_names[i]) > 0);
                 assert_string_equal(label, want);
         }
@@ -68,11 +68,27 @@ static void test_profile_name(void **state)
                 cleanup_error struct lodge_error *err = NULL;
                 char *label = (char *)"untouched";
 
-                assert_int_equal(apparmor_profile_name(bad_names[i], &label, &err), -EINVAL);
+                assert_int_equal(apparmor_profile_name(NULL, bad_names[i], &label, &err), -EINVAL);
                 assert_string_equal(label, "untouched");
                 assert_non_null(strstr(err->msg, "no AppArmor profile"));
         }
-        assert_int_equal(apparmor_profile_name(NULL, &(char *){ NULL }, NULL), -EINVAL);
+        assert_int_equal(apparmor_profile_name(NULL, NULL, &(char *){ NULL }, NULL), -EINVAL);
+}
+
+/* Another root's guests (a tag) never share a profile with the default
+ * root's, whatever their names: "lodge." is no "lodge-" + name. */
+static void test_profile_name_tagged(void **state)
+{
+        cleanup_free char *plain = NULL, *tagged = NULL, *lookalike = NULL;
+
+        (void)state;
+        assert_int_equal(apparmor_profile_name("", "web", &plain, NULL), 0);
+        assert_string_equal(plain, "lodge-web");
+        assert_int_equal(apparmor_profile_name("1a2b3c4d", "web", &tagged, NULL), 0);
+        assert_string_equal(tagged, "lodge.1a2b3c4d-web");
+        assert_int_equal(apparmor_profile_name(NULL, "1a2b3c4d-web", &lookalike, NULL), 0);
+        assert_string_not_equal(lookalike, tagged);
+        assert_int_equal(apparmor_profile_name("1a2b/..", "web", &(char *){ NULL }, NULL), -EINVAL);
 }
 
 /* Lines that start with prefix, counted. */
@@ -94,8 +110,9 @@ static void test_generate_one_profile(void **state)
                         cleanup_free char *text = NULL, *head = NULL, *peer = NULL;
                         size_t len;
 
-                        assert_int_equal(
-                                apparmor_profile_generate(good_names[i], nesting, &text, NULL), 0);
+                        assert_int_equal(apparmor_profile_generate(NULL, good_names[i], nesting,
+                                                                   &text, NULL),
+                                         0);
                         assert_true(asprintf(&head,
                                              "profile \"lodge-%s\" flags=(attach_disconnected,"
                                              "mediate_deleted) {\n",
@@ -119,7 +136,7 @@ static void test_generate_refuses_bad_names(void **state)
                 cleanup_error struct lodge_error *err = NULL;
                 char *text = NULL;
 
-                assert_int_equal(apparmor_profile_generate(bad_names[i], false, &text, &err),
+                assert_int_equal(apparmor_profile_generate(NULL, bad_names[i], false, &text, &err),
                                  -EINVAL);
                 assert_null(text);
         }
@@ -130,8 +147,8 @@ static void test_generate_nesting(void **state)
         cleanup_free char *plain = NULL, *nest = NULL;
 
         (void)state;
-        assert_int_equal(apparmor_profile_generate("n", false, &plain, NULL), 0);
-        assert_int_equal(apparmor_profile_generate("n", true, &nest, NULL), 0);
+        assert_int_equal(apparmor_profile_generate(NULL, "n", false, &plain, NULL), 0);
+        assert_int_equal(apparmor_profile_generate(NULL, "n", true, &nest, NULL), 0);
         /* The default: no pivot_root, procfs and sysfs only at their places. */
         assert_null(strstr(plain, "pivot_root"));
         assert_null(strstr(plain, "change_profile"));
@@ -166,21 +183,21 @@ static void test_label(void **state)
 
         (void)state;
         sec.apparmor = LODGE_APPARMOR_UNCONFINED;
-        assert_int_equal(apparmor_label(&sec, "web", &label, NULL), 0);
+        assert_int_equal(apparmor_label(&sec, NULL, "web", &label, NULL), 0);
         assert_null(label);
 
         sec.apparmor = LODGE_APPARMOR_PROFILE;
         sec.apparmor_profile = (char *)"site//web";
-        assert_int_equal(apparmor_label(&sec, "web", &label, NULL), 0);
+        assert_int_equal(apparmor_label(&sec, NULL, "web", &label, NULL), 0);
         assert_string_equal(label, "site//web");
         free(label);
 
         sec.apparmor = LODGE_APPARMOR_GENERATED;
-        assert_int_equal(apparmor_label(&sec, "web", &label, NULL), 0);
+        assert_int_equal(apparmor_label(&sec, NULL, "web", &label, NULL), 0);
         assert_string_equal(label, "lodge-web");
         free(label);
         label = (char *)"untouched";
-        assert_int_equal(apparmor_label(&sec, "a b", &label, NULL), -EINVAL);
+        assert_int_equal(apparmor_label(&sec, NULL, "a b", &label, NULL), -EINVAL);
         assert_string_equal(label, "untouched");
 }
 
@@ -310,7 +327,7 @@ static void test_rules_match(void **state)
                                                "/proc/sys/kernel/core_pattern" };
 
         (void)state;
-        assert_int_equal(apparmor_profile_generate("m", false, &p, NULL), 0);
+        assert_int_equal(apparmor_profile_generate(NULL, "m", false, &p, NULL), 0);
         for (size_t i = 0; i < ELEMENTSOF(writable); i++)
                 if (matched(p, "  deny ", " wklx,", writable[i]) ||
                     matched(p, "  deny ", " rwklx,", writable[i]))
@@ -361,8 +378,9 @@ static void test_parser_accepts(void **state)
                         cleanup_free char *text = NULL, *file = NULL, *out = NULL, *want = NULL;
                         int r;
 
-                        assert_int_equal(
-                                apparmor_profile_generate(good_names[i], nesting, &text, NULL), 0);
+                        assert_int_equal(apparmor_profile_generate(NULL, good_names[i], nesting,
+                                                                   &text, NULL),
+                                         0);
                         assert_int_equal(
                                 write_file_atomic_at(t->dirfd, "p", text, strlen(text), 0600, NULL),
                                 0);
@@ -445,7 +463,7 @@ static void test_prepare_without_apparmor(void **state)
         assert_int_equal(st.st_mode & 07777, 0600);
         assert_int_equal(
                 read_file_at(t->dirfd, APPARMOR_DIR "/lodge-a.b", 1 << 20, &text, NULL, NULL), 0);
-        assert_int_equal(apparmor_profile_generate("a.b", false, &want, NULL), 0);
+        assert_int_equal(apparmor_profile_generate(NULL, "a.b", false, &want, NULL), 0);
         assert_string_equal(text, want);
 
         /* unconfined: the same warning, no profile; destroy removes what is there. */
@@ -462,6 +480,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_profile_name),
+                cmocka_unit_test(test_profile_name_tagged),
                 cmocka_unit_test(test_generate_one_profile),
                 cmocka_unit_test(test_generate_refuses_bad_names),
                 cmocka_unit_test(test_generate_nesting),
