@@ -505,13 +505,22 @@ int lodge_container_attach(const struct lodge_paths *p, const char *name,
         int r;
 
         *ret_status = 1;
-        r = lodge_container_config_load(p, name, &cfg, err);
-        if (r >= 0)
-                r = run_state_read(p, name, &st, err);
+        r = run_state_read(p, name, &st, err);
         if (r < 0)
                 return r;
         if (st.state != LODGE_STATE_RUNNING && st.state != LODGE_STATE_FROZEN)
                 return lodge_error_set(err, ESRCH, "container is not running");
+        /* Confined as init was: by the config it was started with. */
+        rundirfd = run_dir_open(p, name, false, NULL);
+        r = rundirfd >= 0 ? lodge_config_load_at(rundirfd, CONFIG_SAVED,
+                                                 "the config it was started with", &cfg, err)
+                          : -ENOENT;
+        if (r == -ENOENT) {
+                lodge_error_free(err);
+                r = lodge_container_config_load(p, name, &cfg, err);
+        }
+        if (r < 0)
+                return r;
         if (opts->self_argv && guest_root_reaches_exe(&cfg->security)) {
                 r = exe_reexec_unwritable(opts->self_argv, err);
                 if (r < 0)
@@ -522,7 +531,6 @@ int lodge_container_attach(const struct lodge_paths *p, const char *name,
                 return lodge_error_set(err, ESRCH, "container is not running");
         /* The filter the guest runs under, saved at start; else compiled from the
          * config (the policy file is a host path: read it while on the host). */
-        rundirfd = run_dir_open(p, name, false, NULL);
         r = rundirfd >= 0 ? seccomp_filter_load_saved(rundirfd, SECCOMP_SAVED, &seccomp, err)
                           : -ENOENT;
         if (r == -ENOENT)

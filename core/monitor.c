@@ -276,6 +276,7 @@ static _Noreturn void finish(struct monitor *m, const char *how, int code)
         write_state(m, LODGE_STATE_STOPPED, how, code);
         (void)unlinkat(m->a->rundir_fd, MONITOR_SOCKET, 0);
         (void)unlinkat(m->a->rundir_fd, SECCOMP_SAVED, 0);
+        (void)unlinkat(m->a->rundir_fd, CONFIG_SAVED, 0);
         for (size_t i = 0; i < m->s.n_viewers; i++)
                 close(m->s.viewers[i].fd);
         _exit(0);
@@ -404,6 +405,20 @@ static void become_small(struct monitor *m)
         close(exe);
 }
 
+/* The config the guest starts with, for attach: the container's own may be
+ * changed meanwhile. Not fsync'ed: it matters only while the guest runs. */
+static int save_config(struct monitor *m, struct lodge_error **err)
+{
+        cleanup_free char *text = NULL;
+        int r;
+
+        r = lodge_config_format(m->a->cfg, &text, err);
+        if (r >= 0)
+                r = write_file_replace_at(m->a->rundir_fd, CONFIG_SAVED, text, strlen(text), 0600,
+                                          err);
+        return r < 0 ? lodge_error_prefix(err, r, "save the config in the run directory") : 0;
+}
+
 /* Start the guest (again, after a reboot), report to the client, and see it
  * through to its end. */
 static _Noreturn void run(struct monitor *m, int report_fd)
@@ -425,6 +440,8 @@ static _Noreturn void run(struct monitor *m, int report_fd)
                 /* Once, here: the guest's first process loads the program as it is.
                  * (Not the last run's for attach meanwhile: it then compiles its own.) */
                 (void)unlinkat(m->a->rundir_fd, SECCOMP_SAVED, 0);
+                if (r >= 0)
+                        r = save_config(m, &err);
                 if (r >= 0)
                         r = seccomp_filter_compile(m->a->seccomp, &err);
                 if (r >= 0)

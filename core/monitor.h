@@ -12,8 +12,10 @@
 
 struct seccomp_filter;
 
-/* In the run directory: the guest's seccomp filter (seccomp_filter_save()). */
+/* In the run directory: the guest's seccomp filter (seccomp_filter_save()),
+ * and the config it was started with, for attach to confine as init was. */
 #define SECCOMP_SAVED "seccomp.bpf"
+#define CONFIG_SAVED "config"
 
 /* What the monitor tells the client once init runs (code 0) or failed. */
 struct start_report {

@@ -38,6 +38,15 @@ expect 0 '' -- lodge attach g -- sh -c 'cat /proc/self/cgroup | grep pids'
 grep -q ':/$' "$TEST_DIR/out" || fail "attach not at the root of the guest's cgroup namespace"
 ok "attach: exit status, stdin, env, cwd, users, own processes and fds, caps, no_new_privs, cgroup"
 
+# Confined as init was: a config changed while the guest runs counts from its next start.
+init_bnd=$(sed -n 's/CapBnd:\t//p' "/proc/$(init_pid g)/status")
+[ "$init_bnd" = "$bnd" ] || fail "attach's bounding set $bnd is not init's $init_bnd"
+expect 0 '' -- lodge config g set security.caps.drop sys_nice
+expect 0 '' -- lodge attach g -- sed -n 's/CapBnd:\t//p' /proc/self/status
+[ "$(cat "$TEST_DIR/out")" = "$init_bnd" ] || fail "attach took the changed config: $(cat "$TEST_DIR/out")"
+expect 0 '' -- lodge config g unset security.caps.drop
+ok "attach: confined by the config the guest was started with, not one changed since"
+
 # On a terminal: a pty of the guest's own devpts, the controlling terminal of the command,
 # which gets the terminal's input; the exit status still comes through.
 if command -v script >/dev/null; then
