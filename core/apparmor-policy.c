@@ -14,6 +14,7 @@
 #include "core/base/log.h"
 #include "core/base/path.h"
 #include "core/core-internal.h"
+#include "core/guest.h"
 
 #define CACHE_DIR "cache"
 
@@ -73,12 +74,10 @@ static int load_profile(const struct lodge_paths *p, int rootfd, const char *lab
         return apparmor_load(file, cache, err);
 }
 
-/* Does the guest's root run as the host's root? FIXME: every guest does
- * until user namespaces land; then this is sec->privileged. */
+/* Does the guest's root run as the host's root? */
 static bool runs_as_host_root(const struct lodge_config_security *sec)
 {
-        (void)sec;
-        return true;
+        return !guest_userns(sec);
 }
 
 int apparmor_prepare(const struct lodge_paths *p, int rootfd, const char *name,

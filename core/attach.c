@@ -22,6 +22,7 @@
 #include "core/apparmor.h"
 #include "core/base/cleanup.h"
 #include "core/base/exe.h"
+#include "core/base/fdpass.h"
 #include "core/base/fileio.h"
 #include "core/base/path.h"
 #include "core/base/process.h"
@@ -46,6 +47,7 @@ struct attach {
         int cg_v2_fd;      /* the guest's cgroup2 cgroup, for CLONE_INTO_CGROUP, or < 0 */
         bool in_v2_cgroup; /* the command's process was born there (clone3) */
         int pidfd;         /* the guest's init */
+        bool userns;       /* the guest has a user namespace of its own */
         bool pty;
         int sync; /* SOCK_SEQPACKET to the client */
         const char *term;
@@ -58,24 +60,6 @@ static _Noreturn void child_fail(int sync, struct lodge_error **err, int status)
         snprintf(rep.msg, sizeof(rep.msg), "%s", (*err)->msg ? (*err)->msg : "attach");
         (void)send(sync, &rep, sizeof(rep), MSG_NOSIGNAL);
         _exit(status);
-}
-
-static int send_fd(int sock, int fd)
-{
-        char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-        char byte = 'M';
-        struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-        struct msghdr mh = { .msg_iov = &iov,
-                             .msg_iovlen = 1,
-                             .msg_control = cbuf,
-                             .msg_controllen = sizeof(cbuf) };
-        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(c), &fd, sizeof(int));
-        return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
 }
 
 static char *read_guest_file(const char *path)
@@ -273,8 +257,14 @@ static _Noreturn void attach_child(const struct attach *a)
         (void)prctl(PR_SET_DUMPABLE, 0);
         if (cg_guest_join_self(a->cg, a->in_v2_cgroup, &err) < 0)
                 child_fail(a->sync, &err, 1);
-        if (setns(a->pidfd, CLONE_NEWNS | CLONE_NEWCGROUP) < 0) {
+        if (setns(a->pidfd, CLONE_NEWNS | CLONE_NEWCGROUP | (a->userns ? CLONE_NEWUSER : 0)) < 0) {
                 lodge_error_set(&err, errno, "enter the guest's namespaces");
+                child_fail(a->sync, &err, 1);
+        }
+        /* Its root, not the host's unmapped one: what it makes (its pty) is the guest's. */
+        if (a->userns &&
+            (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
+                lodge_error_set(&err, errno, "become root in the guest's user namespace");
                 child_fail(a->sync, &err, 1);
         }
         if (a->pty) {
@@ -283,7 +273,7 @@ static _Noreturn void attach_child(const struct attach *a)
 
                 if (master < 0 || unlockpt(master) < 0 ||
                     (slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY)) < 0 ||
-                    send_fd(a->sync, master) < 0) {
+                    fdpass_send(a->sync, "M", 1, master) < 0) {
                         lodge_error_set(&err, errno, "allocate a pty in the guest");
                         child_fail(a->sync, &err, 1);
                 }
@@ -338,23 +328,12 @@ static pid_t clone_into_guest(struct attach *child, struct lodge_error **err)
 
 static int recv_fd_or_report(int sock, int *ret_fd, struct guest_report *rep)
 {
-        char cbuf[CMSG_SPACE(sizeof(int))];
-        struct iovec iov = { .iov_base = rep, .iov_len = sizeof(*rep) };
-        struct msghdr mh = { .msg_iov = &iov,
-                             .msg_iovlen = 1,
-                             .msg_control = cbuf,
-                             .msg_controllen = sizeof(cbuf) };
-        struct cmsghdr *c;
-        ssize_t n;
+        ssize_t n = fdpass_recv(sock, rep, sizeof(*rep), ret_fd);
 
-        n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
         if (n < 0)
-                return -errno;
-        c = CMSG_FIRSTHDR(&mh);
-        if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-                memcpy(ret_fd, CMSG_DATA(c), sizeof(int));
+                return (int)n;
+        if (*ret_fd >= 0)
                 return 1;
-        }
         return n == (ssize_t)sizeof(*rep) ? 2 : 0; /* 2: a report; 0: closed */
 }
 
@@ -482,12 +461,13 @@ static int run_attach(const struct attach *a, int *ret_status, struct lodge_erro
 /* Until it execs, the command's process runs lodge's own executable inside
  * the guest. Can the guest's root open its /proc/PID/exe? It isn't dumpable,
  * so only with CAP_SYS_PTRACE over the host's root, which a guest in the
- * host's user namespace has unless it is dropped; and not where the
- * generated AppArmor profile confines the guest, which lets it ptrace only
- * its own processes. (A named profile is the user's: not counted on.) */
+ * host's user namespace has unless it is dropped (in its own, its caps don't
+ * reach a process of the host's); and not where the generated AppArmor
+ * profile confines the guest, which lets it ptrace only its own processes.
+ * (A named profile is the user's: not counted on.) */
 static bool guest_root_reaches_exe(const struct lodge_config_security *sec)
 {
-        if (!caps_kept(sec, "sys_ptrace"))
+        if (guest_userns(sec) || !caps_kept(sec, "sys_ptrace"))
                 return false;
         return !(sec->apparmor == LODGE_APPARMOR_GENERATED && apparmor_host_check(NULL) == 1);
 }
@@ -552,6 +532,7 @@ int lodge_container_attach(const struct lodge_paths *p, const char *name,
                                                  .cg = &cg,
                                                  .cg_v2_fd = cgfd,
                                                  .pidfd = pidfd,
+                                                 .userns = guest_userns(&cfg->security),
                                                  .pty = isatty(STDIN_FILENO) == 1,
                                                  .term = getenv("TERM") },
                                ret_status, err);

@@ -198,8 +198,17 @@ static void check_monitor(struct report *r)
 
 static void check_userns(struct report *r)
 {
-        add(r, "user namespaces", LODGE_CHECK_WARN,
-            "not used yet: every guest is privileged (its root is the host's root)");
+        cleanup_free char *max = NULL;
+
+        if (read_file_at(AT_FDCWD, "/proc/sys/user/max_user_namespaces", 64, &max, NULL, NULL) <
+                    0 ||
+            atol(max) <= 0)
+                add(r, "user namespaces", LODGE_CHECK_MISSING,
+                    "the kernel makes none: every guest's root is the host's root");
+        else
+                add(r, "user namespaces", LODGE_CHECK_WARN,
+                    "for guests with security.idmap (rootfs idmapped); not yet the default: "
+                    "other guests' root is the host's root");
 }
 
 const char *lodge_check_state_to_string(enum lodge_check_state s)

@@ -17,6 +17,7 @@
 
 #include "core/apparmor.h"
 #include "core/base/cleanup.h"
+#include "core/base/fdpass.h"
 
 static _Noreturn void fail(int sync_fd, struct lodge_error **err)
 {
@@ -27,7 +28,9 @@ static _Noreturn void fail(int sync_fd, struct lodge_error **err)
         _exit(1);
 }
 
-/* The console becomes init's controlling terminal and stdio. */
+/* The console becomes init's stdio, and as the kernel gives it to init, not
+ * its controlling terminal: a getty takes that, which it couldn't steal from
+ * init in a user namespace (TIOCSCTTY needs CAP_SYS_ADMIN over the host). */
 static int setup_console(struct lodge_error **err)
 {
         int fd;
@@ -37,8 +40,6 @@ static int setup_console(struct lodge_error **err)
         fd = open("/dev/console", O_RDWR | O_NOCTTY | O_CLOEXEC);
         if (fd < 0)
                 return lodge_error_set(err, errno, "open /dev/console");
-        if (ioctl(fd, TIOCSCTTY, 0) < 0)
-                return lodge_error_set(err, errno, "make /dev/console the controlling terminal");
         for (int i = 0; i < 3; i++)
                 if (dup2(fd, i) < 0)
                         return lodge_error_set(err, errno, "dup2 console");
@@ -51,6 +52,7 @@ _Noreturn void guest_child_main(const struct guest_child *c)
 {
         cleanup_error struct lodge_error *err = NULL;
         const struct guest_setup *s = &c->setup;
+        cleanup_close int rootfs_fd = -EBADF;
         char go = 0;
         int r;
 
@@ -59,7 +61,7 @@ _Noreturn void guest_child_main(const struct guest_child *c)
         /* Its cgroups, joined from inside while the host still shows them. */
         if (cg_guest_join_self(s->cg, s->in_v2_cgroup, &err) < 0)
                 fail(c->sync_fd, &err);
-        if (recv(c->sync_fd, &go, 1, 0) != 1)
+        if (fdpass_recv(c->sync_fd, &go, 1, &rootfs_fd) != 1)
                 _exit(1); /* the monitor gave up: nothing to report to */
 
         /* Now in its cgroups: make them the root of what the guest sees. */
@@ -67,7 +69,7 @@ _Noreturn void guest_child_main(const struct guest_child *c)
                 lodge_error_set(&err, errno, "unshare the cgroup namespace");
                 fail(c->sync_fd, &err);
         }
-        r = guest_mount_all(s, &err);
+        r = guest_mount_all(s, rootfs_fd, &err);
         if (r >= 0 && sethostname(s->name, strlen(s->name)) < 0)
                 r = lodge_error_set(&err, errno, "set the hostname");
         if (r >= 0)

@@ -4,6 +4,8 @@
 /* core-internal: what runs inside the guest's first process before init. */
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 #include "core/base/error.h"
 #include "core/cgroup.h"
@@ -29,8 +31,10 @@ struct guest_setup {
  * the guest's own cgroups, /dev as a tmpfs with the standard nodes, devpts,
  * /dev/console on the pty, /dev/shm, /dev/mqueue, /run. Every target inside
  * the rootfs is resolved without following guest symlinks. Runs in the
- * child, in its new mount and cgroup namespaces. */
-int guest_mount_all(const struct guest_setup *s, struct lodge_error **err);
+ * child, in its new mount and cgroup namespaces. rootfs_fd: a detached
+ * mount to use as the rootfs (an idmapped one), or < 0 to bind the rootfs
+ * path; in a user namespace, host device nodes are bound, not made. */
+int guest_mount_all(const struct guest_setup *s, int rootfs_fd, struct lodge_error **err);
 
 /* What the guest child is told and tells back over its sync socket. */
 struct guest_report {
@@ -56,6 +60,21 @@ _Noreturn void guest_child_main(const struct guest_child *c);
  * or everything but security.caps.keep; clear the inheritable and ambient
  * sets so that nothing is handed on by exec. */
 int caps_apply(const struct lodge_config_security *sec, struct lodge_error **err);
+
+/* ---- userns.c: guests in a user namespace of their own ---- */
+
+/* Does the guest run in a user namespace (security.idmap set, and not
+ * security.privileged)? */
+bool guest_userns(const struct lodge_config_security *sec);
+
+/* Map the guest's ids 0..count-1 to the host's base.. in pid's user
+ * namespace, uids and gids alike. */
+int userns_write_maps(pid_t pid, uint32_t base, uint32_t count, struct lodge_error **err);
+
+/* A detached copy of the mount at path, idmapped through pid's user
+ * namespace: files owned by 0..count-1 on disk appear owned by the guest's
+ * own ids. Returns its fd; -EINVAL where the filesystem can't be idmapped. */
+int userns_idmapped_tree(const char *path, pid_t pid, struct lodge_error **err);
 
 /* Does the guest's bounding set keep this capability ("sys_ptrace")? */
 bool caps_kept(const struct lodge_config_security *sec, const char *name);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "core/base/cleanup.h"
+#include "core/base/fdpass.h"
 #include "core/base/fileio.h"
 #include "core/base/log.h"
 #include "core/base/process.h"
@@ -128,10 +129,33 @@ static int open_socket(struct monitor *m, struct lodge_error **err)
         return 0;
 }
 
+/* In a user namespace, while its first process waits: its id maps, its
+ * rootfs idmapped through them (sent along with the go), and the console
+ * its root's. */
+static int setup_userns(struct monitor *m, int *ret_rootfs_fd, struct lodge_error **err)
+{
+        const struct lodge_config_security *sec = &m->a->cfg->security;
+        int r;
+
+        r = userns_write_maps(m->init_pid, sec->idmap_base, sec->idmap_count, err);
+        if (r < 0)
+                return r;
+        r = userns_idmapped_tree(m->a->rootfs, m->init_pid, err);
+        if (r < 0)
+                return r;
+        *ret_rootfs_fd = r;
+        /* root:tty inside; tty is gid 5 in every distribution lodge knows */
+        if (fchown(m->slave, sec->idmap_base, sec->idmap_base + 5) < 0)
+                return lodge_error_set(err, errno, "give the console to the guest's root");
+        return 0;
+}
+
 /* Start the guest's first process and see it through to exec. */
 static int launch(struct monitor *m, struct lodge_error **err)
 {
-        cleanup_close int cgfd = -EBADF;
+        const struct lodge_config_security *sec = &m->a->cfg->security;
+        bool userns = guest_userns(sec);
+        cleanup_close int cgfd = -EBADF, rootfs_fd = -EBADF;
         bool in_v2 = false;
         char console[64];
         int sv[2], r;
@@ -153,9 +177,9 @@ static int launch(struct monitor *m, struct lodge_error **err)
 
         /* Born in its cgroup2 cgroup where it can be: no migration to pay for. */
         cgfd = cg_guest_v2_fd(&m->cg);
-        m->init_pid =
-                clone_child(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | CLONE_NEWNET,
-                            cgfd, &m->s.pidfd, &in_v2);
+        m->init_pid = clone_child(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID |
+                                          CLONE_NEWNET | (userns ? CLONE_NEWUSER : 0),
+                                  cgfd, &m->s.pidfd, &in_v2);
         if (m->init_pid < 0) {
                 r = lodge_error_set(err, -m->init_pid, "clone the guest's first process");
                 m->init_pid = 0;
@@ -185,7 +209,7 @@ static int launch(struct monitor *m, struct lodge_error **err)
         close(sv[1]);
 
         /* Host side, while the child waits (networking comes here). */
-        r = 0;
+        r = userns ? setup_userns(m, &rootfs_fd, err) : 0;
         /* Reading the console before init can write to it, until the monitor
          * serves it (a fork of a large process, ASan's above all, can take
          * longer than the guest takes to boot to its getty). */
@@ -194,9 +218,8 @@ static int launch(struct monitor *m, struct lodge_error **err)
                 log_warn("%s: start the console keeper: %s", m->a->name, strerror(-m->s.keeper));
                 m->s.keeper = 0;
         }
-        if (send(sv[0], &go, 1, MSG_NOSIGNAL) != 1)
-                r = lodge_error_set(err, errno ? errno : EPIPE,
-                                    "release the guest's first process");
+        if (r >= 0 && (r = fdpass_send(sv[0], &go, 1, rootfs_fd)) < 0)
+                r = lodge_error_set(err, -r, "release the guest's first process");
         if (r >= 0) {
                 /* EOF: init was exec'd; a report: the step that failed. */
                 n = recv(sv[0], &rep, sizeof(rep), 0);

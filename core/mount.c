@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -269,8 +270,10 @@ static int make_node(int devfd, const char *name, mode_t mode, unsigned maj, uns
         return 0;
 }
 
-static int mount_dev(int rootfd, const char *console, char *const *devices, size_t n_devices,
-                     struct lodge_error **err)
+/* The standard nodes: made, or in a user namespace (where mknod isn't
+ * allowed) the host's, bound. */
+static int mount_dev(int rootfd, bool userns, const char *console, char *const *devices,
+                     size_t n_devices, struct lodge_error **err)
 {
         static const struct {
                 const char *name;
@@ -296,7 +299,12 @@ static int mount_dev(int rootfd, const char *console, char *const *devices, size
         if (devfd < 0)
                 return lodge_error_set(err, -devfd, "open /dev");
         for (size_t i = 0; i < ELEMENTSOF(nodes); i++) {
-                r = make_node(devfd, nodes[i].name, 0666, nodes[i].maj, nodes[i].min, err);
+                char host[32], target[32];
+
+                snprintf(host, sizeof(host), "/dev/%s", nodes[i].name);
+                snprintf(target, sizeof(target), "dev/%s", nodes[i].name);
+                r = userns ? bind_at(rootfd, host, target, false, 0, err)
+                           : make_node(devfd, nodes[i].name, 0666, nodes[i].maj, nodes[i].min, err);
                 if (r < 0)
                         return r;
         }
@@ -319,6 +327,11 @@ static int mount_dev(int rootfd, const char *console, char *const *devices, size
 
                 if (!devices[k])
                         continue;
+                if (userns)
+                        return lodge_error_set(err, EOPNOTSUPP,
+                                               "device.%zu: not for a guest in a user namespace "
+                                               "yet",
+                                               k);
                 r = dev_node_parse(devices[k], &node, err);
                 if (r >= 0)
                         r = dev_node_make(devfd, &node, err);
@@ -479,9 +492,9 @@ static int mount_entries(int rootfd, char *const *mounts, size_t n, struct lodge
         return 0;
 }
 
-static int pivot(const char *rootfs, struct lodge_error **err)
+static int pivot(int rootfd, struct lodge_error **err)
 {
-        if (chdir(rootfs) < 0)
+        if (fchdir(rootfd) < 0)
                 return lodge_error_set(err, errno, "enter the rootfs");
         /* pivot_root(".", ".") stacks the old root on top of the new one. */
         if (syscall(SYS_pivot_root, ".", ".") < 0)
@@ -493,26 +506,37 @@ static int pivot(const char *rootfs, struct lodge_error **err)
         return 0;
 }
 
-int guest_mount_all(const struct guest_setup *s, struct lodge_error **err)
+int guest_mount_all(const struct guest_setup *s, int rootfs_fd, struct lodge_error **err)
 {
         cleanup_close int rootfd = -EBADF;
+        bool userns = guest_userns(&s->cfg->security);
         int r;
 
         /* Nothing we mount may propagate back to the host. */
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
                 return lodge_error_set(err, errno, "make mounts private");
         /* pivot_root needs the rootfs to be a mount point. */
-        if (mount(s->rootfs, s->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+        if (rootfs_fd >= 0) {
+                if (syscall(SYS_move_mount, rootfs_fd, "", AT_FDCWD, s->rootfs,
+                            MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                        return lodge_error_set(err, errno, "mount the idmapped rootfs");
+        } else if (mount(s->rootfs, s->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
                 return lodge_error_set(err, errno, "bind the rootfs");
+        }
         rootfd = open(s->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (rootfd < 0)
                 return lodge_error_set(err, errno, "open the rootfs");
+        /* In its user namespace, with its maps written and its rootfs at hand
+         * (the way there is the host root's alone): become its root, so that
+         * what is made on the idmapped rootfs is stored as owned by 0. */
+        if (userns && (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+                return lodge_error_set(err, errno, "become root in the user namespace");
 
         r = mount_proc(rootfd, err);
         if (r >= 0)
                 r = mount_sys(rootfd, s->cgroups, err);
         if (r >= 0)
-                r = mount_dev(rootfd, s->console, s->cfg->limits.devices,
+                r = mount_dev(rootfd, userns, s->console, s->cfg->limits.devices,
                               ELEMENTSOF(s->cfg->limits.devices), err);
         if (r >= 0)
                 r = mount_run(rootfd, err);
@@ -520,5 +544,5 @@ int guest_mount_all(const struct guest_setup *s, struct lodge_error **err)
                 r = mount_entries(rootfd, s->cfg->mounts, ELEMENTSOF(s->cfg->mounts), err);
         if (r < 0)
                 return r;
-        return pivot(s->rootfs, err);
+        return pivot(rootfd, err);
 }

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "core/base/cleanup.h"
+#include "core/base/fileio.h"
+#include "core/guest.h"
+
+bool guest_userns(const struct lodge_config_security *sec)
+{
+        return sec->has_idmap && !sec->privileged;
+}
+
+int userns_write_maps(pid_t pid, uint32_t base, uint32_t count, struct lodge_error **err)
+{
+        static const char *const maps[] = { "uid_map", "gid_map" };
+        char line[64];
+        int n;
+
+        n = snprintf(line, sizeof(line), "0 %u %u\n", base, count);
+        for (size_t i = 0; i < ELEMENTSOF(maps); i++) {
+                char path[64];
+                cleanup_close int fd = -EBADF;
+
+                snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, maps[i]);
+                fd = open(path, O_WRONLY | O_CLOEXEC);
+                if (fd < 0 || write(fd, line, (size_t)n) != n)
+                        return lodge_error_set(err, errno, "write the guest's %s", maps[i]);
+        }
+        return 0;
+}
+
+int userns_idmapped_tree(const char *path, pid_t pid, struct lodge_error **err)
+{
+        struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP };
+        cleanup_close int fd = -EBADF, userns = -EBADF;
+        char ns[64];
+
+        snprintf(ns, sizeof(ns), "/proc/%d/ns/user", (int)pid);
+        userns = open(ns, O_RDONLY | O_CLOEXEC);
+        if (userns < 0)
+                return lodge_error_set(err, errno, "open the guest's user namespace");
+        fd = (int)syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+        if (fd < 0)
+                return lodge_error_set(err, errno, "clone the mount of '%s'", path);
+        attr.userns_fd = (uint64_t)userns;
+        if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
+                return lodge_error_set(err, errno,
+                                       errno == EINVAL ? "idmap the mount of '%s': its "
+                                                         "filesystem can't be idmapped here"
+                                                       : "idmap the mount of '%s'",
+                                       path);
+        return TAKE_FD(fd);
+}
