@@ -518,6 +518,27 @@ int cg_guest_create(const struct cg_guest *g, struct lodge_error **err)
         return r;
 }
 
+int cg_guest_delegate(const struct cg_guest *g, uid_t uid, gid_t gid, struct lodge_error **err)
+{
+        /* cgroup2's delegation files (Documentation/admin-guide/cgroup-v2.rst),
+         * and v1's equivalents. */
+        static const char *const files[] = {
+                NULL,    "cgroup.procs",          "cgroup.threads",   "cgroup.subtree_control",
+                "tasks", "cgroup.clone_children", "notify_on_release"
+        };
+
+        for (size_t i = 0; i < g->host->n; i++)
+                for (size_t k = 0; k < ELEMENTSOF(files); k++) {
+                        cleanup_free char *path = cg_path(g, i, "guest", files[k]);
+
+                        if (!path)
+                                return lodge_error_set(err, ENOMEM, "delegate cgroup");
+                        if (lchown(path, uid, gid) < 0 && (errno != ENOENT || !files[k]))
+                                return lodge_error_set(err, errno, "delegate cgroup '%s'", path);
+                }
+        return 0;
+}
+
 int cg_guest_v2_fd(const struct cg_guest *g)
 {
         cleanup_free char *dir = NULL;

@@ -61,6 +61,12 @@ int cg_guest_create(const struct cg_guest *g, struct lodge_error **err);
 
 /* An O_PATH fd of base/guest in the cgroup2 hierarchy, for clone3's
  * CLONE_INTO_CGROUP; -ENOENT when the host has no cgroup2 hierarchy. */
+/* Give the guest's own cgroup ("<base>/guest": the root of its cgroup
+ * namespace) in every hierarchy to uid:gid, with the files that let it make
+ * and manage its own subtree: for a guest whose root is uid in its user
+ * namespace, e.g. systemd. */
+int cg_guest_delegate(const struct cg_guest *g, uid_t uid, gid_t gid, struct lodge_error **err);
+
 int cg_guest_v2_fd(const struct cg_guest *g);
 
 /* Move the calling single-threaded process into base/guest everywhere it

@@ -130,14 +130,16 @@ static int open_socket(struct monitor *m, struct lodge_error **err)
 }
 
 /* In a user namespace, while its first process waits: its id maps, its
- * rootfs idmapped through them (sent along with the go), and the console
- * its root's. */
+ * cgroups and console its root's, and its rootfs idmapped through the maps
+ * (sent along with the go). */
 static int setup_userns(struct monitor *m, int *ret_rootfs_fd, struct lodge_error **err)
 {
         const struct lodge_config_security *sec = &m->a->cfg->security;
         int r;
 
         r = userns_write_maps(m->init_pid, sec->idmap_base, sec->idmap_count, err);
+        if (r >= 0)
+                r = cg_guest_delegate(&m->cg, sec->idmap_base, sec->idmap_base, err);
         if (r < 0)
                 return r;
         r = userns_idmapped_tree(m->a->rootfs, m->init_pid, err);

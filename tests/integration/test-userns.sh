@@ -4,7 +4,7 @@
 # host's BASE, never the host's root; its rootfs is idmapped, so files stay
 # owned by 0 on disk; attach enters the namespace; and the escape probe's
 # attempts that a privileged guest gets through without AppArmor (test-escape.sh's
-# known gaps) are all denied.
+# known gaps) are all denied; systemd boots to running with its cgroup delegated.
 . "$(dirname "$0")/lib.sh"
 
 probe=$TEST_DIR/escape-probe
@@ -78,6 +78,26 @@ grep -q 'ended=clean' "$LODGE_RUNDIR/un/state" || fail "didn't stop cleanly: $(c
 [ -z "$(cgroups_of un)" ] || fail "cgroups left: $(cgroups_of un)"
 ! grep -q "$rootfs" /proc/self/mountinfo || fail "the rootfs is still mounted on the host"
 ok "stops cleanly on SIGUSR2; nothing left"
+
+# systemd, in its own user namespace, with its cgroup delegated to its root.
+DEB=$(fixture_debian)
+lodge create ud -t local -- --file "$DEB" --meta "$(meta_of "$DEB")" >/dev/null
+printf 'auto lo\niface lo inet loopback\n' >"$LODGE_ROOT/containers/ud/rootfs/etc/network/interfaces"
+lodge config ud set security.idmap "$((base + 65536)):65536"
+expect 0 '' -- lodge start ud
+wait_for 60 sh -c "[ \"\$('$LODGE_BIN' attach ud -- systemctl is-system-running 2>/dev/null)\" = running ]" || {
+        lodge attach ud -- systemctl --failed --no-legend >&2 || true
+        fail "systemd in a user namespace is '$(lodge attach ud -- systemctl is-system-running 2>&1)', not running"
+}
+pid=$(init_pid ud)
+ps -o uid= --ppid "$pid" | while read -r u; do
+        [ "$u" -ge $((base + 65536)) ] && [ "$u" -lt $((base + 131072)) ] ||
+                fail "a systemd guest process runs as host uid $u"
+done
+expect 0 '' -- lodge stop ud
+grep -q 'ended=clean' "$LODGE_RUNDIR/ud/state" || fail "systemd didn't stop cleanly: $(cat "$LODGE_RUNDIR/ud/state")"
+[ -z "$(cgroups_of ud)" ] || fail "cgroups left: $(cgroups_of ud)"
+ok "systemd in a user namespace reaches 'running' (no failed unit) and stops cleanly"
 
 lodge config un set device.0 /dev/loop-control
 expect 1 'device.0: not for a guest in a user namespace yet' -- lodge start un
