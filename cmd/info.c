@@ -15,6 +15,13 @@ static void print_table(const struct lodge_container_info *i)
         if (i->init_pid > 0)
                 printf("PID:        %lld\n", (long long)i->init_pid);
         printf("Path:       %s\n", i->path);
+        if (i->state != LODGE_STATE_BROKEN) {
+                if (i->privileged)
+                        printf("Security:   privileged: its root is the host's root (warning)\n");
+                else
+                        printf("Security:   unprivileged: host ids %u-%u\n", i->idmap_base,
+                               i->idmap_base + i->idmap_count - 1);
+        }
         if (i->backend)
                 printf("Backend:    %s\n", i->backend);
         if (i->arch)

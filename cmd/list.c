@@ -38,14 +38,17 @@ static void print_table(const struct lodge_container_info *l, size_t n)
                 wstate = b > wstate ? b : wstate;
                 wback = c > wback ? c : wback;
         }
-        printf("%-*s  %-*s  %-*s  %-20s  %s\n", wname, "NAME", wstate, "STATE", wback, "BACKEND",
-               "IPV4", "AUTOSTART");
+        printf("%-*s  %-*s  %-*s  %-20s  %-9s  %s\n", wname, "NAME", wstate, "STATE", wback,
+               "BACKEND", "IPV4", "AUTOSTART", "SECURITY");
         for (size_t i = 0; i < n; i++) {
                 cleanup_free char *ip = join_ipv4(l[i].ipv4);
 
-                printf("%-*s  %-*s  %-*s  %-20s  %s\n", wname, l[i].name, wstate,
+                printf("%-*s  %-*s  %-*s  %-20s  %-9s  %s\n", wname, l[i].name, wstate,
                        lodge_state_to_string(l[i].state), wback, l[i].backend ? l[i].backend : "-",
-                       ip && *ip ? ip : "-", l[i].autostart ? "yes" : "no");
+                       ip && *ip ? ip : "-", l[i].autostart ? "yes" : "no",
+                       l[i].state == LODGE_STATE_BROKEN ? "-"
+                       : l[i].privileged                ? "PRIVILEGED"
+                                                        : "userns");
         }
 }
 

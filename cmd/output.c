@@ -170,7 +170,13 @@ void cmd_json_container(FILE *out, const struct lodge_container_info *i)
                         fputc(',', out);
                 json_print_string(out, *a);
         }
-        fprintf(out, "],\"autostart\":%s", i->autostart ? "true" : "false");
+        fprintf(out, "],\"autostart\":%s,\"privileged\":%s", i->autostart ? "true" : "false",
+                i->privileged ? "true" : "false");
+        if (i->privileged)
+                fputs(",\"idmap\":null", out);
+        else
+                fprintf(out, ",\"idmap\":{\"base\":%u,\"count\":%u}", i->idmap_base,
+                        i->idmap_count);
         if (i->init_pid > 0)
                 fprintf(out, ",\"pid\":%lld", (long long)i->init_pid);
         else

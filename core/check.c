@@ -206,9 +206,8 @@ static void check_userns(struct report *r)
                 add(r, "user namespaces", LODGE_CHECK_MISSING,
                     "the kernel makes none: every guest's root is the host's root");
         else
-                add(r, "user namespaces", LODGE_CHECK_WARN,
-                    "for guests with security.idmap (rootfs idmapped); not yet the default: "
-                    "other guests' root is the host's root");
+                add(r, "user namespaces", LODGE_CHECK_OK,
+                    "every guest but those with security.privileged = true (rootfs idmapped)");
 }
 
 const char *lodge_check_state_to_string(enum lodge_check_state s)

@@ -160,6 +160,8 @@ struct lodge_container_info {
         char *backend; /* "dir", … */
         char *arch;
         bool autostart;
+        bool privileged;                  /* no user namespace: its root is the host's root */
+        uint32_t idmap_base, idmap_count; /* its host ids, when not privileged */
         char **ipv4;      /* configured or live addresses, "ADDR/PREFIX" or "dhcp" */
         int64_t init_pid; /* 0 when not running */
         char *error;      /* why the state is BROKEN, else NULL */

@@ -16,6 +16,7 @@
 #include "core/base/rmtree.h"
 #include "core/base/strv.h"
 #include "core/core-internal.h"
+#include "core/idmap.h"
 #include "storage/storage.h"
 #include "templates/template.h"
 
@@ -167,12 +168,13 @@ static int check_interrupt(struct lodge_error **err)
 }
 
 /* Fill the hidden directory tmp: rootfs, template, config. */
-static int build_container(const struct lodge_paths *p, const char *name,
+static int build_container(const struct lodge_paths *p, const struct root_dirs *d, const char *name,
                            const struct create_plan *pl, const struct lodge_create_options *opts,
                            int tmpfd, const char *tmp, struct lodge_template_result *res,
                            struct lodge_error **err)
 {
         CLEANUP(lodge_config_freep) struct lodge_config *cfg = NULL;
+        struct container_lock idmap_lock = CONTAINER_LOCK_NULL;
         cleanup_free char *rootfs_path = NULL;
         cleanup_close int rootfd = -EBADF;
         struct lodge_template_ctx ctx;
@@ -201,7 +203,14 @@ static int build_container(const struct lodge_paths *p, const char *name,
         r = build_config(name, pl, opts->config, res, &cfg, err);
         if (r < 0)
                 return r;
-        r = lodge_config_write_at(cfg, tmpfd, "config", err);
+        /* Its id range, picked and written while no other create picks one. */
+        r = container_lock(d->locks, IDMAP_LOCK, "pick an id range", &idmap_lock, err);
+        if (r < 0)
+                return r;
+        r = idmap_assign(d->containers, name, cfg, err);
+        if (r >= 0)
+                r = lodge_config_write_at(cfg, tmpfd, "config", err);
+        container_unlock(&idmap_lock);
         if (r < 0)
                 return r;
 
@@ -250,7 +259,7 @@ static int create_locked(const struct lodge_paths *p, const struct root_dirs *d,
         if (tmpfd < 0)
                 r = lodge_error_set(err, -tmpfd, "open directory '%s'", tmp);
         else
-                r = build_container(p, name, pl, opts, tmpfd, tmp, res, err);
+                r = build_container(p, d, name, pl, opts, tmpfd, tmp, res, err);
         if (r >= 0)
                 r = check_interrupt(err);
         if (r >= 0 && renameat2(d->containers, tmp, d->containers, name, RENAME_NOREPLACE) < 0)

@@ -13,6 +13,7 @@
 #include "core/base/path.h"
 #include "core/base/strv.h"
 #include "core/core-internal.h"
+#include "core/guest.h"
 #include "templates/template.h"
 
 void lodge_container_info_done(struct lodge_container_info *i)
@@ -97,6 +98,9 @@ static int fill_info(const struct lodge_paths *p, const struct root_dirs *d, con
         i.backend = strdup(backend_name(cfg->backend));
         i.arch = cfg->arch ? strdup(cfg->arch) : NULL;
         i.autostart = cfg->autostart;
+        i.privileged = !guest_userns(&cfg->security);
+        i.idmap_base = i.privileged ? 0 : cfg->security.idmap_base;
+        i.idmap_count = i.privileged ? 0 : cfg->security.idmap_count;
         r = add_ipv4(cfg, &i.ipv4);
         if (r < 0 || !i.backend || (cfg->arch && !i.arch)) {
                 lodge_container_info_done(&i);

@@ -270,6 +270,27 @@ static int make_node(int devfd, const char *name, mode_t mode, unsigned maj, uns
         return 0;
 }
 
+/* device.N in a user namespace, where mknod isn't allowed: the host's node,
+ * bound (the guest's root opens it as the node's mode lets others). */
+static int dev_node_bind(int rootfd, int devfd, const struct dev_node *n, struct lodge_error **err)
+{
+        cleanup_free char *target = NULL, *parent = NULL;
+        char *slash;
+
+        if (asprintf(&target, "dev/%s", n->target) < 0 || !(parent = strdup(n->target)))
+                return lodge_error_set(err, ENOMEM, "device '%s'", n->path);
+        slash = strrchr(parent, '/');
+        if (slash) {
+                cleanup_close int pfd = -EBADF;
+
+                *slash = '\0';
+                pfd = mkdir_p_at(devfd, parent, 0755);
+                if (pfd < 0)
+                        return lodge_error_set(err, -pfd, "create /dev/%s", parent);
+        }
+        return bind_at(rootfd, n->path, target, false, 0, err);
+}
+
 /* The standard nodes: made, or in a user namespace (where mknod isn't
  * allowed) the host's, bound. */
 static int mount_dev(int rootfd, bool userns, const char *console, char *const *devices,
@@ -327,14 +348,10 @@ static int mount_dev(int rootfd, bool userns, const char *console, char *const *
 
                 if (!devices[k])
                         continue;
-                if (userns)
-                        return lodge_error_set(err, EOPNOTSUPP,
-                                               "device.%zu: not for a guest in a user namespace "
-                                               "yet",
-                                               k);
                 r = dev_node_parse(devices[k], &node, err);
                 if (r >= 0)
-                        r = dev_node_make(devfd, &node, err);
+                        r = userns ? dev_node_bind(rootfd, devfd, &node, err)
+                                   : dev_node_make(devfd, &node, err);
                 dev_node_done(&node);
                 if (r < 0)
                         return lodge_error_prefix(err, r, "device.%zu", k);

@@ -60,7 +60,7 @@ warning="warning: NAME: $why: this privileged guest is not root-safe here"
 names=(aa a.b_c-d x..y 9lives Z- 0.0.0.0
         abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_)
 for n in "${names[@]}"; do
-        expect 0 '' -- lodge create "$n" -t local -- --file "$BB"
+        expect 0 '' -- lodge create "$n" -t local -c security.privileged=true -- --file "$BB"
         pat="${warning/NAME/${n//./\\.}}.*core_pattern"
         ((host_aa)) && pat=''
         expect 0 "$pat" -- lodge start "$n"
@@ -70,6 +70,14 @@ for n in "${names[@]}"; do
 done
 ok "the generated profile of each name (${names[*]}) compiles with its mount rules and is one profile, its own"
 ((host_aa)) || ok "a privileged guest on a host without AppArmor starts with one warning that it is not root-safe"
+
+# A guest in its own user namespace (the default) is no host root: nothing to warn about.
+expect 0 '' -- lodge create un -t local -- --file "$BB"
+expect 0 '' -- lodge start un
+grep -q warning "$TEST_DIR/err" && fail "an unprivileged guest started with: $(cat "$TEST_DIR/err")"
+check_profile un 0
+expect 0 '' -- lodge destroy -f un
+ok "an unprivileged guest (the default) starts without the warning, under the same profile"
 
 n=a.b_c-d
 expect 0 '' -- lodge config "$n" set security.nesting true
@@ -99,7 +107,7 @@ assert_nothing_of() {
         expect 0 '' -- lodge info "$1"
         grep -q '^State: *STOPPED$' "$TEST_DIR/out" || fail "'$1' is not stopped after a refused start"
 }
-expect 0 '' -- lodge create req -t local -- --file "$BB"
+expect 0 '' -- lodge create req -t local -c security.privileged=true -- --file "$BB"
 expect 0 '' -- lodge config req set security.apparmor.required true
 if ((host_aa)); then
         expect 0 '' -- lodge start req

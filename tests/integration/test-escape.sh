@@ -22,7 +22,8 @@ probe=$TEST_DIR/escape-probe
 gcc -static -O1 -o "$probe" "$LODGE_SRCDIR/tests/integration/escape-probe.c" 2>/dev/null ||
         { echo "SKIP: can't build a static probe (gcc, libc6-dev)"; exit 77; }
 BB=$(fixture_busybox)
-lodge create esc -t local -- --file "$BB" >/dev/null
+# A privileged guest: what holds without a user namespace (test-userns.sh has the other kind).
+lodge create esc -t local -c security.privileged=true -- --file "$BB" >/dev/null
 rootfs=$LODGE_ROOT/containers/esc/rootfs
 cp "$probe" "$rootfs/probe"
 

@@ -99,8 +99,37 @@ grep -q 'ended=clean' "$LODGE_RUNDIR/ud/state" || fail "systemd didn't stop clea
 [ -z "$(cgroups_of ud)" ] || fail "cgroups left: $(cgroups_of ud)"
 ok "systemd in a user namespace reaches 'running' (no failed unit) and stops cleanly"
 
-lodge config un set device.0 /dev/loop-control
-expect 1 'device.0: not for a guest in a user namespace yet' -- lodge start un
-[ -z "$(cgroups_of un)" ] || fail "a refused start left cgroups"
+# device.N: the host's node, bound (mknod isn't allowed in a user namespace).
+lodge config un set device.0 "/dev/loop-control /dev/ctl/loop"
+expect 0 '' -- lodge start un
+expect 0 '' -- lodge attach un -- stat -c '%F %t:%T' /dev/ctl/loop
+[ "$(cat "$TEST_DIR/out")" = "character special file a:ed" ] || fail "device.0 in the guest: $(cat "$TEST_DIR/out")"
+expect 0 '' -- lodge stop --kill un
 lodge config un unset device.0
-ok "device.N in a user namespace: refused clearly, nothing left"
+ok "device.N in a user namespace: the host's node, bound at its target"
+
+# Unprivileged is the default: each new guest gets a range of its own, stable, from the pool.
+expect 0 '' -- lodge create d1 -t local -- --file "$BB"
+expect 0 '' -- lodge create d2 -t local -- --file "$BB"
+r1=$(lodge config d1 get security.idmap) && r2=$(lodge config d2 get security.idmap) ||
+        fail "a new guest has no security.idmap"
+[ "${r1#*:}" = 65536 ] && [ "${r2#*:}" = 65536 ] || fail "ranges $r1 and $r2 are not 65536 ids"
+b1=${r1%:*} b2=${r2%:*}
+(( b1 + 65536 <= b2 || b2 + 65536 <= b1 )) || fail "ranges $r1 and $r2 overlap"
+expect 0 '' -- lodge start d1
+[ "$(awk '/^Uid:/ { print $2 }' "/proc/$(init_pid d1)/status")" = "$b1" ] || fail "d1 doesn't run as $b1"
+expect 0 '' -- lodge stop --kill d1
+[ "$(lodge config d1 get security.idmap)" = "$r1" ] || fail "d1's range changed"
+expect 0 '' -- lodge create p -t local -c security.privileged=true -- --file "$BB"
+! lodge config p get security.idmap >/dev/null 2>&1 || fail "a privileged guest got a range"
+expect 0 '' -- lodge info d1
+grep -q "^Security: *unprivileged: host ids $b1-$((b1 + 65535))\$" "$TEST_DIR/out" || fail "info: $(cat "$TEST_DIR/out")"
+expect 0 '' -- lodge info p
+grep -q '^Security: *privileged: .*warning' "$TEST_DIR/out" || fail "info of a privileged guest: $(cat "$TEST_DIR/out")"
+expect 0 '' -- lodge list
+grep -Eq '^d1 .* userns$' "$TEST_DIR/out" && grep -Eq '^p .* PRIVILEGED$' "$TEST_DIR/out" ||
+        fail "list: $(cat "$TEST_DIR/out")"
+expect 0 '' -- lodge info d1 --format json
+python3 -c 'import json, sys; i = json.load(open(sys.argv[1])); assert i["privileged"] is False and i["idmap"] == {"base": int(sys.argv[2]), "count": 65536}, i' \
+        "$TEST_DIR/out" "$b1" || fail "info JSON: $(cat "$TEST_DIR/out")"
+ok "new guests are unprivileged by default: disjoint 65536-id ranges ($r1, $r2), kept in the config, shown by info and list"
