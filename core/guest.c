@@ -52,7 +52,7 @@ _Noreturn void guest_child_main(const struct guest_child *c)
 {
         cleanup_error struct lodge_error *err = NULL;
         const struct guest_setup *s = &c->setup;
-        cleanup_close int rootfs_fd = -EBADF;
+        CLEANUP(guest_mounts_done) struct guest_mounts gm = GUEST_MOUNTS_NULL;
         char go = 0;
         int r;
 
@@ -61,15 +61,26 @@ _Noreturn void guest_child_main(const struct guest_child *c)
         /* Its cgroups, joined from inside while the host still shows them. */
         if (cg_guest_join_self(s->cg, s->in_v2_cgroup, &err) < 0)
                 fail(c->sync_fd, &err);
-        if (fdpass_recv(c->sync_fd, &go, 1, &rootfs_fd) != 1)
+        if (fdpass_recv(c->sync_fd, &go, 1, &gm.rootfs) != 1)
                 _exit(1); /* the monitor gave up: nothing to report to */
+        /* In a user namespace, the sources of mount.N follow, one message each. */
+        for (size_t k = 0; guest_userns(&s->cfg->security) && k < ELEMENTSOF(gm.entry); k++) {
+                char have = 0;
+
+                if (!s->cfg->mounts[k])
+                        continue;
+                if (fdpass_recv(c->sync_fd, &have, 1, &gm.entry[k]) != 1)
+                        _exit(1);
+                if (!have)
+                        gm.entry[k] = -ENOENT;
+        }
 
         /* Now in its cgroups: make them the root of what the guest sees. */
         if (unshare(CLONE_NEWCGROUP) < 0) {
                 lodge_error_set(&err, errno, "unshare the cgroup namespace");
                 fail(c->sync_fd, &err);
         }
-        r = guest_mount_all(s, rootfs_fd, &err);
+        r = guest_mount_all(s, guest_userns(&s->cfg->security) ? &gm : NULL, &err);
         if (r >= 0 && sethostname(s->name, strlen(s->name)) < 0)
                 r = lodge_error_set(&err, errno, "set the hostname");
         if (r >= 0)

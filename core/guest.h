@@ -31,10 +31,33 @@ struct guest_setup {
  * the guest's own cgroups, /dev as a tmpfs with the standard nodes, devpts,
  * /dev/console on the pty, /dev/shm, /dev/mqueue, /run. Every target inside
  * the rootfs is resolved without following guest symlinks. Runs in the
- * child, in its new mount and cgroup namespaces. rootfs_fd: a detached
- * mount to use as the rootfs (an idmapped one), or < 0 to bind the rootfs
- * path; in a user namespace, host device nodes are bound, not made. */
-int guest_mount_all(const struct guest_setup *s, int rootfs_fd, struct lodge_error **err);
+ * child, in its new mount and cgroup namespaces. gm (NULL for a privileged
+ * guest): from the monitor, for a guest in a user namespace, detached mounts
+ * to use as the rootfs (idmapped) and as the sources of mount.N (idmapped
+ * with "shift"); host device nodes are then bound, not made. */
+struct guest_mounts {
+        int rootfs;                        /* the idmapped rootfs */
+        int entry[LODGE_CONFIG_MAX_MOUNT]; /* mount.N: -ENOENT, its optional source is missing */
+};
+#define GUEST_MOUNTS_NULL                                                                          \
+        {                                                                                          \
+                -EBADF,                                                                            \
+                {                                                                                  \
+                        [0 ... LODGE_CONFIG_MAX_MOUNT - 1] = -EBADF                                \
+                }                                                                                  \
+        }
+void guest_mounts_done(struct guest_mounts *gm);
+int guest_mount_all(const struct guest_setup *s, const struct guest_mounts *gm,
+                    struct lodge_error **err);
+
+/* One mount.N value, parsed; buf holds the strings. */
+struct mount_spec {
+        char *buf, *source, *target; /* target relative to the guest's root */
+        bool ro, optional, shift;
+        char create; /* 'd', 'f', or 0: as the source is */
+};
+int mount_spec_parse(const char *value, struct mount_spec *ret, struct lodge_error **err);
+void mount_spec_done(struct mount_spec *m);
 
 /* What the guest child is told and tells back over its sync socket. */
 struct guest_report {
@@ -71,10 +94,13 @@ bool guest_userns(const struct lodge_config_security *sec);
  * namespace, uids and gids alike. */
 int userns_write_maps(pid_t pid, uint32_t base, uint32_t count, struct lodge_error **err);
 
-/* A detached copy of the mount at path, idmapped through pid's user
- * namespace: files owned by 0..count-1 on disk appear owned by the guest's
- * own ids. Returns its fd; -EINVAL where the filesystem can't be idmapped. */
-int userns_idmapped_tree(const char *path, pid_t pid, struct lodge_error **err);
+/* A detached copy of the mount at path (not of those below it), for a guest
+ * in a user namespace: with idmap, idmapped through pid's user namespace
+ * (files owned by 0..count-1 on disk appear owned by the guest's own ids;
+ * -EINVAL where the filesystem can't be), with ro read-only. Returns its fd;
+ * -ENOENT (the error set too) when path doesn't exist. */
+int userns_detached_tree(const char *path, pid_t pid, bool idmap, bool ro,
+                         struct lodge_error **err);
 
 /* Does the guest's bounding set keep this capability ("sys_ptrace")? */
 bool caps_kept(const struct lodge_config_security *sec, const char *name);

@@ -132,7 +132,7 @@ static int open_socket(struct monitor *m, struct lodge_error **err)
 /* In a user namespace, while its first process waits: its id maps, its
  * cgroups and console its root's, and its rootfs idmapped through the maps
  * (sent along with the go). */
-static int setup_userns(struct monitor *m, int *ret_rootfs_fd, struct lodge_error **err)
+static int setup_userns(struct monitor *m, struct guest_mounts *gm, struct lodge_error **err)
 {
         const struct lodge_config_security *sec = &m->a->cfg->security;
         int r;
@@ -142,10 +142,27 @@ static int setup_userns(struct monitor *m, int *ret_rootfs_fd, struct lodge_erro
                 r = cg_guest_delegate(&m->cg, sec->idmap_base, sec->idmap_base, err);
         if (r < 0)
                 return r;
-        r = userns_idmapped_tree(m->a->rootfs, m->init_pid, err);
+        r = userns_detached_tree(m->a->rootfs, m->init_pid, true, false, err);
         if (r < 0)
                 return r;
-        *ret_rootfs_fd = r;
+        gm->rootfs = r;
+        for (size_t k = 0; k < ELEMENTSOF(gm->entry); k++) {
+                CLEANUP(mount_spec_done) struct mount_spec spec = { 0 };
+
+                if (!m->a->cfg->mounts[k])
+                        continue;
+                r = mount_spec_parse(m->a->cfg->mounts[k], &spec, err);
+                if (r >= 0)
+                        r = userns_detached_tree(spec.source, m->init_pid, spec.shift, spec.ro,
+                                                 err);
+                if (r == -ENOENT && spec.optional) {
+                        lodge_error_free(err);
+                        continue; /* the guest skips it */
+                }
+                if (r < 0)
+                        return lodge_error_prefix(err, r, "mount.%zu", k);
+                gm->entry[k] = r;
+        }
         /* root:tty inside; tty is gid 5 in every distribution lodge knows */
         if (fchown(m->slave, sec->idmap_base, sec->idmap_base + 5) < 0)
                 return lodge_error_set(err, errno, "give the console to the guest's root");
@@ -157,7 +174,8 @@ static int launch(struct monitor *m, struct lodge_error **err)
 {
         const struct lodge_config_security *sec = &m->a->cfg->security;
         bool userns = guest_userns(sec);
-        cleanup_close int cgfd = -EBADF, rootfs_fd = -EBADF;
+        CLEANUP(guest_mounts_done) struct guest_mounts gm = GUEST_MOUNTS_NULL;
+        cleanup_close int cgfd = -EBADF;
         bool in_v2 = false;
         char console[64];
         int sv[2], r;
@@ -211,7 +229,7 @@ static int launch(struct monitor *m, struct lodge_error **err)
         close(sv[1]);
 
         /* Host side, while the child waits (networking comes here). */
-        r = userns ? setup_userns(m, &rootfs_fd, err) : 0;
+        r = userns ? setup_userns(m, &gm, err) : 0;
         /* Reading the console before init can write to it, until the monitor
          * serves it (a fork of a large process, ASan's above all, can take
          * longer than the guest takes to boot to its getty). */
@@ -220,8 +238,14 @@ static int launch(struct monitor *m, struct lodge_error **err)
                 log_warn("%s: start the console keeper: %s", m->a->name, strerror(-m->s.keeper));
                 m->s.keeper = 0;
         }
-        if (r >= 0 && (r = fdpass_send(sv[0], &go, 1, rootfs_fd)) < 0)
+        if (r >= 0 && (r = fdpass_send(sv[0], &go, 1, gm.rootfs)) < 0)
                 r = lodge_error_set(err, -r, "release the guest's first process");
+        for (size_t k = 0; r >= 0 && userns && k < ELEMENTSOF(gm.entry); k++) {
+                char have = gm.entry[k] >= 0;
+
+                if (m->a->cfg->mounts[k] && (r = fdpass_send(sv[0], &have, 1, gm.entry[k])) < 0)
+                        r = lodge_error_set(err, -r, "hand mount.%zu to the guest", k);
+        }
         if (r >= 0) {
                 /* EOF: init was exec'd; a report: the step that failed. */
                 n = recv(sv[0], &rep, sizeof(rep), 0);

@@ -402,70 +402,96 @@ static unsigned long mount_flags_of(int fd)
         return flags;
 }
 
-struct entry_opts {
-        bool ro, optional;
-        char create; /* 'd', 'f', or 0: as the source is */
-};
-
-static int entry_opts_parse(char *opts, struct entry_opts *ret, struct lodge_error **err)
+void guest_mounts_done(struct guest_mounts *gm)
 {
-        char *save = NULL;
+        if (gm->rootfs >= 0)
+                close(gm->rootfs);
+        for (size_t k = 0; k < ELEMENTSOF(gm->entry); k++)
+                if (gm->entry[k] >= 0)
+                        close(gm->entry[k]);
+        *gm = (struct guest_mounts)GUEST_MOUNTS_NULL;
+}
 
-        *ret = (struct entry_opts){ 0 };
+int mount_spec_parse(const char *value, struct mount_spec *ret, struct lodge_error **err)
+{
+        struct mount_spec m = { 0 };
+        char *save = NULL, *opts;
+
+        m.buf = strdup(value);
+        if (!m.buf)
+                return lodge_error_set(err, ENOMEM, "mount '%s'", value);
+        m.source = strtok_r(m.buf, " ", &save);
+        m.target = strtok_r(NULL, " ", &save);
+        opts = strtok_r(NULL, " ", &save);
+        if (!m.source || !m.target) {
+                free(m.buf);
+                return lodge_error_set(err, EINVAL, "'%s' is not SOURCE TARGET [OPTIONS]", value);
+        }
+        m.target += strspn(m.target, "/");
         for (char *o = opts ? strtok_r(opts, ",", &save) : NULL; o;
              o = strtok_r(NULL, ",", &save)) {
                 if (strcmp(o, "ro") == 0)
-                        ret->ro = true;
+                        m.ro = true;
                 else if (strcmp(o, "optional") == 0)
-                        ret->optional = true;
+                        m.optional = true;
                 else if (strcmp(o, "create=dir") == 0)
-                        ret->create = 'd';
+                        m.create = 'd';
                 else if (strcmp(o, "create=file") == 0)
-                        ret->create = 'f';
+                        m.create = 'f';
                 else if (strcmp(o, "shift") == 0)
-                        return lodge_error_set(
-                                err, EOPNOTSUPP,
-                                "'shift' needs an idmapped guest, not supported yet");
-                else if (strcmp(o, "rw") != 0)
+                        m.shift = true;
+                else if (strcmp(o, "rw") != 0) {
+                        free(m.buf);
                         return lodge_error_set(err, EINVAL, "unknown option '%s'", o);
+                }
         }
+        if (!*m.target) {
+                free(m.buf);
+                return lodge_error_set(err, EINVAL, "the target is the guest's root directory");
+        }
+        *ret = m;
         return 0;
 }
 
-/* mount.N = "SOURCE TARGET [OPTIONS]": a host path bound into the guest. The
- * source is the admin's and opened once; the target and its missing parents
- * are found and made in the rootfs without following any symlink, so one the
- * guest planted can't get a host path mounted over (CVE-2015-1335). */
-static int mount_entry(int rootfd, const char *value, struct lodge_error **err)
+void mount_spec_done(struct mount_spec *m)
 {
-        cleanup_free char *copy = strdup(value);
-        cleanup_close int src = -EBADF, parent = -EBADF;
-        char *source, *target, *slash, *save = NULL;
-        struct entry_opts o;
+        free(m->buf);
+        *m = (struct mount_spec){ 0 };
+}
+
+/* mount.N = "SOURCE TARGET [OPTIONS]": a host path bound into the guest. The
+ * source is the admin's and opened once: here, or (src >= 0) as a detached
+ * mount by the monitor, for a guest in a user namespace. The target and its
+ * missing parents are found and made in the rootfs without following any
+ * symlink, so one the guest planted can't get a host path mounted over
+ * (CVE-2015-1335). */
+static int mount_entry(int rootfd, const char *value, int detached, struct lodge_error **err)
+{
+        CLEANUP(mount_spec_done) struct mount_spec m = { 0 };
+        cleanup_close int own = -EBADF, parent = -EBADF;
+        int src;
+        char *target, *slash;
         struct stat st;
         char p[32];
         bool dir;
         int r;
 
-        if (!copy)
-                return lodge_error_set(err, ENOMEM, "mount '%s'", value);
-        source = strtok_r(copy, " ", &save);
-        target = strtok_r(NULL, " ", &save);
-        if (!source || !target)
-                return lodge_error_set(err, EINVAL, "'%s' is not SOURCE TARGET [OPTIONS]", value);
-        r = entry_opts_parse(strtok_r(NULL, " ", &save), &o, err);
+        r = mount_spec_parse(value, &m, err);
         if (r < 0)
                 return r;
-        target += strspn(target, "/");
-        if (!*target)
-                return lodge_error_set(err, EINVAL, "the target is the guest's root directory");
-
-        src = open(source, O_PATH | O_CLOEXEC);
-        if (src < 0 && errno == ENOENT && o.optional)
+        if (m.shift && detached < 0)
+                return lodge_error_set(err, EINVAL,
+                                       "'shift' is for a guest in a user namespace, not a "
+                                       "privileged one");
+        if (detached == -ENOENT) /* the monitor found no source, and it is optional */
+                return 0;
+        target = m.target;
+        src = detached >= 0 ? detached : (own = open(m.source, O_PATH | O_CLOEXEC));
+        if (src < 0 && errno == ENOENT && m.optional)
                 return 0;
         if (src < 0 || fstat(src, &st) < 0)
-                return lodge_error_set(err, errno, "source '%s'", source);
-        dir = o.create ? o.create == 'd' : S_ISDIR(st.st_mode);
+                return lodge_error_set(err, errno, "source '%s'", m.source);
+        dir = m.create ? m.create == 'd' : S_ISDIR(st.st_mode);
 
         slash = strrchr(target, '/');
         if (slash) {
@@ -488,21 +514,30 @@ static int mount_entry(int rootfd, const char *value, struct lodge_error **err)
                         return fd;
                 fd_path(src, p);
                 fd_path(fd, t);
-                /* Not recursive: what is mounted below the source stays on the host. */
+                /* Not recursive: what is mounted below the source stays on the host. The
+                 * monitor's detached copy is already made so, and ro where asked. */
+                if (detached >= 0) {
+                        if (syscall(SYS_move_mount, src, "", fd, "",
+                                    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                                return lodge_error_set(err, errno, "mount '%s' on '/%s'", m.source,
+                                                       target);
+                        return 0;
+                }
                 if (mount(p, t, NULL, MS_BIND, NULL) < 0)
-                        return lodge_error_set(err, errno, "bind '%s' on '/%s'", source, target);
+                        return lodge_error_set(err, errno, "bind '%s' on '/%s'", m.source, target);
         }
-        return o.ro ? remount_at(rootfd, target, RO | mount_flags_of(src), err) : 0;
+        return m.ro ? remount_at(rootfd, target, RO | mount_flags_of(src), err) : 0;
 }
 
-static int mount_entries(int rootfd, char *const *mounts, size_t n, struct lodge_error **err)
+static int mount_entries(int rootfd, char *const *mounts, const int *detached, size_t n,
+                         struct lodge_error **err)
 {
         for (size_t k = 0; k < n; k++) {
                 int r;
 
                 if (!mounts[k])
                         continue;
-                r = mount_entry(rootfd, mounts[k], err);
+                r = mount_entry(rootfd, mounts[k], detached ? detached[k] : -EBADF, err);
                 if (r < 0)
                         return lodge_error_prefix(err, r, "mount.%zu", k);
         }
@@ -523,8 +558,10 @@ static int pivot(int rootfd, struct lodge_error **err)
         return 0;
 }
 
-int guest_mount_all(const struct guest_setup *s, int rootfs_fd, struct lodge_error **err)
+int guest_mount_all(const struct guest_setup *s, const struct guest_mounts *gm,
+                    struct lodge_error **err)
 {
+        int rootfs_fd = gm ? gm->rootfs : -EBADF;
         cleanup_close int rootfd = -EBADF;
         bool userns = guest_userns(&s->cfg->security);
         int r;
@@ -558,7 +595,8 @@ int guest_mount_all(const struct guest_setup *s, int rootfs_fd, struct lodge_err
         if (r >= 0)
                 r = mount_run(rootfd, err);
         if (r >= 0)
-                r = mount_entries(rootfd, s->cfg->mounts, ELEMENTSOF(s->cfg->mounts), err);
+                r = mount_entries(rootfd, s->cfg->mounts, gm ? gm->entry : NULL,
+                                  ELEMENTSOF(s->cfg->mounts), err);
         if (r < 0)
                 return r;
         return pivot(rootfd, err);

@@ -34,25 +34,31 @@ int userns_write_maps(pid_t pid, uint32_t base, uint32_t count, struct lodge_err
         return 0;
 }
 
-int userns_idmapped_tree(const char *path, pid_t pid, struct lodge_error **err)
+int userns_detached_tree(const char *path, pid_t pid, bool idmap, bool ro, struct lodge_error **err)
 {
-        struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP };
+        struct mount_attr attr = { .attr_set = (idmap ? MOUNT_ATTR_IDMAP : 0) |
+                                               (ro ? MOUNT_ATTR_RDONLY : 0) };
         cleanup_close int fd = -EBADF, userns = -EBADF;
-        char ns[64];
 
-        snprintf(ns, sizeof(ns), "/proc/%d/ns/user", (int)pid);
-        userns = open(ns, O_RDONLY | O_CLOEXEC);
-        if (userns < 0)
-                return lodge_error_set(err, errno, "open the guest's user namespace");
         fd = (int)syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
         if (fd < 0)
                 return lodge_error_set(err, errno, "clone the mount of '%s'", path);
-        attr.userns_fd = (uint64_t)userns;
-        if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
+        if (idmap) {
+                char ns[64];
+
+                snprintf(ns, sizeof(ns), "/proc/%d/ns/user", (int)pid);
+                userns = open(ns, O_RDONLY | O_CLOEXEC);
+                if (userns < 0)
+                        return lodge_error_set(err, errno, "open the guest's user namespace");
+                attr.userns_fd = (uint64_t)userns;
+        }
+        if (attr.attr_set &&
+            syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
                 return lodge_error_set(err, errno,
-                                       errno == EINVAL ? "idmap the mount of '%s': its "
-                                                         "filesystem can't be idmapped here"
-                                                       : "idmap the mount of '%s'",
+                                       idmap && errno == EINVAL
+                                               ? "idmap the mount of '%s': its filesystem can't "
+                                                 "be idmapped here"
+                                               : "set up the mount of '%s'",
                                        path);
         return TAKE_FD(fd);
 }

@@ -108,6 +108,31 @@ expect 0 '' -- lodge stop --kill un
 lodge config un unset device.0
 ok "device.N in a user namespace: the host's node, bound at its target"
 
+# mount.N: without shift, a host file is the host's: guest root reads it only as anyone may,
+# and can't write it; with shift (idmapped), host root's files are the guest root's.
+shared=$TEST_DIR/shared
+mkdir -p "$shared"
+echo secret >"$shared/secret"
+echo public >"$shared/public"
+chmod 600 "$shared/secret"
+chmod 700 "$TEST_DIR" # the source is reached by the monitor, not by the guest's ids
+lodge config un set mount.0 "$shared /mnt/plain"
+lodge config un set mount.1 "$shared /mnt/shifted shift"
+lodge config un set mount.2 "$shared /mnt/ro shift,ro"
+lodge config un set mount.3 "$TEST_DIR/none /mnt/none optional"
+expect 0 '' -- lodge start un
+expect 0 '' -- lodge attach un -- cat /mnt/plain/public
+expect 1 'Permission denied' -- lodge attach un -- cat /mnt/plain/secret
+expect 1 'Permission denied' -- lodge attach un -- sh -c 'echo x >>/mnt/plain/public'
+expect 0 '' -- lodge attach un -- sh -c 'cat /mnt/shifted/secret; stat -c %u /mnt/shifted/secret; echo more >>/mnt/shifted/public'
+[ "$(cat "$TEST_DIR/out")" = "$(printf 'secret\n0')" ] || fail "shift: $(cat "$TEST_DIR/out")"
+grep -q more "$shared/public" || fail "shift: the write didn't reach the host file"
+[ "$(stat -c %u "$shared/public")" = 0 ] || fail "shift: the host file changed owner"
+expect 1 'Read-only file system' -- lodge attach un -- touch /mnt/ro/new
+expect 0 '' -- lodge stop --kill un
+for k in 0 1 2 3; do lodge config un unset "mount.$k"; done
+ok "mount.N: a host file without shift is out of guest root's reach; with shift it is its own; ro, optional"
+
 # Unprivileged is the default: each new guest gets a range of its own, stable, from the pool.
 expect 0 '' -- lodge create d1 -t local -- --file "$BB"
 expect 0 '' -- lodge create d2 -t local -- --file "$BB"
