@@ -36,7 +36,7 @@ static int run_check(int argc, char **argv, const struct lodge_global_opts *g)
         }
         if (optind != argc)
                 return cmd_usage_error(&cmd_check, "unexpected argument '%s'", argv[optind]);
-        if (lodge_check(&l, &n, &err) < 0)
+        if (lodge_check(&g->paths, &l, &n, &err) < 0)
                 return cmd_fail(&err, NULL, CMD_EXIT_FAILURE);
 
         if (fmt == CMD_FORMAT_JSON) {

@@ -19,6 +19,7 @@
 #include "core/base/fileio.h"
 #include "core/cgroup.h"
 #include "core/container.h"
+#include "core/guest.h"
 #include "core/monitor.h"
 
 #define MAX_ITEMS 16
@@ -215,7 +216,34 @@ const char *lodge_check_state_to_string(enum lodge_check_state s)
         return s == LODGE_CHECK_OK ? "ok" : s == LODGE_CHECK_WARN ? "warn" : "missing";
 }
 
-int lodge_check(struct lodge_check_item **ret, size_t *ret_n, struct lodge_error **err)
+/* What each storage backend's guests need of their filesystem. */
+static void check_idmap(struct report *r, const struct lodge_paths *p)
+{
+        cleanup_free char *at = strdup(p->root);
+        struct stat st;
+        int ok = -ENOMEM;
+
+        /* Not made yet: where it will be. */
+        while (at && stat(at, &st) < 0 && strrchr(at, '/') && strcmp(at, "/") != 0) {
+                char *slash = strrchr(at, '/');
+
+                slash[slash == at ? 1 : 0] = '\0';
+        }
+        if (at)
+                ok = userns_idmap_probe(at);
+
+        if (ok > 0)
+                add(r, "idmapped mounts", LODGE_CHECK_OK, "dir: %s can be idmapped", p->root);
+        else if (ok == 0)
+                add(r, "idmapped mounts", LODGE_CHECK_MISSING,
+                    "dir: %s can't be idmapped: only privileged guests can be made there", p->root);
+        else
+                add(r, "idmapped mounts", LODGE_CHECK_WARN, "dir: %s: can't tell (%s)", p->root,
+                    strerror(-ok));
+}
+
+int lodge_check(const struct lodge_paths *p, struct lodge_check_item **ret, size_t *ret_n,
+                struct lodge_error **err)
 {
         struct report r = { .items = calloc(MAX_ITEMS, sizeof(struct lodge_check_item)) };
 
@@ -223,6 +251,7 @@ int lodge_check(struct lodge_check_item **ret, size_t *ret_n, struct lodge_error
                 return lodge_error_set(err, ENOMEM, "check");
         check_namespaces(&r);
         check_userns(&r);
+        check_idmap(&r, p);
         check_cgroups(&r);
         add(&r, "capabilities", LODGE_CHECK_OK,
             "bounding set without sys_module, sys_rawio, sys_time, mac_admin, mac_override; "

@@ -219,5 +219,6 @@ struct lodge_check_item {
 };
 
 const char *lodge_check_state_to_string(enum lodge_check_state s);
-int lodge_check(struct lodge_check_item **ret, size_t *ret_n, struct lodge_error **err);
+int lodge_check(const struct lodge_paths *p, struct lodge_check_item **ret, size_t *ret_n,
+                struct lodge_error **err);
 void lodge_check_free(struct lodge_check_item *l, size_t n);

@@ -16,6 +16,7 @@
 #include "core/base/rmtree.h"
 #include "core/base/strv.h"
 #include "core/core-internal.h"
+#include "core/guest.h"
 #include "core/idmap.h"
 #include "storage/storage.h"
 #include "templates/template.h"
@@ -293,7 +294,16 @@ int lodge_container_create(const struct lodge_paths *p, const char *name,
         if (r < 0)
                 return r;
         state_gc(&d);
-        r = container_lock(d.locks, name, "create", &l, err);
+        /* Before the long part: an unprivileged guest needs an idmapped rootfs. */
+        if (!pl.cfg->security.privileged && userns_idmap_probe(p->root) == 0)
+                r = lodge_error_set(err, EOPNOTSUPP,
+                                    "the filesystem of '%s' can't be idmapped, which a guest in a "
+                                    "user namespace needs; make it with -c "
+                                    "security.privileged=true, or keep LODGE_ROOT on ext4, xfs, "
+                                    "btrfs or tmpfs",
+                                    p->root);
+        if (r >= 0)
+                r = container_lock(d.locks, name, "create", &l, err);
         if (r >= 0) {
                 r = create_locked(p, &d, name, &pl, opts, &res, err);
                 container_unlock(&l);

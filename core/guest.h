@@ -102,5 +102,9 @@ int userns_write_maps(pid_t pid, uint32_t base, uint32_t count, struct lodge_err
 int userns_detached_tree(const char *path, pid_t pid, bool idmap, bool ro,
                          struct lodge_error **err);
 
+/* Can the mount at path be idmapped (as userns_detached_tree() does)? 1: yes,
+ * 0: not its filesystem, < 0 (-errno): couldn't tell. */
+int userns_idmap_probe(const char *path);
+
 /* Does the guest's bounding set keep this capability ("sys_ptrace")? */
 bool caps_kept(const struct lodge_config_security *sec, const char *name);

@@ -2,12 +2,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/mount.h>
+#include <sched.h>
 #include <stdio.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/base/cleanup.h"
 #include "core/base/fileio.h"
+#include "core/base/process.h"
 #include "core/guest.h"
 
 bool guest_userns(const struct lodge_config_security *sec)
@@ -61,4 +64,45 @@ int userns_detached_tree(const char *path, pid_t pid, bool idmap, bool ro, struc
                                                : "set up the mount of '%s'",
                                        path);
         return TAKE_FD(fd);
+}
+
+int userns_idmap_probe(const char *path)
+{
+        cleanup_close int tree = -EBADF, userns = -EBADF;
+        struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP };
+        char ns[64];
+        int sync[2], r;
+        pid_t pid;
+
+        if (pipe2(sync, O_CLOEXEC) < 0)
+                return -errno;
+        /* A user namespace to map through: a child that waits in one. */
+        pid = clone_child(CLONE_NEWUSER, -EBADF, NULL, NULL);
+        if (pid == 0) {
+                char c;
+
+                close(sync[1]);
+                (void)read(sync[0], &c, 1);
+                _exit(0);
+        }
+        close(sync[0]);
+        if (pid < 0) {
+                close(sync[1]);
+                return (int)pid;
+        }
+        snprintf(ns, sizeof(ns), "/proc/%d/ns/user", (int)pid);
+        r = userns_write_maps(pid, 65534, 1, NULL);
+        if (r >= 0 && (userns = open(ns, O_RDONLY | O_CLOEXEC)) < 0)
+                r = -errno;
+        close(sync[1]);
+        (void)waitpid(pid, NULL, 0);
+        if (r < 0)
+                return r;
+        tree = (int)syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+        if (tree < 0)
+                return -errno;
+        attr.userns_fd = (uint64_t)userns;
+        if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) == 0)
+                return 1;
+        return errno == EINVAL ? 0 : -errno;
 }

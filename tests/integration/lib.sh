@@ -61,6 +61,8 @@ cleanup() {
         for h in /sys/fs/cgroup/*/"$CG_PREFIX" /sys/fs/cgroup/"$CG_PREFIX"; do
                 [ -d "$h" ] && find "$h" -depth -type d -exec rmdir {} + 2>/dev/null
         done
+        # Filesystems a test mounted below its directory.
+        findmnt -rn -o TARGET | grep "^$TEST_DIR/" | sort -r | xargs -r umount -l 2>/dev/null || true
         # Guests may have set immutable flags that rm can't pass.
         chattr -R -ia "$TEST_DIR" >/dev/null 2>&1 || true
         rm -rf --one-file-system "$TEST_DIR"

@@ -78,9 +78,10 @@ python3 - "$TEST_DIR/out" <<'EOF' || fail "check --format json: $(cat "$TEST_DIR
 import json, sys
 items = json.load(open(sys.argv[1]))
 layers = {i["layer"]: i for i in items}
-for l in ("namespaces", "user namespaces", "cgroups", "device cgroup", "capabilities",
-          "seccomp", "apparmor", "safe paths", "pidfd", "monitor"):
+for l in ("namespaces", "user namespaces", "idmapped mounts", "cgroups", "device cgroup",
+          "capabilities", "seccomp", "apparmor", "safe paths", "pidfd", "monitor"):
     assert l in layers, l
+assert layers["idmapped mounts"]["state"] == "ok", layers["idmapped mounts"]
 assert all(i["state"] in ("ok", "warn", "missing") and i["detail"] for i in items), items
 EOF
 expect 0 '' -- lodge check

@@ -133,6 +133,18 @@ expect 0 '' -- lodge stop --kill un
 for k in 0 1 2 3; do lodge config un unset "mount.$k"; done
 ok "mount.N: a host file without shift is out of guest root's reach; with shift it is its own; ro, optional"
 
+# A root on a filesystem that can't be idmapped (ramfs): an unprivileged guest is refused
+# before anything is made; lodge check says so.
+mkdir "$TEST_DIR/ramfs"
+mount -t ramfs ramfs "$TEST_DIR/ramfs"
+LODGE_ROOT=$TEST_DIR/ramfs/root expect 1 "the filesystem of '$TEST_DIR/ramfs/root' can't be idmapped" -- \
+        lodge create rf -t local -- --file "$BB"
+[ -z "$(ls "$TEST_DIR/ramfs/root/containers")" ] || fail "a refused create left: $(ls -a "$TEST_DIR/ramfs/root/containers")"
+LODGE_ROOT=$TEST_DIR/ramfs/root expect 1 '' -- lodge check # missing: exit 1
+grep -Eq '^idmapped mounts +missing ' "$TEST_DIR/out" || fail "check: $(cat "$TEST_DIR/out")"
+umount "$TEST_DIR/ramfs"
+ok "a root on a filesystem that can't be idmapped: an unprivileged create is refused clearly, check says so"
+
 # Unprivileged is the default: each new guest gets a range of its own, stable, from the pool.
 expect 0 '' -- lodge create d1 -t local -- --file "$BB"
 expect 0 '' -- lodge create d2 -t local -- --file "$BB"
