@@ -9,12 +9,17 @@
 # TARBALL defaults to the Debian bookworm fixture (tests/fixtures/debian.sh), ROUNDS to 10 (or
 # $ROUNDS). Each tool gets its own copy of the rootfs, with /etc/network/interfaces cut down to
 # the loopback (no networking is compared: lodge has none yet, LXC gets lxc.net.0.type = empty,
-# nspawn --private-network), so that systemd reaches "running" everywhere. Four guests:
+# nspawn --private-network), so that systemd reaches "running" everywhere. Six guests:
 #
-#   lodge        lodge start / lodge attach / lodge stop
+#   lodge        lodge start / lodge attach / lodge stop; unprivileged, as lodge's guests are
+#                by default (a user namespace, the rootfs idmapped)
+#   lodge-priv   the same with security.privileged = true
 #   lxc          lxc-start (daemonized) / lxc-attach / lxc-stop, config: debian.common.conf as
-#                Debian ships it, which with lxcfs installed runs its post-stop hook ("sleep 0.5s")
+#                Debian ships it, which with lxcfs installed runs its post-stop hook ("sleep 0.5s");
+#                privileged, as LXC's guests are when root makes them
 #   lxc-nohook   the same with "lxc.hook.post-stop =" (no post-stop hook)
+#   lxc-userns   lxc with debian.userns.conf, lxc.idmap for 65536 ids and
+#                lxc.rootfs.options = idmap=container: LXC's unprivileged guest, rootfs idmapped
 #   nspawn       systemd-nspawn -b --private-network --register=no --keep-unit in the
 #                background (it can't daemonize without systemd as PID 1); nsenter -t PID -a
 #                stands in for an attach; stopped with SIGTERM (a clean shutdown of the guest)
@@ -56,7 +61,7 @@ shift $((OPTIND - 1))
         exit 2
 }
 ((EUID == 0)) || {
-        echo "$me: run it as root: all three tools boot privileged guests" >&2
+        echo "$me: run it as root: the tools boot their guests as root" >&2
         exit 1
 }
 
@@ -90,11 +95,14 @@ die() {
 # Scratch space, names, and everything the cleanup must undo.
 
 base=$(mktemp -d /var/tmp/lodge-boot.XXXXXX)
+chmod 0711 "$base" # LXC's unprivileged guest reaches its rootfs as its own root
 id=$(printf '%s' "${base##*.}" | tr '[:upper:]' '[:lower:]')
 lname=boot-$id                  # the lodge guest
 lxcpath=$base/lxc               # lxc-start -P
 xname=boot-$id                  # the LXC guest, Debian's hooks
 xnname=boot-$id-nohook          # the LXC guest without the post-stop hook
+xuname=boot-$id-userns          # the unprivileged LXC guest
+lpname=boot-$id-priv            # the privileged lodge guest
 nname=boot-$id                  # nspawn's machine name
 nroot=$base/nspawn/rootfs
 nspawn_pid='' nspawn_guest=''
@@ -137,10 +145,13 @@ cleanup() {
         trap - EXIT INT TERM
         stop_nspawn_hard
         if ((lodge_made)); then
-                lodgec destroy -f "$lname" >/dev/null 2>&1 ||
-                        echo "$me: cleanup: lodge destroy -f $lname failed" >&2
+                for x in "$lname" "$lpname"; do
+                        [[ -e $LODGE_ROOT/containers/$x ]] || continue
+                        lodgec destroy -f "$x" >/dev/null 2>&1 ||
+                                echo "$me: cleanup: lodge destroy -f $x failed" >&2
+                done
         fi
-        for x in "$xname" "$xnname"; do
+        for x in "$xname" "$xnname" "$xuname"; do
                 [[ -e $lxcpath/$x/config ]] || continue
                 lxc-stop -k -n "$x" -P "$lxcpath" >/dev/null 2>&1
                 lxc-destroy -n "$x" -P "$lxcpath" >/dev/null 2>&1 ||
@@ -183,17 +194,19 @@ unpack() { # unpack DIR: what lxc-create and machinectl import-tar would do, by 
         tar --numeric-owner --xattrs --xattrs-include='*' -xpf "$tarball" -C "$1"
 }
 
-lxc_config() { # lxc_config NAME [EXTRA LINE]
-        mkdir -p "$lxcpath/$1"
+lxc_config() { # lxc_config NAME [EXTRA LINE...]
+        local name=$1
+        shift
+        mkdir -p "$lxcpath/$name"
         {
                 echo "# bench/boot.sh: Debian's distribution config (common.conf and common.conf.d/)"
                 echo "lxc.include = /usr/share/lxc/config/debian.common.conf"
-                [[ -z ${2:-} ]] || echo "$2"
+                (($# == 0)) || printf '%s\n' "$@"
                 echo "lxc.arch = linux64"
-                echo "lxc.uts.name = $1"
-                echo "lxc.rootfs.path = dir:$lxcpath/$1/rootfs"
+                echo "lxc.uts.name = $name"
+                echo "lxc.rootfs.path = dir:$lxcpath/$name/rootfs"
                 echo "lxc.net.0.type = empty"
-        } >"$lxcpath/$1/config"
+        } >"$lxcpath/$name/config"
 }
 
 echo "setting up: lodge create, and the rootfs unpacked twice for LXC and once for nspawn..." >&2
@@ -201,17 +214,26 @@ mkdir -p "$LODGE_ROOT" "$LODGE_CACHE" "$LODGE_RUNDIR" "$base/nspawn"
 lodge_made=1
 lodgec create "$lname" -t local -- --file "$tarball" >/dev/null ||
         die "lodge create $lname failed"
+lodgec create "$lpname" -t local -c security.privileged=true -- --file "$tarball" >/dev/null ||
+        die "lodge create $lpname failed"
 loopback_only "$LODGE_ROOT/containers/$lname/rootfs" "$lname"
+loopback_only "$LODGE_ROOT/containers/$lpname/rootfs" "$lpname"
 lxc_config "$xname"
 lxc_config "$xnname" "lxc.hook.post-stop ="
+# The range above the one lodge picked for its guest: the two never share one.
+lxc_ids=$(($(lodgec config "$lname" get security.idmap | cut -d: -f1) + 65536))
+lxc_config "$xuname" "lxc.include = /usr/share/lxc/config/debian.userns.conf" \
+        "lxc.idmap = u 0 $lxc_ids 65536" "lxc.idmap = g 0 $lxc_ids 65536" \
+        "lxc.rootfs.options = idmap=container"
 pids=()
-for d in "$lxcpath/$xname/rootfs" "$lxcpath/$xnname/rootfs" "$nroot"; do
+for d in "$lxcpath/$xname/rootfs" "$lxcpath/$xnname/rootfs" "$lxcpath/$xuname/rootfs" "$nroot"; do
         unpack "$d" &
         pids+=($!)
 done
 for p in "${pids[@]}"; do wait "$p" || die "unpacking $tarball failed"; done
 loopback_only "$lxcpath/$xname/rootfs" "$xname"
 loopback_only "$lxcpath/$xnname/rootfs" "$xnname"
+loopback_only "$lxcpath/$xuname/rootfs" "$xuname"
 loopback_only "$nroot" "$nname"
 sync
 
@@ -224,8 +246,10 @@ guest() { # guest TOOL CMD...: run CMD in the running guest with the tool's own 
         shift
         case $tool in
         lodge) lodgec attach "$lname" -- "$@" ;;
+        lodge-priv) lodgec attach "$lpname" -- "$@" ;;
         lxc) lxc-attach -n "$xname" -P "$lxcpath" -- "$@" ;;
         lxc-nohook) lxc-attach -n "$xnname" -P "$lxcpath" -- "$@" ;;
+        lxc-userns) lxc-attach -n "$xuname" -P "$lxcpath" -- "$@" ;;
         nspawn) nsenter -t "$nspawn_guest" -a "$@" ;;
         esac
 }
@@ -233,8 +257,10 @@ guest() { # guest TOOL CMD...: run CMD in the running guest with the tool's own 
 start_guest() { # start_guest TOOL
         case $1 in
         lodge) lodgec start "$lname" >/dev/null ;;
+        lodge-priv) lodgec start "$lpname" >/dev/null 2>&1 ;; # its warning: no AppArmor here
         lxc) lxc-start -n "$xname" -P "$lxcpath" ;;
         lxc-nohook) lxc-start -n "$xnname" -P "$lxcpath" ;;
+        lxc-userns) lxc-start -n "$xuname" -P "$lxcpath" ;;
         nspawn)
                 # Not a daemon without systemd as PID 1 (no scope, no machined): a background job
                 # with a read-only console whose output goes to a file, like the others' logs.
@@ -249,8 +275,10 @@ stop_guest() { # stop_guest TOOL
         local rc=0
         case $1 in
         lodge) lodgec stop "$lname" ;;
+        lodge-priv) lodgec stop "$lpname" ;;
         lxc) lxc-stop -n "$xname" -P "$lxcpath" ;;
         lxc-nohook) lxc-stop -n "$xnname" -P "$lxcpath" ;;
+        lxc-userns) lxc-stop -n "$xuname" -P "$lxcpath" ;;
         nspawn)
                 kill -TERM "$nspawn_pid"
                 wait "$nspawn_pid" || rc=$?
@@ -260,16 +288,25 @@ stop_guest() { # stop_guest TOOL
         esac
 }
 
+lodge_name() { [[ $1 == lodge ]] && echo "$lname" || echo "$lpname"; }
+lxc_name() {
+        case $1 in
+        lxc) echo "$xname" ;;
+        lxc-nohook) echo "$xnname" ;;
+        lxc-userns) echo "$xuname" ;;
+        esac
+}
+
 check_stopped() { # check_stopped TOOL: the guest is gone, and went cleanly where we can tell
         local s
         case $1 in
-        lodge)
-                s=$(lodgec info "$lname" --format json)
+        lodge | lodge-priv)
+                s=$(lodgec info "$(lodge_name "$1")" --format json)
                 [[ $s == *'"state":"STOPPED"'* ]] || die "lodge guest not stopped: $s"
                 [[ $s == *'"last_stop":"clean"'* ]] || echo "$me: lodge's last stop was not clean: $s" >&2
                 ;;
-        lxc | lxc-nohook)
-                s=$(lxc-info -n "$([[ $1 == lxc ]] && echo "$xname" || echo "$xnname")" -P "$lxcpath" -s -H)
+        lxc | lxc-nohook | lxc-userns)
+                s=$(lxc-info -n "$(lxc_name "$1")" -P "$lxcpath" -s -H)
                 [[ $s == STOPPED ]] || die "LXC guest ($1) is $s after lxc-stop"
                 ;;
         nspawn) ;; # stop_guest waited for systemd-nspawn itself
@@ -279,9 +316,9 @@ check_stopped() { # check_stopped TOOL: the guest is gone, and went cleanly wher
 monitor_pid() { # monitor_pid TOOL: the host process that watches the running guest
         local init
         case $1 in
-        lodge) sed -n 's/^monitor_pid=//p' "$LODGE_RUNDIR/$lname/state" ;;
-        lxc | lxc-nohook)
-                init=$(lxc-info -n "$([[ $1 == lxc ]] && echo "$xname" || echo "$xnname")" -P "$lxcpath" -p -H)
+        lodge | lodge-priv) sed -n 's/^monitor_pid=//p' "$LODGE_RUNDIR/$(lodge_name "$1")/state" ;;
+        lxc | lxc-nohook | lxc-userns)
+                init=$(lxc-info -n "$(lxc_name "$1")" -P "$lxcpath" -p -H)
                 ps -o ppid= -p "$init" | tr -d ' '
                 ;;
         nspawn) echo "$nspawn_pid" ;;
@@ -396,7 +433,7 @@ echo "nspawn:  $(systemd-nspawn --version | head -n1)"
 echo "guest:   Debian bookworm, systemd $guest_systemd; LXC post-stop hooks: '$(lxc_hooks "$xname" | tr '\n' ' ')' (lxc), none (lxc-nohook)"
 echo "AppArmor: $([[ -e /sys/module/apparmor ]] && echo "in the kernel" || echo "not in this kernel (no tool confines with it)")"
 
-tools=(lodge lxc lxc-nohook nspawn)
+tools=(lodge lodge-priv lxc lxc-nohook lxc-userns nspawn)
 declare -A m_start m_running m_user m_attach m_stop m_rss m_pss m_priv m_cpu m_states
 echo
 echo "warm-up (one boot of each, not counted)..."
@@ -442,7 +479,7 @@ for tool in "${tools[@]}"; do
         printf '%-15s %-22s %-22s %-22s %-22s %-18s\n' "$tool" "$(st m_start "$tool")" \
                 "$(st m_running "$tool")" "$(st m_user "$tool")" "$(st m_stop "$tool")" "$(st m_attach "$tool")"
 done
-for tool in lodge lxc-nohook nspawn; do
+for tool in lodge lodge-priv lxc-nohook lxc-userns nspawn; do
         printf '%-15s %-22s %-22s %-22s %-22s %-18s\n' "$tool/lxc" \
                 "$(ratio "$(med m_start "$tool")" "$(med m_start lxc)")" \
                 "$(ratio "$(med m_running "$tool")" "$(med m_running lxc)")" \
@@ -450,6 +487,12 @@ for tool in lodge lxc-nohook nspawn; do
                 "$(ratio "$(med m_stop "$tool")" "$(med m_stop lxc)")" \
                 "$(ratio "$(med m_attach "$tool")" "$(med m_attach lxc)")"
 done
+printf '%-15s %-22s %-22s %-22s %-22s %-18s\n' "lodge/lxc-userns" \
+        "$(ratio "$(med m_start lodge)" "$(med m_start lxc-userns)")" \
+        "$(ratio "$(med m_running lodge)" "$(med m_running lxc-userns)")" \
+        "$(ratio "$(med m_user lodge)" "$(med m_user lxc-userns)")" \
+        "$(ratio "$(med m_stop lodge)" "$(med m_stop lxc-userns)")" \
+        "$(ratio "$(med m_attach lodge)" "$(med m_attach lxc-userns)")"
 echo "nspawn has no start command here (a background job); its attach is nsenter -t PID -a."
 echo
 echo "== the process watching a running guest: memory in KiB when running; CPU it used from the"
@@ -461,8 +504,10 @@ row() { # row TOOL PROCESS
 }
 printf '%-15s %-26s %-18s %-18s %-18s %s\n' tool process VmRSS Pss "Private" "CPU ms until running"
 row lodge "monitor (monitor_pid)"
+row lodge-priv "monitor (monitor_pid)"
 row lxc "[lxc monitor] (lxc-start)"
 row lxc-nohook "[lxc monitor] (lxc-start)"
+row lxc-userns "[lxc monitor] (lxc-start)"
 row nspawn "systemd-nspawn"
 echo
 decimals=1

@@ -521,21 +521,29 @@ int cg_guest_create(const struct cg_guest *g, struct lodge_error **err)
 int cg_guest_delegate(const struct cg_guest *g, uid_t uid, gid_t gid, struct lodge_error **err)
 {
         /* cgroup2's delegation files (Documentation/admin-guide/cgroup-v2.rst),
-         * and v1's equivalents. */
-        static const char *const files[] = {
-                NULL,    "cgroup.procs",          "cgroup.threads",   "cgroup.subtree_control",
-                "tasks", "cgroup.clone_children", "notify_on_release"
-        };
+         * and v1's: the directory, and moving processes within it. */
+        static const char *const v2_files[] = { ".", "cgroup.procs", "cgroup.threads",
+                                                "cgroup.subtree_control" };
+        static const char *const v1_files[] = { ".", "cgroup.procs", "tasks" };
 
-        for (size_t i = 0; i < g->host->n; i++)
-                for (size_t k = 0; k < ELEMENTSOF(files); k++) {
-                        cleanup_free char *path = cg_path(g, i, "guest", files[k]);
+        for (size_t i = 0; i < g->host->n; i++) {
+                bool v2 = g->host->h[i].v2;
+                const char *const *files = v2 ? v2_files : v1_files;
+                size_t n = v2 ? ELEMENTSOF(v2_files) : ELEMENTSOF(v1_files);
+                cleanup_free char *dir = cg_path(g, i, "guest", NULL);
+                cleanup_close int fd = -EBADF;
 
-                        if (!path)
-                                return lodge_error_set(err, ENOMEM, "delegate cgroup");
-                        if (lchown(path, uid, gid) < 0 && (errno != ENOENT || !files[k]))
-                                return lodge_error_set(err, errno, "delegate cgroup '%s'", path);
-                }
+                if (!dir)
+                        return lodge_error_set(err, ENOMEM, "delegate cgroup");
+                fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                if (fd < 0)
+                        return lodge_error_set(err, errno, "delegate cgroup '%s'", dir);
+                for (size_t k = 0; k < n; k++)
+                        if (fchownat(fd, k ? files[k] : "", uid, gid,
+                                     k ? AT_SYMLINK_NOFOLLOW : AT_EMPTY_PATH) < 0)
+                                return lodge_error_set(err, errno, "delegate cgroup '%s/%s'", dir,
+                                                       files[k]);
+        }
         return 0;
 }
 
