@@ -14,6 +14,7 @@
 #include "core/base/strv.h"
 #include "core/core-internal.h"
 #include "core/guest.h"
+#include "core/idmap.h"
 #include "templates/template.h"
 
 void lodge_container_info_done(struct lodge_container_info *i)
@@ -263,8 +264,21 @@ int lodge_container_config_update(const struct lodge_paths *p, const char *name,
         if (r >= 0)
                 r = value ? lodge_config_set(cfg, key, value, err)
                           : lodge_config_unset(cfg, key, err);
-        if (r >= 0)
+        /* An unprivileged guest always has its range: one made privileged, turned back. */
+        if (r >= 0 && strncmp(key, "security.", 9) == 0 && !cfg->security.privileged &&
+            !cfg->security.has_idmap) {
+                struct container_lock il = CONTAINER_LOCK_NULL;
+
+                r = container_lock(d.locks, IDMAP_LOCK, "pick an id range", &il, err);
+                if (r >= 0) {
+                        r = idmap_assign(d.containers, name, cfg, err);
+                        if (r >= 0)
+                                r = lodge_config_write_at(cfg, cdirfd, "config", err);
+                        container_unlock(&il);
+                }
+        } else if (r >= 0) {
                 r = lodge_config_write_at(cfg, cdirfd, "config", err);
+        }
         /* A running guest gets a changed limit at once. */
         if (r >= 0 && strncmp(key, "limits.", 7) == 0)
                 r = live_apply_limits(p, name, cfg, NULL, err);

@@ -159,6 +159,17 @@ expect 0 '' -- lodge stop --kill d1
 [ "$(lodge config d1 get security.idmap)" = "$r1" ] || fail "d1's range changed"
 expect 0 '' -- lodge create p -t local -c security.privileged=true -- --file "$BB"
 ! lodge config p get security.idmap >/dev/null 2>&1 || fail "a privileged guest got a range"
+# A privileged guest made unprivileged gets its range then; its files need no change.
+expect 0 '' -- lodge config p set security.privileged false
+rp=$(lodge config p get security.idmap) || fail "p got no range when made unprivileged"
+bp=${rp%:*}
+(( (bp + 65536 <= b1 || b1 + 65536 <= bp) && (bp + 65536 <= b2 || b2 + 65536 <= bp) )) ||
+        fail "p's range $rp overlaps $r1 or $r2"
+expect 0 '' -- lodge start p
+[ "$(awk '/^Uid:/ { print $2 }' "/proc/$(init_pid p)/status")" = "$bp" ] || fail "p doesn't run as $bp"
+expect 0 '' -- lodge stop --kill p
+expect 0 '' -- lodge config p set security.privileged true
+
 expect 0 '' -- lodge info d1
 grep -q "^Security: *unprivileged: host ids $b1-$((b1 + 65535))\$" "$TEST_DIR/out" || fail "info: $(cat "$TEST_DIR/out")"
 expect 0 '' -- lodge info p
@@ -169,4 +180,4 @@ grep -Eq '^d1 .* userns$' "$TEST_DIR/out" && grep -Eq '^p .* PRIVILEGED$' "$TEST
 expect 0 '' -- lodge info d1 --format json
 python3 -c 'import json, sys; i = json.load(open(sys.argv[1])); assert i["privileged"] is False and i["idmap"] == {"base": int(sys.argv[2]), "count": 65536}, i' \
         "$TEST_DIR/out" "$b1" || fail "info JSON: $(cat "$TEST_DIR/out")"
-ok "new guests are unprivileged by default: disjoint 65536-id ranges ($r1, $r2), kept in the config, shown by info and list"
+ok "new guests are unprivileged by default: disjoint 65536-id ranges ($r1, $r2), kept in the config, shown by info and list; a privileged one made unprivileged gets its own"
