@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -92,6 +93,45 @@ static void test_spawn_output_is_capped(void **state)
         assert_memory_equal(out, "0123456789abcdef\n0123", 21);
 }
 
+struct lines {
+        unsigned n;
+        size_t longest;
+        char last[64];
+};
+
+static void on_line(const char *line, void *userdata)
+{
+        struct lines *l = userdata;
+
+        l->n++;
+        if (strlen(line) > l->longest)
+                l->longest = strlen(line);
+        snprintf(l->last, sizeof(l->last), "%s", line);
+}
+
+static void test_spawn_lines(void **state)
+{
+        struct lines l = { 0 };
+        struct spawn_options opts = { .on_line = on_line, .userdata = &l };
+
+        (void)state;
+        /* 3000 lines (far beyond any buffer), then one of 2500 bytes in pieces,
+         * then a last one without a newline, on stderr. */
+        assert_int_equal(spawn_wait_lines((char *[]){ SH, "-c",
+                                                      "i=0; while [ $i -lt 3000 ]; do "
+                                                      "echo line$i; i=$((i+1)); done; "
+                                                      "printf '%2500s\\n' x; "
+                                                      "printf 'the end' >&2; exit 4",
+                                                      NULL },
+                                          &opts),
+                         4);
+        assert_int_equal(l.n, 3000 + 3 + 1);
+        assert_int_equal(l.longest, SPAWN_LINE_MAX);
+        assert_string_equal(l.last, "the end");
+        assert_int_equal(spawn_wait_lines((char *[]){ "/nonexistent/program", NULL }, &opts),
+                         -ENOENT);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -99,6 +139,7 @@ int main(void)
                 cmocka_unit_test(test_spawn_refuses),
                 cmocka_unit_test(test_spawn_clean),
                 cmocka_unit_test(test_spawn_output_is_capped),
+                cmocka_unit_test(test_spawn_lines),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
