@@ -9,6 +9,28 @@
 #include "templates/template.h"
 
 extern const struct lodge_template_ops template_local_ops;
+extern const struct lodge_template_ops template_busybox_ops;
+
+/* ---- guest-files.c: files inside a guest's rootfs, resolved inside it ---- */
+
+/* Open (and with create, make, parents too) the directory path inside the
+ * rootfs. Returns an O_DIRECTORY fd or -errno. */
+int guest_open_dir(int rootfd, const char *path, bool create, mode_t mode);
+
+/* Replace path (absolute, inside the rootfs) with content, atomically; its
+ * parents are made when missing. A symlink at path is replaced, never
+ * followed. */
+int guest_write_file(int rootfd, const char *path, const char *content, mode_t mode,
+                     struct lodge_error **err);
+
+/* Read a regular file of at most max bytes (-ENOENT when missing). */
+int guest_read_file(int rootfd, const char *path, size_t max, char **ret, struct lodge_error **err);
+
+/* Make or replace path with a symlink to target. */
+int guest_symlink(int rootfd, const char *path, const char *target, struct lodge_error **err);
+
+/* Does path exist inside the rootfs (symlinks followed inside it)? */
+bool guest_exists(int rootfd, const char *path);
 
 /* ---- extract.c: unpacking untrusted archives safely ---- */
 
