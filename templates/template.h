@@ -13,9 +13,10 @@ typedef void (*lodge_template_progress_cb)(const char *what, uint64_t done, uint
                                            void *userdata);
 
 struct lodge_template_ctx {
-        const char *name;                    /* the container's name */
-        int rootfs_fd;                       /* O_DIRECTORY of the empty rootfs to fill */
-        const char *rootfs_path;             /* the same directory, by path */
+        const char *name;        /* the container's name */
+        int rootfs_fd;           /* O_DIRECTORY of the empty rootfs to fill */
+        const char *rootfs_path; /* the same directory, by path */
+        const char *cache_dir;   /* $LODGE_CACHE: where a template keeps what it builds */
         lodge_template_progress_cb progress; /* may be NULL */
         void *userdata;
 };

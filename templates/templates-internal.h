@@ -10,6 +10,28 @@
 
 extern const struct lodge_template_ops template_local_ops;
 extern const struct lodge_template_ops template_busybox_ops;
+extern const struct lodge_template_ops template_debian_ops;
+
+/* ---- recipe-cache.c: base trees built once per recipe ---- */
+
+struct recipe {
+        const char *cache_dir; /* $LODGE_CACHE */
+        const char *template;  /* "debian" */
+        const char *label;     /* readable start of the key: "bookworm-amd64-systemd" */
+        const char *text;      /* the whole recipe, "word value" lines; hashed into the key */
+        bool refresh;          /* rebuild even when cached */
+        lodge_template_progress_cb progress;
+        void *userdata;
+};
+
+/* Fill the empty directory tree (a path) with the recipe's base tree. */
+typedef int (*recipe_build_cb)(const char *tree, void *userdata, struct lodge_error **err);
+
+/* The cached tarball of the recipe's tree, built with cb when missing (or
+ * rc->refresh), under a per-recipe lock so that concurrent builders of one
+ * recipe build it once. Returns a read fd of the tarball or -errno. */
+int recipe_cache_open(const struct recipe *rc, recipe_build_cb cb, void *userdata,
+                      struct lodge_error **err);
 
 /* ---- guest-files.c: files inside a guest's rootfs, resolved inside it ---- */
 
