@@ -157,6 +157,31 @@ static int build_config(const char *name, const struct create_plan *pl, char *co
         return 0;
 }
 
+/* The fix-ups' view of the config: the name, and net.0 as the guest sees it. */
+static int guest_fixup(int rootfd, const char *name, const struct lodge_config *cfg,
+                       struct lodge_error **err)
+{
+        struct lodge_guest_setup s = { .hostname = name };
+        const char *type = NULL, *v = NULL;
+
+        if (lodge_config_get(cfg, "net.0.type", &type, NULL) >= 0 && strcmp(type, "none") != 0) {
+                s.ifname = "eth0";
+                if (lodge_config_get(cfg, "net.0.name", &v, NULL) >= 0)
+                        s.ifname = v;
+                if (lodge_config_get(cfg, "net.0.ipv4", &v, NULL) >= 0) {
+                        s.ipv4_dhcp = strcmp(v, "dhcp") == 0;
+                        s.ipv4 = s.ipv4_dhcp ? NULL : v;
+                }
+                if (lodge_config_get(cfg, "net.0.ipv4.gateway", &v, NULL) >= 0)
+                        s.ipv4_gateway = v;
+                if (lodge_config_get(cfg, "net.0.ipv6", &v, NULL) >= 0) {
+                        s.ipv6_auto = strcmp(v, "auto") == 0;
+                        s.ipv6 = s.ipv6_auto ? NULL : v;
+                }
+        }
+        return lodge_template_fixup(rootfd, &s, err);
+}
+
 static int check_interrupt(struct lodge_error **err)
 {
         int sig = interrupt_pending();
@@ -200,6 +225,9 @@ static int build_container(const struct lodge_paths *p, const char *name,
                 return r;
 
         r = build_config(name, pl, opts->config, res, &cfg, err);
+        if (r < 0)
+                return r;
+        r = guest_fixup(rootfd, name, cfg, err);
         if (r < 0)
                 return r;
         r = lodge_config_write_at(cfg, tmpfd, "config", err);

@@ -5,6 +5,7 @@
  * fills the directory it is handed; core/ orchestrates storage, template and
  * config. */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/base/error.h"
@@ -46,3 +47,23 @@ const struct lodge_template_ops *lodge_template_find(const char *name);
 
 /* The NULL-terminated list of all templates. */
 const struct lodge_template_ops *const *lodge_template_all(void);
+
+/* Who the guest is, for the fix-ups (from the container's config). */
+struct lodge_guest_setup {
+        const char *hostname;
+        const char *ifname;       /* net.0's name in the guest; NULL: no network */
+        bool ipv4_dhcp;           /* net.0.ipv4 = dhcp */
+        const char *ipv4;         /* "ADDR/PREFIX" when static, else NULL */
+        const char *ipv4_gateway; /* may be NULL */
+        bool ipv6_auto;           /* net.0.ipv6 = auto (SLAAC) */
+        const char *ipv6;         /* "ADDR/PREFIX" when static, else NULL */
+};
+
+/* What every guest gets after its template, written into the rootfs rootfd
+ * (resolved inside it, never through a guest's symlink): /etc/hostname, the
+ * 127.0.1.1 line of /etc/hosts, a fresh /etc/machine-id, the network config
+ * of net.0 (ifupdown, or systemd-networkd when that is what the guest has),
+ * /etc/resolv.conf, and per init: systemd units that can't work in a
+ * container masked, sysvinit's getty on the console only and SIGPWR a
+ * shutdown now. */
+int lodge_template_fixup(int rootfd, const struct lodge_guest_setup *s, struct lodge_error **err);
