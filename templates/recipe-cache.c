@@ -255,3 +255,91 @@ int recipe_cache_open(const struct recipe *rc, recipe_build_cb cb, void *userdat
                 return lodge_error_set(err, errno, "open the cache entry '%s'", key);
         return fd;
 }
+
+void lodge_template_cache_entries_free(struct lodge_template_cache_entry *e, size_t n)
+{
+        for (size_t i = 0; e && i < n; i++) {
+                free(e[i].template);
+                free(e[i].key);
+                free(e[i].recipe);
+        }
+        free(e);
+}
+
+static int list_template(int tdir, const char *template, struct lodge_template_cache_entry **all,
+                         size_t *n, struct lodge_error **err)
+{
+        cleanup_closedir DIR *d = NULL;
+        int fd = fcntl(tdir, F_DUPFD_CLOEXEC, 3);
+
+        if (fd < 0)
+                return lodge_error_set(err, errno, "read the cache of '%s'", template);
+        d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return lodge_error_set(err, errno, "read the cache of '%s'", template);
+        }
+        for (struct dirent *de; (de = readdir(d));) {
+                cleanup_close int kfd = -EBADF;
+                struct lodge_template_cache_entry e = { 0 }, *grown;
+                struct stat st;
+
+                if (de->d_name[0] == '.' || de->d_type != DT_DIR)
+                        continue; /* hidden builds, locks */
+                kfd = open_dir_at(tdir, de->d_name);
+                if (kfd < 0 || fstatat(kfd, TAR_NAME, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+                    read_file_at(kfd, RECIPE_NAME, 1 << 16, &e.recipe, NULL, NULL) < 0)
+                        continue; /* not an entry of ours */
+                e.template = strdup(template);
+                e.key = strdup(de->d_name);
+                e.size = (uint64_t)st.st_size;
+                e.created = (int64_t)st.st_mtime;
+                grown = reallocarray(*all, *n + 1, sizeof(**all));
+                if (!e.template || !e.key || !grown) {
+                        if (grown)
+                                *all = grown;
+                        free(e.template);
+                        free(e.key);
+                        free(e.recipe);
+                        return lodge_error_set(err, ENOMEM, "list the cache");
+                }
+                *all = grown;
+                (*all)[(*n)++] = e;
+        }
+        return 0;
+}
+
+int lodge_template_cache_list(const char *cache_dir, struct lodge_template_cache_entry **ret,
+                              size_t *ret_n, struct lodge_error **err)
+{
+        struct lodge_template_cache_entry *all = NULL;
+        cleanup_closedir DIR *d = NULL;
+        size_t n = 0;
+        int r = 0;
+
+        {
+                cleanup_free char *path = NULL;
+
+                if (asprintf(&path, "%s/" CACHE_SUBDIR, cache_dir) < 0)
+                        return lodge_error_set(err, ENOMEM, "list the cache");
+                d = opendir(path);
+                if (!d && errno != ENOENT)
+                        return lodge_error_set(err, errno, "list the cache '%s'", path);
+        }
+        for (struct dirent *de; r >= 0 && d && (de = readdir(d));) {
+                cleanup_close int tdir = -EBADF;
+
+                if (de->d_name[0] == '.')
+                        continue;
+                tdir = open_dir_at(dirfd(d), de->d_name);
+                if (tdir >= 0)
+                        r = list_template(tdir, de->d_name, &all, &n, err);
+        }
+        if (r < 0) {
+                lodge_template_cache_entries_free(all, n);
+                return r;
+        }
+        *ret = all;
+        *ret_n = n;
+        return 0;
+}

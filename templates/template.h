@@ -6,6 +6,7 @@
  * config. */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/base/error.h"
@@ -67,3 +68,19 @@ struct lodge_guest_setup {
  * container masked, sysvinit's getty on the console only and SIGPWR a
  * shutdown now. */
 int lodge_template_fixup(int rootfd, const struct lodge_guest_setup *s, struct lodge_error **err);
+
+/* One base tree in the cache of templates that build them (debian). */
+struct lodge_template_cache_entry {
+        char *template;  /* "debian" */
+        char *key;       /* the entry's directory: "bookworm-amd64-systemd-<hash>" */
+        char *recipe;    /* "word value" lines: release, arch, variant, init, packages... */
+        uint64_t size;   /* bytes of the cached tarball */
+        int64_t created; /* unix time */
+};
+
+/* The entries under cache_dir ($LODGE_CACHE), for "lodge image list": *ret
+ * (free with lodge_template_cache_entries_free) and *ret_n; none when there
+ * is no cache yet. */
+int lodge_template_cache_list(const char *cache_dir, struct lodge_template_cache_entry **ret,
+                              size_t *ret_n, struct lodge_error **err);
+void lodge_template_cache_entries_free(struct lodge_template_cache_entry *e, size_t n);
