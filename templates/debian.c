@@ -3,6 +3,7 @@
  * the one spawn helper, in a private mount namespace so nothing it mounts
  * outlives it) into a cache of base trees keyed by the recipe (recipe-cache.c);
  * the guest is then unpacked from the cached tree by the safe extractor. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -15,6 +16,7 @@
 
 #include "core/base/cleanup.h"
 #include "core/base/fileio.h"
+#include "core/base/path.h"
 #include "core/base/process.h"
 #include "core/base/strv.h"
 #include "templates/templates-internal.h"
@@ -320,6 +322,51 @@ static char *log_tail(const char *tree)
         return strdup(tail);
 }
 
+/* Remove the regular files of dir (relative to tree) whose names end in
+ * suffix ("" for all) except keep: the downloaded .debs and the package lists
+ * are stale once cached and would double the size of every guest. */
+static int remove_files(int treefd, const char *dir, const char *suffix, const char *keep,
+                        struct lodge_error **err)
+{
+        cleanup_closedir DIR *d = NULL;
+        int fd = open_in_root(treefd, dir, O_RDONLY | O_DIRECTORY, 0);
+
+        if (fd == -ENOENT)
+                return 0;
+        if (fd < 0)
+                return lodge_error_set(err, -fd, "tidy '/%s'", dir);
+        d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return lodge_error_set(err, errno, "tidy '/%s'", dir);
+        }
+        for (struct dirent *de; (de = readdir(d));) {
+                size_t n = strlen(de->d_name), m = strlen(suffix);
+
+                if (de->d_type != DT_REG || strcmp(de->d_name, keep) == 0 || n < m ||
+                    strcmp(de->d_name + n - m, suffix) != 0)
+                        continue;
+                if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
+                        return lodge_error_set(err, errno, "tidy '/%s/%s'", dir, de->d_name);
+        }
+        return 0;
+}
+
+static int tidy(const char *tree, struct lodge_error **err)
+{
+        cleanup_close int treefd = open(tree, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int r;
+
+        if (treefd < 0)
+                return lodge_error_set(err, errno, "open '%s'", tree);
+        r = remove_files(treefd, "var/cache/apt/archives", ".deb", "", err);
+        if (r >= 0)
+                r = remove_files(treefd, "var/cache/apt", ".bin", "", err);
+        if (r >= 0)
+                r = remove_files(treefd, "var/lib/apt/lists", "", "lock", err);
+        return r;
+}
+
 static int debootstrap(const char *tree, void *userdata, struct lodge_error **err)
 {
         const struct lodge_template_ctx *ctx = ((void **)userdata)[0];
@@ -358,7 +405,7 @@ static int debootstrap(const char *tree, void *userdata, struct lodge_error **er
         if (r < 0)
                 return lodge_error_set(err, -r, "run '%s'", prog);
         if (r == 0)
-                return 0;
+                return tidy(tree, err);
         tail = log_tail(tree);
         return lodge_error_set(err, EIO, "debootstrap %s failed (exit %d) at step '%s': %s%s%s",
                                s->release, r, run.step[0] ? run.step : "before its first step",
@@ -388,7 +435,7 @@ static int debian_populate(const struct lodge_template_ctx *ctx, void *state,
         }
         /* "format" changes whenever what we do to a tree after debootstrap does. */
         if (asprintf(&text,
-                     "template debian\nformat 1\nrelease %s\narch %s\nvariant %s\ninit %s\n"
+                     "template debian\nformat 2\nrelease %s\narch %s\nvariant %s\ninit %s\n"
                      "packages %s\nmirror %s\n",
                      s->release, s->arch, s->variant, s->init, pkgs, s->mirror) < 0 ||
             asprintf(&label, "%s-%s-%s", s->release, s->arch, s->init) < 0)
