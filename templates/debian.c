@@ -274,6 +274,19 @@ struct run {
         char errors[512]; /* its "E: " lines, and "W: Failure trying to run" */
 };
 
+/* debootstrap's steps, without its one line per package and per phase. */
+static bool is_milestone(const char *step)
+{
+        static const char *const per_package[] = { "Retrieving ", "Validating ", "Extracting ",
+                                                   "Unpacking ", "Configuring " };
+
+        for (size_t i = 0; i < ELEMENTSOF(per_package); i++)
+                if (strncmp(step, per_package[i], strlen(per_package[i])) == 0)
+                        return strstr(step, "packages") || strstr(step, "base system") ||
+                               strstr(step, "Release") || strstr(step, "Packages");
+        return true;
+}
+
 static void on_line(const char *line, void *userdata)
 {
         struct run *run = userdata;
@@ -286,7 +299,7 @@ static void on_line(const char *line, void *userdata)
                 n = strlen(run->step);
                 while (n > 0 && (run->step[n - 1] == ' ' || run->step[n - 1] == '.'))
                         run->step[--n] = '\0';
-                if (run->ctx->progress)
+                if (run->ctx->progress && is_milestone(line + 3))
                         run->ctx->progress(line + 3, 0, 0, run->ctx->userdata);
         } else if (strncmp(line, "E: ", 3) == 0 || strncmp(line, "W: Failure", 10) == 0) {
                 snprintf(run->errors + len, sizeof(run->errors) - len, "%s%s", len ? "; " : "",
