@@ -196,6 +196,8 @@ void cmd_json_container(FILE *out, const struct lodge_container_info *i)
                 (unsigned long long)i->cpu_ns, (unsigned long long)i->processes,
                 (unsigned long long)i->oom_kills);
         json_print_string(out, i->ended[0] ? i->ended : NULL);
+        fputs(",\"run_once\":", out);
+        json_print_string(out, i->run_once);
         fprintf(out, ",\"limits\":{\"memory\":%llu,\"cpu\":%.3f,\"pids\":%llu,\"cpuset\":",
                 (unsigned long long)i->limits.memory, i->limits.cpu_millis / 1000.0,
                 (unsigned long long)i->limits.pids);

@@ -27,6 +27,7 @@ struct create_plan {
         void *tmpl_state;
         const struct lodge_storage_ops *storage;
         struct lodge_config *cfg; /* the -c assignments, checked */
+        struct provision prov;    /* --user, --ssh-key... read and checked */
 };
 
 static void create_plan_done(struct create_plan *pl)
@@ -34,6 +35,7 @@ static void create_plan_done(struct create_plan *pl)
         if (pl->tmpl && pl->tmpl_state)
                 pl->tmpl->free_state(pl->tmpl_state);
         lodge_config_free(pl->cfg);
+        provision_done(&pl->prov);
         *pl = (struct create_plan){ 0 };
 }
 
@@ -87,6 +89,11 @@ static int plan_create(const char *name, const struct lodge_create_options *opts
         if (r < 0) {
                 create_plan_done(&pl);
                 return lodge_error_prefix(err, r, "template '%s'", tname);
+        }
+        r = provision_load(opts, &pl.prov, err);
+        if (r < 0) {
+                create_plan_done(&pl);
+                return r;
         }
 
         *ret = pl;
@@ -228,6 +235,8 @@ static int build_container(const struct lodge_paths *p, const char *name,
         if (r < 0)
                 return r;
         r = guest_fixup(rootfd, name, cfg, err);
+        if (r >= 0 && !provision_is_empty(&pl->prov))
+                r = lodge_template_provision(rootfd, &pl->prov.view, err);
         if (r < 0)
                 return r;
         r = lodge_config_write_at(cfg, tmpfd, "config", err);

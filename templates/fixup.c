@@ -64,7 +64,7 @@ static int write_hostname(int rootfd, const struct lodge_guest_setup *s, struct 
 
         if (asprintf(&content, "%s\n", s->hostname) < 0)
                 return lodge_error_set(err, ENOMEM, "write /etc/hostname");
-        r = guest_write_file(rootfd, "/etc/hostname", content, 0644, err);
+        r = guest_update_file(rootfd, "/etc/hostname", content, 0644, err);
         if (r < 0)
                 return r;
 
@@ -87,7 +87,7 @@ static int write_hostname(int rootfd, const struct lodge_guest_setup *s, struct 
         }
         if (fclose(f) != 0)
                 return lodge_error_set(err, ENOMEM, "write /etc/hosts");
-        return guest_write_file(rootfd, "/etc/hosts", hosts, 0644, err);
+        return guest_update_file(rootfd, "/etc/hosts", hosts, 0644, err);
 }
 
 /* A fresh id for each guest: two guests of one image must not share one
@@ -255,7 +255,7 @@ static int fix_inittab(int rootfd, struct lodge_error **err)
                 fputs("co:2345:respawn:/sbin/getty --noclear 38400 console\n", f);
         if (fclose(f) != 0)
                 return lodge_error_set(err, ENOMEM, "write /etc/inittab");
-        return guest_write_file(rootfd, "/etc/inittab", buf, 0644, err);
+        return guest_update_file(rootfd, "/etc/inittab", buf, 0644, err);
 }
 
 int lodge_template_fixup(int rootfd, const struct lodge_guest_setup *s, struct lodge_error **err)

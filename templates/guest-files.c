@@ -57,6 +57,12 @@ int guest_open_dir(int rootfd, const char *path, bool create, mode_t mode)
 int guest_write_file(int rootfd, const char *path, const char *content, mode_t mode,
                      struct lodge_error **err)
 {
+        return guest_write_data(rootfd, path, content, strlen(content), mode, err);
+}
+
+int guest_write_data(int rootfd, const char *path, const void *data, size_t len, mode_t mode,
+                     struct lodge_error **err)
+{
         cleanup_free char *dir = NULL;
         cleanup_close int dirfd = -EBADF;
         const char *base;
@@ -69,9 +75,38 @@ int guest_write_file(int rootfd, const char *path, const char *content, mode_t m
         if (dirfd < 0)
                 return lodge_error_set(err, -dirfd, "write '%s' in the guest: directory", path);
         /* A file (or symlink) there is replaced by rename, never written through. */
-        r = write_file_atomic_at(dirfd, base, content, strlen(content), mode, err);
+        r = write_file_atomic_at(dirfd, base, data, len, mode, err);
         if (r < 0)
                 return lodge_error_prefix(err, r, "in the guest");
+        return 0;
+}
+
+int guest_update_file(int rootfd, const char *path, const char *content, mode_t mode,
+                      struct lodge_error **err)
+{
+        cleanup_free char *dir = NULL;
+        cleanup_close int dirfd = -EBADF;
+        const char *base;
+        struct stat st;
+        int r;
+
+        r = split_path(path, &dir, &base);
+        if (r < 0)
+                return lodge_error_set(err, -r, "write '%s' in the guest", path);
+        dirfd = guest_open_dir(rootfd, dir, true, 0755);
+        if (dirfd < 0)
+                return lodge_error_set(err, -dirfd, "write '%s' in the guest: directory", path);
+        if (fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+                st = (struct stat){ .st_mode = S_IFREG | mode };
+        r = write_file_atomic_at(dirfd, base, content, strlen(content), st.st_mode & 07777, err);
+        if (r < 0)
+                return lodge_error_prefix(err, r, "in the guest");
+        /* The new file is root's until here: never more open than the old one. */
+        if ((st.st_uid != 0 || st.st_gid != 0) &&
+            fchownat(dirfd, base, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+                return lodge_error_set(err, errno, "chown '%s' in the guest", path);
+        if ((st.st_mode & 07000) && fchmodat(dirfd, base, st.st_mode & 07777, 0) < 0)
+                return lodge_error_set(err, errno, "chmod '%s' in the guest", path);
         return 0;
 }
 

@@ -84,3 +84,28 @@ struct lodge_template_cache_entry {
 int lodge_template_cache_list(const char *cache_dir, struct lodge_template_cache_entry **ret,
                               size_t *ret_n, struct lodge_error **err);
 void lodge_template_cache_entries_free(struct lodge_template_cache_entry *e, size_t n);
+
+/* First-boot provisioning (lodge create --user, --ssh-key...). Strings are
+ * contents, not paths, except files: host path and guest path pairs. */
+struct lodge_guest_provision {
+        const char *user;          /* made when missing (uid/gid from 1000, home 0700) */
+        const char *password_hash; /* crypt(3) hash for user, else for root */
+        const char *ssh_key;       /* authorized_keys line(s) for user, else root */
+        const char *timezone;      /* "Europe/Paris" */
+        const char *run_once;      /* a script run once in the guest on its first boot */
+        char **files;              /* "SRC", "DEST", ... NULL-terminated */
+};
+
+/* Check the values (names, hash form, time zone name, absolute DESTs):
+ * -EINVAL with the reason. */
+int lodge_template_provision_check(const struct lodge_guest_provision *p, struct lodge_error **err);
+
+/* Write it into the rootfs rootfd. A --file DEST that is a symlink in the
+ * guest is refused (-ELOOP); every path is resolved inside the rootfs. */
+int lodge_template_provision(int rootfd, const struct lodge_guest_provision *p,
+                             struct lodge_error **err);
+
+/* The --run-once script's state in a rootfs: "pending", "running" (started,
+ * no status yet: it won't run again) or "exited N"; -ENOENT when there is
+ * none. */
+int lodge_template_run_once_status(int rootfd, char **ret, struct lodge_error **err);

@@ -45,6 +45,15 @@ int guest_open_dir(int rootfd, const char *path, bool create, mode_t mode);
 int guest_write_file(int rootfd, const char *path, const char *content, mode_t mode,
                      struct lodge_error **err);
 
+/* The same for len bytes of data. */
+int guest_write_data(int rootfd, const char *path, const void *data, size_t len, mode_t mode,
+                     struct lodge_error **err);
+
+/* Like guest_write_file(), but an existing regular file keeps its mode and
+ * owner (/etc/shadow stays root:shadow 0640); mode is for a new file. */
+int guest_update_file(int rootfd, const char *path, const char *content, mode_t mode,
+                      struct lodge_error **err);
+
 /* Read a regular file of at most max bytes (-ENOENT when missing). */
 int guest_read_file(int rootfd, const char *path, size_t max, char **ret, struct lodge_error **err);
 
