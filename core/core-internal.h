@@ -110,7 +110,8 @@ struct provision {
         char *ssh_key_file, *run_once_file; /* host paths */
         char *ssh_key, *run_once;           /* their contents */
         char **files;                       /* host SRC, guest DEST pairs */
-        struct lodge_guest_provision view;  /* borrows the above */
+        char *cloud_user_data, *cloud_meta_data, *cloud_network_config;
+        struct lodge_guest_provision view; /* borrows the above */
 };
 void provision_done(struct provision *p);
 
@@ -119,3 +120,8 @@ void provision_done(struct provision *p);
 int provision_load(const struct lodge_create_options *o, struct provision *ret,
                    struct lodge_error **err);
 bool provision_is_empty(const struct provision *p);
+
+/* The cloud-init.* keys of cfg (values "@FILE" read from the host) for the
+ * NoCloud seed of guest name. */
+int provision_load_cloud_init(struct provision *p, const struct lodge_config *cfg, const char *name,
+                              struct lodge_error **err);

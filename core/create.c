@@ -91,6 +91,8 @@ static int plan_create(const char *name, const struct lodge_create_options *opts
                 return lodge_error_prefix(err, r, "template '%s'", tname);
         }
         r = provision_load(opts, &pl.prov, err);
+        if (r >= 0)
+                r = provision_load_cloud_init(&pl.prov, pl.cfg, name, err);
         if (r < 0) {
                 create_plan_done(&pl);
                 return r;

@@ -24,6 +24,9 @@ void provision_done(struct provision *p)
         free(p->run_once);
         free(p->ssh_key_file);
         free(p->run_once_file);
+        free(p->cloud_user_data);
+        free(p->cloud_meta_data);
+        free(p->cloud_network_config);
         strv_free(p->files);
         *p = (struct provision){ 0 };
 }
@@ -199,5 +202,42 @@ int provision_load(const struct lodge_create_options *o, struct provision *ret,
 bool provision_is_empty(const struct provision *p)
 {
         return !p->user && !p->password_hash && !p->timezone && !p->ssh_key && !p->run_once &&
-               !p->files;
+               !p->files && !p->cloud_user_data && !p->cloud_meta_data && !p->cloud_network_config;
+}
+
+/* cloud-init.KEY: "@FILE" is the content of a host file, read now; anything
+ * else is the content itself. */
+static int cloud_value(const struct lodge_config *cfg, const char *key, char **ret,
+                       struct lodge_error **err)
+{
+        const char *v;
+        int r;
+
+        if (lodge_config_get(cfg, key, &v, NULL) < 0)
+                return 0;
+        if (v[0] != '@') {
+                *ret = strdup(v);
+                return *ret ? 0 : lodge_error_set(err, ENOMEM, "%s", key);
+        }
+        r = read_file_at(AT_FDCWD, v + 1, 1 << 20, ret, NULL, err);
+        if (r < 0)
+                return lodge_error_prefix(err, r, "%s", key);
+        return 0;
+}
+
+int provision_load_cloud_init(struct provision *p, const struct lodge_config *cfg, const char *name,
+                              struct lodge_error **err)
+{
+        int r;
+
+        r = cloud_value(cfg, "cloud-init.user-data", &p->cloud_user_data, err);
+        if (r >= 0)
+                r = cloud_value(cfg, "cloud-init.meta-data", &p->cloud_meta_data, err);
+        if (r >= 0)
+                r = cloud_value(cfg, "cloud-init.network-config", &p->cloud_network_config, err);
+        p->view.cloud_user_data = p->cloud_user_data;
+        p->view.cloud_meta_data = p->cloud_meta_data;
+        p->view.cloud_network_config = p->cloud_network_config;
+        p->view.hostname = name;
+        return r;
 }

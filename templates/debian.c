@@ -301,7 +301,8 @@ static void on_line(const char *line, void *userdata)
                         run->step[--n] = '\0';
                 if (run->ctx->progress && is_milestone(line + 3))
                         run->ctx->progress(line + 3, 0, 0, run->ctx->userdata);
-        } else if (strncmp(line, "E: ", 3) == 0 || strncmp(line, "W: Failure", 10) == 0) {
+        } else if ((strncmp(line, "E: ", 3) == 0 || strncmp(line, "W: Failure", 10) == 0) &&
+                   !strstr(run->errors, line)) { /* debootstrap retries: say it once */
                 snprintf(run->errors + len, sizeof(run->errors) - len, "%s%s", len ? "; " : "",
                          line);
         }

@@ -405,6 +405,45 @@ static int install_run_once(int rootfd, const char *script, struct lodge_error *
         return guest_update_file(rootfd, "/etc/inittab", newtab, 0644, err);
 }
 
+/* cloud-init's NoCloud datasource, where Incus puts it: files in the seed
+ * directory, found by ds-identify without any kernel command line. */
+#define NOCLOUD_DIR "/var/lib/cloud/seed/nocloud-net"
+
+static int seed_cloud_init(int rootfd, const struct lodge_guest_provision *p,
+                           struct lodge_error **err)
+{
+        cleanup_free char *meta = NULL;
+        char id[40] = "";
+        cleanup_free char *mid = NULL;
+        int r;
+
+        if (!guest_exists(rootfd, "/usr/bin/cloud-init") && !guest_exists(rootfd, "/etc/cloud"))
+                return lodge_error_set(err, EOPNOTSUPP,
+                                       "cloud-init.*: the guest has no cloud-init (install it, "
+                                       "e.g. -t debian -- --packages cloud-init)");
+        if (!p->cloud_meta_data) {
+                /* A new instance id per guest, so that a copy runs its first boot again. */
+                if (guest_read_file(rootfd, "/etc/machine-id", 64, &mid, NULL) >= 0)
+                        snprintf(id, sizeof(id), "%.32s", mid);
+                if (asprintf(&meta, "instance-id: %s-%s\nlocal-hostname: %s\n",
+                             p->hostname ? p->hostname : "lodge", id,
+                             p->hostname ? p->hostname : "lodge") < 0)
+                        return lodge_error_set(err, ENOMEM, "cloud-init meta-data");
+        }
+        r = guest_write_file(rootfd, NOCLOUD_DIR "/meta-data",
+                             p->cloud_meta_data ? p->cloud_meta_data : meta, 0600, err);
+        if (r >= 0)
+                r = guest_write_file(
+                        rootfd, NOCLOUD_DIR "/user-data",
+                        p->cloud_user_data ? p->cloud_user_data : "#cloud-config\n{}\n", 0600, err);
+        if (r >= 0 && p->cloud_network_config)
+                r = guest_write_file(rootfd, NOCLOUD_DIR "/network-config", p->cloud_network_config,
+                                     0600, err);
+        if (r < 0)
+                return lodge_error_prefix(err, r, "cloud-init seed");
+        return 0;
+}
+
 int lodge_template_provision(int rootfd, const struct lodge_guest_provision *p,
                              struct lodge_error **err)
 {
@@ -426,6 +465,8 @@ int lodge_template_provision(int rootfd, const struct lodge_guest_provision *p,
                 r = copy_in(rootfd, f[0], f[1], err);
         if (r >= 0 && p->run_once)
                 r = install_run_once(rootfd, p->run_once, err);
+        if (r >= 0 && (p->cloud_user_data || p->cloud_meta_data || p->cloud_network_config))
+                r = seed_cloud_init(rootfd, p, err);
         if (r < 0)
                 return lodge_error_prefix(err, r, "provisioning");
         return 0;

@@ -94,6 +94,12 @@ struct lodge_guest_provision {
         const char *timezone;      /* "Europe/Paris" */
         const char *run_once;      /* a script run once in the guest on its first boot */
         char **files;              /* "SRC", "DEST", ... NULL-terminated */
+        /* cloud-init NoCloud seed (contents); meta-data defaults to the instance
+         * id and hostname of the guest when user-data is given alone */
+        const char *cloud_user_data;
+        const char *cloud_meta_data;
+        const char *cloud_network_config;
+        const char *hostname; /* for the default meta-data */
 };
 
 /* Check the values (names, hash form, time zone name, absolute DESTs):
@@ -101,7 +107,8 @@ struct lodge_guest_provision {
 int lodge_template_provision_check(const struct lodge_guest_provision *p, struct lodge_error **err);
 
 /* Write it into the rootfs rootfd. A --file DEST that is a symlink in the
- * guest is refused (-ELOOP); every path is resolved inside the rootfs. */
+ * guest is refused (-ELOOP); every path is resolved inside the rootfs. A
+ * cloud-init seed for a guest without cloud-init is -EOPNOTSUPP. */
 int lodge_template_provision(int rootfd, const struct lodge_guest_provision *p,
                              struct lodge_error **err);
 
