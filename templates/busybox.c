@@ -296,11 +296,19 @@ static void add_applet(const char *line, void *userdata)
                 return; /* linuxrc and the like: not wanted in a container */
         memcpy(dir, line, (size_t)(slash - line));
         dir[slash - line] = '\0';
-        for (const char *p = dir; p; p = strchr(p + 1, '/'))
-                strcat(target, "../");
-        strcat(target, "bin/busybox");
         if (strcmp(dir, "bin") == 0)
-                strcpy(target, "busybox");
+                snprintf(target, sizeof(target), "busybox");
+        else
+                for (const char *p = dir; p; p = strchr(p + 1, '/')) {
+                        size_t n = strlen(target);
+
+                        if (n + sizeof("../bin/busybox") > sizeof(target)) {
+                                a->r = -ENAMETOOLONG;
+                                return;
+                        }
+                        snprintf(target + n, sizeof(target) - n, "../%s",
+                                 strchr(p + 1, '/') ? "" : "bin/busybox");
+                }
         dirfd = mkdir_p_at(a->rootfd, dir, 0755);
         if (dirfd < 0) {
                 a->r = dirfd;

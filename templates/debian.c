@@ -89,6 +89,24 @@ static const char *dpkg_arch(void)
         return "amd64";
 }
 
+/* "a<sep>b<sep>c", or NULL when out of memory. */
+static char *join(char *const *l, const char *sep)
+{
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+
+        if (!f)
+                return NULL;
+        STRV_FOREACH (p, l)
+                fprintf(f, "%s%s", p == l ? "" : sep, *p);
+        if (fclose(f) != 0) {
+                free(buf);
+                return NULL;
+        }
+        return buf;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
         return strcmp(*(char *const *)a, *(char *const *)b);
@@ -389,22 +407,14 @@ static int debootstrap(const char *tree, void *userdata, struct lodge_error **er
         cleanup_free char *joined = NULL, *tail = NULL;
         struct run run = { .ctx = ctx };
         struct spawn_options opts = { .new_mount_ns = true, .on_line = on_line, .userdata = &run };
-        size_t len = 0;
         int r;
 
         r = find_debootstrap(&prog, err);
         if (r < 0)
                 return r;
-        STRV_FOREACH (p, s->packages)
-                len += strlen(*p) + 1;
-        joined = calloc(1, len + 1);
+        joined = join(s->packages, ",");
         if (!joined)
                 return lodge_error_set(err, ENOMEM, "build the package list");
-        STRV_FOREACH (p, s->packages) {
-                if (*joined)
-                        strcat(joined, ",");
-                strcat(joined, *p);
-        }
         if (asprintf(&variant, "--variant=%s", s->variant) < 0 ||
             asprintf(&arch, "--arch=%s", s->arch) < 0 ||
             asprintf(&include, "--include=%s", joined) < 0)
@@ -435,18 +445,11 @@ static int debian_populate(const struct lodge_template_ctx *ctx, void *state,
         cleanup_close int tarfd = -EBADF;
         struct extract_options xo = { .progress = ctx->progress, .userdata = ctx->userdata };
         void *args[] = { (void *)ctx, (void *)s };
-        size_t len = 0;
         int r;
 
-        STRV_FOREACH (p, s->packages)
-                len += strlen(*p) + 1;
-        pkgs = calloc(1, len + 1);
+        pkgs = join(s->packages, " ");
         if (!pkgs)
                 return lodge_error_set(err, ENOMEM, "build the recipe");
-        STRV_FOREACH (p, s->packages) {
-                strcat(pkgs, *p);
-                strcat(pkgs, " ");
-        }
         /* "format" changes whenever what we do to a tree after debootstrap does. */
         if (asprintf(&text,
                      "template debian\nformat 2\nrelease %s\narch %s\nvariant %s\ninit %s\n"
