@@ -126,8 +126,11 @@ static int write_ifupdown(int rootfd, const struct lodge_guest_setup *s, struct 
 
         if (!f)
                 return lodge_error_set(err, ENOMEM, "write /etc/network/interfaces");
-        fputs(GENERATED "source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n",
-              f);
+        fputs(GENERATED, f);
+        /* Debian's ifupdown reads a directory of snippets; busybox's ifup knows no "source". */
+        if (guest_exists(rootfd, "/etc/network/interfaces.d"))
+                fputs("source /etc/network/interfaces.d/*\n\n", f);
+        fputs("auto lo\niface lo inet loopback\n", f);
         if (s->ifname) {
                 fprintf(f, "\nauto %s\n", s->ifname);
                 if (s->ipv4_dhcp)
@@ -190,6 +193,10 @@ static int write_network(int rootfd, const struct lodge_guest_setup *s, enum ini
         if (r < 0 || init == INIT_BUSYBOX)
                 return r; /* busybox's rcS runs udhcpc where lodge set no address */
 
+        /* A symlink is the guest's resolver manager's (systemd-resolved's stub,
+         * resolvconf): left to it. */
+        if (guest_is_symlink(rootfd, "/etc/resolv.conf"))
+                return 0;
         /* Not the host's (debootstrap copies it): the DHCP client fills it, or the
          * gateway of a static address serves DNS, as the network's dnsmasq does. */
         if (s->ifname && !s->ipv4_dhcp && s->ipv4_gateway) {

@@ -160,3 +160,12 @@ bool guest_exists(int rootfd, const char *path)
 
         return fd >= 0;
 }
+
+bool guest_is_symlink(int rootfd, const char *path)
+{
+        cleanup_close int fd = open_in_root_nofollow(rootfd, path, O_PATH | O_NOFOLLOW, 0);
+        struct stat st;
+
+        /* openat2 refuses the last component (-ELOOP), or hands out the link itself. */
+        return fd == -ELOOP || (fd >= 0 && fstat(fd, &st) == 0 && S_ISLNK(st.st_mode));
+}

@@ -306,14 +306,14 @@ static int copy_in(int rootfd, const char *src, const char *dest, struct lodge_e
         ssize_t n;
         int r;
 
-        probe = open_in_root_nofollow(rootfd, dest, O_PATH | O_NOFOLLOW, 0);
-        if (probe == -ELOOP || (probe >= 0 && fstat(probe, &st) == 0 && S_ISLNK(st.st_mode)))
+        if (guest_is_symlink(rootfd, dest))
                 return lodge_error_set(err, ELOOP,
                                        "--file '%s': '%s' is a symlink in the guest; refused", src,
                                        dest);
+        probe = open_in_root(rootfd, dest, O_PATH, 0);
         if (probe < 0 && probe != -ENOENT)
                 return lodge_error_set(err, -probe, "--file '%s': '%s' in the guest", src, dest);
-        if (probe >= 0 && !S_ISREG(st.st_mode))
+        if (probe >= 0 && (fstat(probe, &st) < 0 || !S_ISREG(st.st_mode)))
                 return lodge_error_set(err, EINVAL,
                                        "--file '%s': '%s' in the guest is not a regular file", src,
                                        dest);

@@ -60,6 +60,9 @@ int guest_read_file(int rootfd, const char *path, size_t max, char **ret, struct
 /* Make or replace path with a symlink to target. */
 int guest_symlink(int rootfd, const char *path, const char *target, struct lodge_error **err);
 
+/* Is the last component of path (its parents resolved inside the rootfs) a symlink? */
+bool guest_is_symlink(int rootfd, const char *path);
+
 /* Does path exist inside the rootfs (symlinks followed inside it)? */
 bool guest_exists(int rootfd, const char *path);
 

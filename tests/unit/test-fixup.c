@@ -80,6 +80,32 @@ static void test_fixup_systemd_static(void **state)
         assert_string_equal(target, "/dev/null");
 }
 
+/* A resolver manager's symlink stays; busybox's ifup gets no "source" line. */
+static void test_fixup_keeps_resolv_symlink(void **state)
+{
+        struct lodge_tmpdir *t = *state;
+        cleanup_error struct lodge_error *err = NULL;
+        cleanup_free char *ifaces = NULL;
+        struct lodge_guest_setup s = { .hostname = "u", .ifname = "eth0", .ipv4_dhcp = true };
+        char target[128];
+        ssize_t n;
+
+        assert_int_equal(mkdirat(t->dirfd, "etc", 0755), 0);
+        assert_int_equal(mkdirat(t->dirfd, "etc/network", 0755), 0);
+        assert_int_equal(mkdirat(t->dirfd, "etc/network/if-up.d", 0755), 0);
+        assert_int_equal(
+                symlinkat("../run/systemd/resolve/stub-resolv.conf", t->dirfd, "etc/resolv.conf"),
+                0);
+        assert_int_equal(lodge_template_fixup(t->dirfd, &s, &err), 0);
+        n = readlinkat(t->dirfd, "etc/resolv.conf", target, sizeof(target) - 1);
+        assert_true(n > 0);
+        target[n] = '\0';
+        assert_string_equal(target, "../run/systemd/resolve/stub-resolv.conf");
+        ifaces = get(t->dirfd, "etc/network/interfaces");
+        assert_null(strstr(ifaces, "source"));
+        assert_non_null(strstr(ifaces, "auto eth0\niface eth0 inet dhcp\n"));
+}
+
 static void test_fixup_machine_id_differs(void **state)
 {
         struct lodge_tmpdir *t = *state;
@@ -163,6 +189,8 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_fixup_systemd_static, lodge_tmpdir_setup,
+                                                lodge_tmpdir_teardown),
+                cmocka_unit_test_setup_teardown(test_fixup_keeps_resolv_symlink, lodge_tmpdir_setup,
                                                 lodge_tmpdir_teardown),
                 cmocka_unit_test_setup_teardown(test_fixup_machine_id_differs, lodge_tmpdir_setup,
                                                 lodge_tmpdir_teardown),
