@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -46,7 +47,8 @@ pid_t clone_child(uint64_t ns_flags, int cgroup_fd, int *ret_pidfd, bool *ret_in
 }
 
 /* In the child: set up and exec, or report errno through errfd and exit. */
-static _Noreturn void spawn_child(char *const *argv, bool new_mount_ns, int outfd, int errfd)
+static _Noreturn void spawn_child(char *const *argv, bool new_mount_ns, pid_t parent, int outfd,
+                                  int errfd)
 {
         static char *const envp[] = {
                 "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C",
@@ -62,6 +64,13 @@ static _Noreturn void spawn_child(char *const *argv, bool new_mount_ns, int outf
         sigemptyset(&none);
         (void)sigprocmask(SIG_SETMASK, &none, NULL);
 
+        /* Never outlive lodge (killed, it can't clean up after us): a debootstrap left
+         * running would write into a build directory the next builder removes. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent) {
+                e = errno ? errno : ESRCH;
+                (void)write(errfd, &e, sizeof(e));
+                _exit(127);
+        }
         if (new_mount_ns &&
             (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)) {
                 e = errno;
@@ -107,7 +116,7 @@ static size_t read_output(int fd, char out[static SPAWN_OUTPUT_MAX + 1])
 static pid_t spawn_start(char *const *argv, bool new_mount_ns, int *ret_outfd, int *ret_errfd)
 {
         int outp[2], errp[2], e;
-        pid_t pid;
+        pid_t pid, parent;
 
         if (!argv || !argv[0] || argv[0][0] != '/')
                 return -EINVAL;
@@ -119,6 +128,7 @@ static pid_t spawn_start(char *const *argv, bool new_mount_ns, int *ret_outfd, i
                 close(outp[1]);
                 return -e;
         }
+        parent = getpid();
         pid = fork();
         if (pid < 0) {
                 e = errno;
@@ -129,7 +139,7 @@ static pid_t spawn_start(char *const *argv, bool new_mount_ns, int *ret_outfd, i
                 return -e;
         }
         if (pid == 0)
-                spawn_child(argv, new_mount_ns, outp[1], errp[1]);
+                spawn_child(argv, new_mount_ns, parent, outp[1], errp[1]);
         close(outp[1]);
         close(errp[1]);
         *ret_outfd = outp[0];

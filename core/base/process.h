@@ -17,7 +17,9 @@ pid_t clone_child(uint64_t ns_flags, int cgroup_fd, int *ret_pidfd, bool *ret_in
  * path (never searched in PATH, never run through a shell). The program gets
  * a clean environment (PATH of the system directories and LC_ALL=C only),
  * stdin from /dev/null, no file descriptor but 0-2, no blocked or ignored
- * signals, and its stdout and stderr go to one pipe, of which the first
+ * signals, SIGKILL when lodge dies (PR_SET_PDEATHSIG; a program it starts
+ * itself is its own business), and its stdout and stderr go to one pipe, of
+ * which the first
  * SPAWN_OUTPUT_MAX bytes are returned NUL-terminated in *ret_output (may be
  * NULL; the caller frees it). Waits for it. Returns its exit status (0-255;
  * 128+N when killed by signal N), or -errno when it couldn't be run: -EINVAL
