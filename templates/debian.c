@@ -176,16 +176,13 @@ static int check_state(struct debian_state *s, struct lodge_error **err)
                 init_pkg = "systemd-sysv";
         else if (strcmp(s->init, "sysvinit") == 0)
                 init_pkg = "sysvinit-core";
-        else if (strcmp(s->init, "openrc") == 0)
-                init_pkg = "openrc";
-        else
-                return lodge_error_set(err, EINVAL, "--init '%s': systemd, sysvinit or openrc",
-                                       s->init);
+        else /* openrc: debootstrap can't install it (it conflicts with sysv-rc, which
+              * sysvinit-core pulls in); it needs a second stage with apt */
+                return lodge_error_set(err, EINVAL, "--init '%s': systemd or sysvinit", s->init);
         for (size_t i = 0; i < ELEMENTSOF(base_packages); i++)
                 if (add_package(s, base_packages[i], err) < 0)
                         return -EINVAL;
-        if (add_package(s, init_pkg, err) < 0 ||
-            (strcmp(s->init, "openrc") == 0 && add_package(s, "sysvinit-core", err) < 0))
+        if (add_package(s, init_pkg, err) < 0)
                 return -EINVAL;
         qsort(s->packages, strv_length(s->packages), sizeof(char *), cmp_str);
         return 0;
@@ -480,12 +477,11 @@ static int debian_populate(const struct lodge_template_ctx *ctx, void *state,
 const struct lodge_template_ops template_debian_ops = {
         .name = "debian",
         .summary = "a Debian guest built with debootstrap, cached per recipe",
-        .usage = "[--release NAME] [--variant minbase|buildd|default] [--init systemd|sysvinit|"
-                 "openrc]\n"
+        .usage = "[--release NAME] [--variant minbase|buildd|default] [--init systemd|sysvinit]\n"
                  "[--packages A,B] [--mirror URL] [--arch ARCH] [--refresh]\n"
                  "  -r, --release NAME  the Debian release (default " DEFAULT_RELEASE ")\n"
                  "  -v, --variant V     debootstrap's variant (default minbase)\n"
-                 "  -i, --init INIT     systemd (default), sysvinit or openrc\n"
+                 "  -i, --init INIT     systemd (default) or sysvinit\n"
                  "  -p, --packages LIST more packages, comma-separated (repeatable)\n"
                  "  -m, --mirror URL    the mirror (default " DEFAULT_MIRROR ")\n"
                  "  -a, --arch ARCH     the Debian architecture (default: the host's)\n"
