@@ -67,7 +67,8 @@ int cmd_parse_format(const char *s, enum cmd_format *ret);
 
 /* Progress on stderr, only when it is a terminal and not --quiet. */
 struct cmd_progress {
-        bool enabled;
+        bool enabled; /* the progress line, on a terminal */
+        bool steps;   /* named steps (done and total 0) as lines where there is no terminal */
         uint64_t start_ms;
         uint64_t last_ms;
         bool shown;

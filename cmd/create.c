@@ -52,16 +52,24 @@ static int run_create(int argc, char **argv, const struct lodge_global_opts *g)
                 { "storage", required_argument, NULL, 's' },
                 { "config", required_argument, NULL, 'c' },
                 { "list-templates", no_argument, NULL, 'L' },
+                { "user", required_argument, NULL, 'U' },
+                { "ssh-key", required_argument, NULL, 'K' },
+                { "password-hash", required_argument, NULL, 'P' },
+                { "timezone", required_argument, NULL, 'Z' },
+                { "file", required_argument, NULL, 'F' },
+                { "run-once", required_argument, NULL, 'O' },
+                { "provision", required_argument, NULL, 'V' },
+                { "start", no_argument, NULL, 'S' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
         struct lodge_create_options opts = { 0 };
         cleanup_error struct lodge_error *err = NULL;
-        cleanup_strv char **config = NULL, **warnings = NULL;
+        cleanup_strv char **config = NULL, **warnings = NULL, **files = NULL;
         cleanup_free char *message = NULL;
         cleanup_free char **targv = NULL;
         struct cmd_progress progress;
-        bool help = false;
+        bool help = false, start = false;
         const char *name;
         int dashdash = argc, c;
 
@@ -88,6 +96,33 @@ static int run_create(int argc, char **argv, const struct lodge_global_opts *g)
                         break;
                 case 'L':
                         return list_templates(stdout);
+                case 'U':
+                        opts.user = optarg;
+                        break;
+                case 'K':
+                        opts.ssh_key_file = optarg;
+                        break;
+                case 'P':
+                        opts.password_hash = optarg;
+                        break;
+                case 'Z':
+                        opts.timezone = optarg;
+                        break;
+                case 'F':
+                        if (strv_extend(&files, optarg) < 0) {
+                                log_error("out of memory");
+                                return CMD_EXIT_FAILURE;
+                        }
+                        break;
+                case 'O':
+                        opts.run_once_file = optarg;
+                        break;
+                case 'V':
+                        opts.provision_file = optarg;
+                        break;
+                case 'S':
+                        start = true;
+                        break;
                 case 'h':
                         help = true;
                         break;
@@ -114,6 +149,7 @@ static int run_create(int argc, char **argv, const struct lodge_global_opts *g)
                 targv[i] = argv[dashdash + i];
         opts.template_argv = targv;
         opts.config = config;
+        opts.files = files;
 
         /* Bad names, keys and template arguments are usage errors, found before
          * anything is written. */
@@ -131,6 +167,13 @@ static int run_create(int argc, char **argv, const struct lodge_global_opts *g)
         cmd_progress_done(&progress);
         print_result(message, warnings);
         log_info("created container '%s'", name);
+        if (start) {
+                struct lodge_start_options so = { .warn = cmd_warn, .userdata = (void *)name };
+
+                if (lodge_container_start(&g->paths, name, &so, &err) < 0)
+                        return cmd_fail(&err, name, CMD_EXIT_FAILURE);
+                log_info("started container '%s'", name);
+        }
         return CMD_EXIT_OK;
 }
 
@@ -143,6 +186,17 @@ const struct lodge_cmd cmd_create = {
         .options = "  -t, --template NAME     how to make the rootfs (default: local)\n"
                    "  -s, --storage BACKEND   where the rootfs lives: dir (default)\n"
                    "  -c, --config KEY=VALUE  set a config key (repeatable)\n"
-                   "      --list-templates    list the templates\n",
+                   "      --list-templates    list the templates\n"
+                   "First boot (files written into the new guest):\n"
+                   "      --user NAME         add a user (uid from 1000, home 0700, in 'sudo')\n"
+                   "      --ssh-key FILE      an authorized SSH key for the user, else for root\n"
+                   "      --password-hash H   a crypt(3) hash (mkpasswd) for the user, else root\n"
+                   "      --timezone TZ       /etc/localtime and /etc/timezone (Europe/Paris)\n"
+                   "      --file SRC:DEST     copy a host file in (DEST may not be a symlink)\n"
+                   "      --run-once SCRIPT   run once in the guest at its first boot; output on\n"
+                   "                          the console, status in 'lodge info'\n"
+                   "      --provision FILE    the same as 'key = value' lines (user, ssh-key,\n"
+                   "                          password-hash, timezone, file, run-once)\n"
+                   "      --start             start the guest once created\n",
         .run = run_create,
 };

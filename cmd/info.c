@@ -43,6 +43,8 @@ static void print_table(const struct lodge_container_info *i)
         } else if (i->ended[0]) {
                 printf("Last stop:  %s\n", i->ended);
         }
+        if (i->run_once)
+                printf("Run once:   %s\n", i->run_once);
         if (i->limits.memory)
                 printf("Limit:      memory %.1f MiB\n", (double)i->limits.memory / (1 << 20));
         if (i->limits.cpu_millis)

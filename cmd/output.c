@@ -97,6 +97,7 @@ void cmd_progress_init(struct cmd_progress *p, const struct lodge_global_opts *g
 {
         *p = (struct cmd_progress){
                 .enabled = !g->quiet && isatty(STDERR_FILENO),
+                .steps = !g->quiet,
                 .start_ms = now_ms(),
         };
 }
@@ -120,8 +121,19 @@ void cmd_progress_cb(const char *what, uint64_t done, uint64_t total, void *user
         uint64_t now = now_ms(), elapsed;
         char d[32], rate[32];
 
+        if (p && !p->enabled && p->steps && done == 0 && total == 0) {
+                fprintf(stderr, "lodge: %s\n", what); /* a step of a long build */
+                return;
+        }
         if (!p || !p->enabled || (p->shown && now - p->last_ms < 100 && done != total))
                 return;
+        if (done == 0 && total == 0) {
+                fprintf(stderr, "\r\033[K%.70s", what);
+                fflush(stderr);
+                p->last_ms = now;
+                p->shown = true;
+                return;
+        }
         /* One line that fits a terminal: the file's name, not its path. */
         if (strrchr(what, '/'))
                 what = strrchr(what, '/') + 1;
@@ -190,6 +202,8 @@ void cmd_json_container(FILE *out, const struct lodge_container_info *i)
                 (unsigned long long)i->cpu_ns, (unsigned long long)i->processes,
                 (unsigned long long)i->oom_kills);
         json_print_string(out, i->ended[0] ? i->ended : NULL);
+        fputs(",\"run_once\":", out);
+        json_print_string(out, i->run_once);
         fprintf(out, ",\"limits\":{\"memory\":%llu,\"cpu\":%.3f,\"pids\":%llu,\"cpuset\":",
                 (unsigned long long)i->limits.memory, i->limits.cpu_millis / 1000.0,
                 (unsigned long long)i->limits.pids);

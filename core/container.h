@@ -54,6 +54,14 @@ struct lodge_create_options {
         const char *storage; /* dir|overlay|btrfs; NULL: dir */
         lodge_progress_cb progress;
         void *userdata;
+        /* First-boot provisioning; host paths are read at create. */
+        const char *user;          /* a user to add (or use) */
+        const char *password_hash; /* crypt(3) hash for user, else root */
+        const char *ssh_key_file;  /* authorized key for user, else root */
+        const char *timezone;
+        const char *run_once_file;  /* a script the guest runs once, on its first boot */
+        char **files;               /* "SRC:DEST": host file into the guest */
+        const char *provision_file; /* the same as "key = value" lines; options win */
 };
 
 /* Check everything about a create that can be checked without writing:
@@ -165,6 +173,7 @@ struct lodge_container_info {
         char **ipv4;      /* configured or live addresses, "ADDR/PREFIX" or "dhcp" */
         int64_t init_pid; /* 0 when not running */
         char *error;      /* why the state is BROKEN, else NULL */
+        char *run_once;   /* create --run-once: "pending", "running", "exited N"; else NULL */
         /* live, when running */
         int64_t started_at; /* unix time */
         uint64_t memory;    /* bytes */

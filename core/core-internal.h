@@ -7,6 +7,7 @@
 #include "core/base/cleanup.h"
 #include "core/base/error.h"
 #include "core/container.h"
+#include "templates/template.h"
 
 /* ---- paths.c: lodge's own directories ---- */
 
@@ -101,3 +102,26 @@ int live_state(const struct lodge_paths *p, const char *name, struct lodge_live_
 /* Apply cfg's limits to the guest now, when it runs (no-op otherwise). */
 int live_apply_limits(const struct lodge_paths *p, const char *name, const struct lodge_config *cfg,
                       char ***ret_warnings, struct lodge_error **err);
+
+/* ---- provision.c: lodge create's first-boot options ---- */
+
+struct provision {
+        char *user, *password_hash, *timezone;
+        char *ssh_key_file, *run_once_file; /* host paths */
+        char *ssh_key, *run_once;           /* their contents */
+        char **files;                       /* host SRC, guest DEST pairs */
+        char *cloud_user_data, *cloud_meta_data, *cloud_network_config;
+        struct lodge_guest_provision view; /* borrows the above */
+};
+void provision_done(struct provision *p);
+
+/* Merge the --provision file (if any) with the options (which win), read the
+ * key and the script, check everything. -EINVAL with the reason. */
+int provision_load(const struct lodge_create_options *o, struct provision *ret,
+                   struct lodge_error **err);
+bool provision_is_empty(const struct provision *p);
+
+/* The cloud-init.* keys of cfg (values "@FILE" read from the host) for the
+ * NoCloud seed of guest name. */
+int provision_load_cloud_init(struct provision *p, const struct lodge_config *cfg, const char *name,
+                              struct lodge_error **err);

@@ -29,6 +29,7 @@ struct create_plan {
         void *tmpl_state;
         const struct lodge_storage_ops *storage;
         struct lodge_config *cfg; /* the -c assignments, checked */
+        struct provision prov;    /* --user, --ssh-key... read and checked */
 };
 
 static void create_plan_done(struct create_plan *pl)
@@ -36,6 +37,7 @@ static void create_plan_done(struct create_plan *pl)
         if (pl->tmpl && pl->tmpl_state)
                 pl->tmpl->free_state(pl->tmpl_state);
         lodge_config_free(pl->cfg);
+        provision_done(&pl->prov);
         *pl = (struct create_plan){ 0 };
 }
 
@@ -89,6 +91,13 @@ static int plan_create(const char *name, const struct lodge_create_options *opts
         if (r < 0) {
                 create_plan_done(&pl);
                 return lodge_error_prefix(err, r, "template '%s'", tname);
+        }
+        r = provision_load(opts, &pl.prov, err);
+        if (r >= 0)
+                r = provision_load_cloud_init(&pl.prov, pl.cfg, name, err);
+        if (r < 0) {
+                create_plan_done(&pl);
+                return r;
         }
 
         *ret = pl;
@@ -159,6 +168,31 @@ static int build_config(const char *name, const struct create_plan *pl, char *co
         return 0;
 }
 
+/* The fix-ups' view of the config: the name, and net.0 as the guest sees it. */
+static int guest_fixup(int rootfd, const char *name, const struct lodge_config *cfg,
+                       struct lodge_error **err)
+{
+        struct lodge_guest_setup s = { .hostname = name };
+        const char *type = NULL, *v = NULL;
+
+        if (lodge_config_get(cfg, "net.0.type", &type, NULL) >= 0 && strcmp(type, "none") != 0) {
+                s.ifname = "eth0";
+                if (lodge_config_get(cfg, "net.0.name", &v, NULL) >= 0)
+                        s.ifname = v;
+                if (lodge_config_get(cfg, "net.0.ipv4", &v, NULL) >= 0) {
+                        s.ipv4_dhcp = strcmp(v, "dhcp") == 0;
+                        s.ipv4 = s.ipv4_dhcp ? NULL : v;
+                }
+                if (lodge_config_get(cfg, "net.0.ipv4.gateway", &v, NULL) >= 0)
+                        s.ipv4_gateway = v;
+                if (lodge_config_get(cfg, "net.0.ipv6", &v, NULL) >= 0) {
+                        s.ipv6_auto = strcmp(v, "auto") == 0;
+                        s.ipv6 = s.ipv6_auto ? NULL : v;
+                }
+        }
+        return lodge_template_fixup(rootfd, &s, err);
+}
+
 static int check_interrupt(struct lodge_error **err)
 {
         int sig = interrupt_pending();
@@ -191,6 +225,7 @@ static int build_container(const struct lodge_paths *p, const struct root_dirs *
                 .name = name,
                 .rootfs_fd = rootfd,
                 .rootfs_path = rootfs_path,
+                .cache_dir = p->cache,
                 .progress = opts->progress,
                 .userdata = opts->userdata,
         };
@@ -202,6 +237,11 @@ static int build_container(const struct lodge_paths *p, const struct root_dirs *
                 return r;
 
         r = build_config(name, pl, opts->config, res, &cfg, err);
+        if (r < 0)
+                return r;
+        r = guest_fixup(rootfd, name, cfg, err);
+        if (r >= 0 && !provision_is_empty(&pl->prov))
+                r = lodge_template_provision(rootfd, &pl->prov.view, err);
         if (r < 0)
                 return r;
         /* Its id range, picked and written while no other create picks one. */

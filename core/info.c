@@ -24,6 +24,7 @@ void lodge_container_info_done(struct lodge_container_info *i)
         free(i->backend);
         free(i->arch);
         free(i->error);
+        free(i->run_once);
         free(i->limits.cpuset);
         strv_free(i->ipv4);
         *i = (struct lodge_container_info){ 0 };
@@ -106,6 +107,16 @@ static int fill_info(const struct lodge_paths *p, const struct root_dirs *d, con
         if (r < 0 || !i.backend || (cfg->arch && !i.arch)) {
                 lodge_container_info_done(&i);
                 return lodge_error_set(err, ENOMEM, "describe container");
+        }
+        {
+                /* The --run-once script's state, from the rootfs (a missing one: none). */
+                cleanup_close int rootfd =
+                        cfg->rootfs_path ? open(cfg->rootfs_path, O_PATH | O_DIRECTORY | O_CLOEXEC)
+                                         : openat(cdirfd, "rootfs",
+                                                  O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+                if (rootfd >= 0)
+                        (void)lodge_template_run_once_status(rootfd, &i.run_once, NULL);
         }
         i.limits = cfg->limits;
         i.limits.cpuset = NULL;

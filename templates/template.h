@@ -5,6 +5,8 @@
  * fills the directory it is handed; core/ orchestrates storage, template and
  * config. */
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/base/error.h"
@@ -13,9 +15,10 @@ typedef void (*lodge_template_progress_cb)(const char *what, uint64_t done, uint
                                            void *userdata);
 
 struct lodge_template_ctx {
-        const char *name;                    /* the container's name */
-        int rootfs_fd;                       /* O_DIRECTORY of the empty rootfs to fill */
-        const char *rootfs_path;             /* the same directory, by path */
+        const char *name;        /* the container's name */
+        int rootfs_fd;           /* O_DIRECTORY of the empty rootfs to fill */
+        const char *rootfs_path; /* the same directory, by path */
+        const char *cache_dir;   /* $LODGE_CACHE: where a template keeps what it builds */
         lodge_template_progress_cb progress; /* may be NULL */
         void *userdata;
 };
@@ -45,3 +48,71 @@ const struct lodge_template_ops *lodge_template_find(const char *name);
 
 /* The NULL-terminated list of all templates. */
 const struct lodge_template_ops *const *lodge_template_all(void);
+
+/* Who the guest is, for the fix-ups (from the container's config). */
+struct lodge_guest_setup {
+        const char *hostname;
+        const char *ifname;       /* net.0's name in the guest; NULL: no network */
+        bool ipv4_dhcp;           /* net.0.ipv4 = dhcp */
+        const char *ipv4;         /* "ADDR/PREFIX" when static, else NULL */
+        const char *ipv4_gateway; /* may be NULL */
+        bool ipv6_auto;           /* net.0.ipv6 = auto (SLAAC) */
+        const char *ipv6;         /* "ADDR/PREFIX" when static, else NULL */
+};
+
+/* What every guest gets after its template, written into the rootfs rootfd
+ * (resolved inside it, never through a guest's symlink): /etc/hostname, the
+ * 127.0.1.1 line of /etc/hosts, a fresh /etc/machine-id, the network config
+ * of net.0 (ifupdown, or systemd-networkd when that is what the guest has),
+ * /etc/resolv.conf, and per init: systemd units that can't work in a
+ * container masked, sysvinit's getty on the console only and SIGPWR a
+ * shutdown now. */
+int lodge_template_fixup(int rootfd, const struct lodge_guest_setup *s, struct lodge_error **err);
+
+/* One base tree in the cache of templates that build them (debian). */
+struct lodge_template_cache_entry {
+        char *template;  /* "debian" */
+        char *key;       /* the entry's directory: "bookworm-amd64-systemd-<hash>" */
+        char *recipe;    /* "word value" lines: release, arch, variant, init, packages... */
+        uint64_t size;   /* bytes of the cached tarball */
+        int64_t created; /* unix time */
+};
+
+/* The entries under cache_dir ($LODGE_CACHE), for "lodge image list": *ret
+ * (free with lodge_template_cache_entries_free) and *ret_n; none when there
+ * is no cache yet. */
+int lodge_template_cache_list(const char *cache_dir, struct lodge_template_cache_entry **ret,
+                              size_t *ret_n, struct lodge_error **err);
+void lodge_template_cache_entries_free(struct lodge_template_cache_entry *e, size_t n);
+
+/* First-boot provisioning (lodge create --user, --ssh-key...). Strings are
+ * contents, not paths, except files: host path and guest path pairs. */
+struct lodge_guest_provision {
+        const char *user;          /* made when missing (uid/gid from 1000, home 0700) */
+        const char *password_hash; /* crypt(3) hash for user, else for root */
+        const char *ssh_key;       /* authorized_keys line(s) for user, else root */
+        const char *timezone;      /* "Europe/Paris" */
+        const char *run_once;      /* a script run once in the guest on its first boot */
+        char **files;              /* "SRC", "DEST", ... NULL-terminated */
+        /* cloud-init NoCloud seed (contents); meta-data defaults to the instance
+         * id and hostname of the guest when user-data is given alone */
+        const char *cloud_user_data;
+        const char *cloud_meta_data;
+        const char *cloud_network_config;
+        const char *hostname; /* for the default meta-data */
+};
+
+/* Check the values (names, hash form, time zone name, absolute DESTs):
+ * -EINVAL with the reason. */
+int lodge_template_provision_check(const struct lodge_guest_provision *p, struct lodge_error **err);
+
+/* Write it into the rootfs rootfd. A --file DEST that is a symlink in the
+ * guest is refused (-ELOOP); every path is resolved inside the rootfs. A
+ * cloud-init seed for a guest without cloud-init is -EOPNOTSUPP. */
+int lodge_template_provision(int rootfd, const struct lodge_guest_provision *p,
+                             struct lodge_error **err);
+
+/* The --run-once script's state in a rootfs: "pending", "running" (started,
+ * no status yet: it won't run again) or "exited N"; -ENOENT when there is
+ * none. */
+int lodge_template_run_once_status(int rootfd, char **ret, struct lodge_error **err);

@@ -9,6 +9,62 @@
 #include "templates/template.h"
 
 extern const struct lodge_template_ops template_local_ops;
+extern const struct lodge_template_ops template_busybox_ops;
+extern const struct lodge_template_ops template_debian_ops;
+
+/* ---- recipe-cache.c: base trees built once per recipe ---- */
+
+struct recipe {
+        const char *cache_dir; /* $LODGE_CACHE */
+        const char *template;  /* "debian" */
+        const char *label;     /* readable start of the key: "bookworm-amd64-systemd" */
+        const char *text;      /* the whole recipe, "word value" lines; hashed into the key */
+        bool refresh;          /* rebuild even when cached */
+        lodge_template_progress_cb progress;
+        void *userdata;
+};
+
+/* Fill the empty directory tree (a path) with the recipe's base tree. */
+typedef int (*recipe_build_cb)(const char *tree, void *userdata, struct lodge_error **err);
+
+/* The cached tarball of the recipe's tree, built with cb when missing (or
+ * rc->refresh), under a per-recipe lock so that concurrent builders of one
+ * recipe build it once. Returns a read fd of the tarball or -errno. */
+int recipe_cache_open(const struct recipe *rc, recipe_build_cb cb, void *userdata,
+                      struct lodge_error **err);
+
+/* ---- guest-files.c: files inside a guest's rootfs, resolved inside it ---- */
+
+/* Open (and with create, make, parents too) the directory path inside the
+ * rootfs. Returns an O_DIRECTORY fd or -errno. */
+int guest_open_dir(int rootfd, const char *path, bool create, mode_t mode);
+
+/* Replace path (absolute, inside the rootfs) with content, atomically; its
+ * parents are made when missing. A symlink at path is replaced, never
+ * followed. */
+int guest_write_file(int rootfd, const char *path, const char *content, mode_t mode,
+                     struct lodge_error **err);
+
+/* The same for len bytes of data. */
+int guest_write_data(int rootfd, const char *path, const void *data, size_t len, mode_t mode,
+                     struct lodge_error **err);
+
+/* Like guest_write_file(), but an existing regular file keeps its mode and
+ * owner (/etc/shadow stays root:shadow 0640); mode is for a new file. */
+int guest_update_file(int rootfd, const char *path, const char *content, mode_t mode,
+                      struct lodge_error **err);
+
+/* Read a regular file of at most max bytes (-ENOENT when missing). */
+int guest_read_file(int rootfd, const char *path, size_t max, char **ret, struct lodge_error **err);
+
+/* Make or replace path with a symlink to target. */
+int guest_symlink(int rootfd, const char *path, const char *target, struct lodge_error **err);
+
+/* Is the last component of path (its parents resolved inside the rootfs) a symlink? */
+bool guest_is_symlink(int rootfd, const char *path);
+
+/* Does path exist inside the rootfs (symlinks followed inside it)? */
+bool guest_exists(int rootfd, const char *path);
 
 /* ---- extract.c: unpacking untrusted archives safely ---- */
 

@@ -17,10 +17,28 @@ pid_t clone_child(uint64_t ns_flags, int cgroup_fd, int *ret_pidfd, bool *ret_in
  * path (never searched in PATH, never run through a shell). The program gets
  * a clean environment (PATH of the system directories and LC_ALL=C only),
  * stdin from /dev/null, no file descriptor but 0-2, no blocked or ignored
- * signals, and its stdout and stderr go to one pipe, of which the first
+ * signals, SIGKILL when lodge dies (PR_SET_PDEATHSIG; a program it starts
+ * itself is its own business), and its stdout and stderr go to one pipe, of
+ * which the first
  * SPAWN_OUTPUT_MAX bytes are returned NUL-terminated in *ret_output (may be
  * NULL; the caller frees it). Waits for it. Returns its exit status (0-255;
  * 128+N when killed by signal N), or -errno when it couldn't be run: -EINVAL
  * for a relative argv[0], -ENOENT when there is no such program. */
 #define SPAWN_OUTPUT_MAX 4096
 int spawn_wait(char *const *argv, char **ret_output);
+
+/* spawn_wait_lines(): each line the program writes to stdout or stderr, without
+ * its newline; a line longer than SPAWN_LINE_MAX bytes comes in pieces. */
+#define SPAWN_LINE_MAX 1024
+typedef void (*spawn_line_cb)(const char *line, void *userdata);
+
+struct spawn_options {
+        bool new_mount_ns;     /* run it in a private mount namespace: what it mounts is gone
+                                * when it exits, also when it is killed */
+        spawn_line_cb on_line; /* may be NULL */
+        void *userdata;
+};
+
+/* Like spawn_wait(), with the output handed to opts->on_line line by line as
+ * it comes (for progress and for the lines that explain a failure). */
+int spawn_wait_lines(char *const *argv, const struct spawn_options *opts);

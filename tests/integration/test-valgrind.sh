@@ -14,10 +14,17 @@ fi
 BB=$(fixture_busybox)
 
 vg() {
+        local rc=0 errf
+        errf=$(mktemp -p "$TEST_DIR" vg-err.XXXXXX)
+        # Filtered after the command, not through a pipe: the filter's output must be complete
+        # when expect reads it (a process substitution races with expect's grep).
         valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
-                --error-exitcode=99 --child-silent-after-fork=yes "$LODGE_BIN" "$@" \
-                2> >(grep -v -e 'unhandled amd64-linux syscall' -e 'write your own handler' \
-                        -e README_MISSING -e 'consider this a bug' -e valgrind.org >&2)
+                --error-exitcode=99 --child-silent-after-fork=yes "$LODGE_BIN" "$@" 2>"$errf" ||
+                rc=$?
+        grep -v -e 'unhandled amd64-linux syscall' -e 'write your own handler' \
+                -e README_MISSING -e 'consider this a bug' -e valgrind.org "$errf" >&2 || true
+        rm -f -- "$errf"
+        return "$rc"
 }
 
 # Privileged: valgrind 3.19 knows neither open_tree nor mount_setattr, which an idmapped

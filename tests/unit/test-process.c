@@ -2,8 +2,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/base/cleanup.h"
@@ -92,6 +95,94 @@ static void test_spawn_output_is_capped(void **state)
         assert_memory_equal(out, "0123456789abcdef\n0123", 21);
 }
 
+struct lines {
+        unsigned n;
+        size_t longest;
+        char last[64];
+};
+
+static void on_line(const char *line, void *userdata)
+{
+        struct lines *l = userdata;
+
+        l->n++;
+        if (strlen(line) > l->longest)
+                l->longest = strlen(line);
+        snprintf(l->last, sizeof(l->last), "%s", line);
+}
+
+static void test_spawn_lines(void **state)
+{
+        struct lines l = { 0 };
+        struct spawn_options opts = { .on_line = on_line, .userdata = &l };
+
+        (void)state;
+        /* 3000 lines (far beyond any buffer), then one of 2500 bytes in pieces,
+         * then a last one without a newline, on stderr. */
+        assert_int_equal(spawn_wait_lines((char *[]){ SH, "-c",
+                                                      "i=0; while [ $i -lt 3000 ]; do "
+                                                      "echo line$i; i=$((i+1)); done; "
+                                                      "printf '%2500s\\n' x; "
+                                                      "printf 'the end' >&2; exit 4",
+                                                      NULL },
+                                          &opts),
+                         4);
+        assert_int_equal(l.n, 3000 + 3 + 1);
+        assert_int_equal(l.longest, SPAWN_LINE_MAX);
+        assert_string_equal(l.last, "the end");
+        assert_int_equal(spawn_wait_lines((char *[]){ "/nonexistent/program", NULL }, &opts),
+                         -ENOENT);
+}
+
+/* Is pid gone (or a zombie, reparented to init and not yet reaped)? */
+static bool gone(pid_t pid)
+{
+        char path[64], st[256] = "";
+        cleanup_fclose FILE *f = NULL;
+
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+        f = fopen(path, "re");
+        return !f || !fgets(st, sizeof(st), f) || strstr(st, ") Z ");
+}
+
+/* A spawned program dies with lodge: a child spawns "sleep", then is killed. */
+static void test_spawn_dies_with_parent(void **state)
+{
+        char buf[32] = "";
+        pid_t child, sleeper;
+        int p[2];
+        bool dead = false;
+
+        (void)state;
+        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+        child = fork();
+        assert_true(child >= 0);
+        if (child == 0) {
+                /* Spawn closes all but 0-2 in the program: it reports through our fd 200. */
+                char *argv[] = { SH, "-c", "echo $$ >/proc/$PPID/fd/200; exec sleep 60", NULL };
+
+                if (dup2(p[1], 200) < 0)
+                        _exit(1);
+                (void)spawn_wait(argv, NULL);
+                _exit(0);
+        }
+        close(p[1]);
+        assert_true(read(p[0], buf, sizeof(buf) - 1) > 0);
+        close(p[0]);
+        sleeper = (pid_t)atoi(buf);
+        assert_true(sleeper > 0);
+        assert_int_equal(kill(child, SIGKILL), 0);
+        assert_int_equal(waitpid(child, NULL, 0), child);
+        for (int i = 0; i < 100 && !dead; i++) {
+                dead = gone(sleeper);
+                if (!dead)
+                        usleep(20000);
+        }
+        if (!dead)
+                (void)kill(sleeper, SIGKILL);
+        assert_true(dead);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -99,6 +190,8 @@ int main(void)
                 cmocka_unit_test(test_spawn_refuses),
                 cmocka_unit_test(test_spawn_clean),
                 cmocka_unit_test(test_spawn_output_is_capped),
+                cmocka_unit_test(test_spawn_lines),
+                cmocka_unit_test(test_spawn_dies_with_parent),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# How long does the second guest of a cached recipe take? "lodge create NAME -t debian"
+# (systemd, and sysvinit) once the recipe's tree is in the template cache, and
+# "lodge create NAME -t busybox", with dir storage.
+#
+#   bench/template.sh [-n ROUNDS]
+#
+# The Debian trees come from the template cache the integration tests use
+# ($LODGE_TEMPLATE_CACHE, default /var/cache/lodge-test-fixtures/template-cache); a missing
+# one is built first (debootstrap, about a minute, not timed). Each round is a fresh guest in
+# its own LODGE_ROOT under /var/tmp, removed and synced after the clock stops. Reports the
+# median wall time of each. Needs root.
+#
+# Environment: LODGE_BIN (default build/cmd/lodge), LODGE_TEMPLATE_CACHE, ROUNDS.
+set -euo pipefail
+shopt -s inherit_errexit
+
+cd "$(dirname "$0")/.."
+rounds=${ROUNDS:-5}
+while getopts n:h opt; do
+        case $opt in
+        n) rounds=$OPTARG ;;
+        *)
+                sed -n '7s/^# \{0,1\}//p' "$0"
+                exit 2
+                ;;
+        esac
+done
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || {
+        echo "${0##*/}: ROUNDS must be a positive number" >&2
+        exit 2
+}
+((EUID == 0)) || {
+        echo "${0##*/}: run it as root" >&2
+        exit 1
+}
+lodge=$(realpath -m -- "${LODGE_BIN:-build/cmd/lodge}")
+[[ -x $lodge ]] || {
+        echo "${0##*/}: no lodge binary at $lodge (build it, or set LODGE_BIN)" >&2
+        exit 1
+}
+cache=${LODGE_TEMPLATE_CACHE:-/var/cache/lodge-test-fixtures/template-cache}
+mkdir -p "$cache"
+
+base=$(mktemp -d /var/tmp/lodge-bench.XXXXXX)
+trap 'rm -rf --one-file-system -- "$base"' EXIT
+trap 'exit 130' INT TERM
+
+now() { date +%s.%N; }
+
+# one ID ARGS...: a fresh guest; prints the wall time of the create in seconds
+one() {
+        local d=$base/$1 t0 t1
+        shift
+        mkdir -p "$d/root" "$d/run"
+        t0=$(now)
+        LODGE_ROOT=$d/root LODGE_CACHE=$cache LODGE_RUNDIR=$d/run "$lodge" --quiet create g "$@" \
+                >/dev/null
+        t1=$(now)
+        rm -rf --one-file-system -- "$d"
+        sync
+        awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", b - a }'
+}
+
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+for what in "debian systemd:-t debian" "debian sysvinit:-t debian -- --init sysvinit" \
+        "busybox:-t busybox"; do
+        label=${what%%:*}
+        read -r -a args <<<"${what#*:}"
+        echo "warming up $label (builds the cached tree if missing)..." >&2
+        one warm "${args[@]}" >/dev/null
+        times=()
+        for ((i = 0; i < rounds; i++)); do
+                times+=("$(one "r$i" "${args[@]}")")
+        done
+        printf '%-16s median %s s over %d rounds (%s)\n' "$label" \
+                "$(printf '%s\n' "${times[@]}" | median)" "$rounds" "${times[*]}"
+done
