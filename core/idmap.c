@@ -182,6 +182,27 @@ static int take_guests(struct taken *t, int containers_dirfd, const char *name)
         return 0;
 }
 
+int idmap_check_free(int containers_dirfd, const char *name, const struct lodge_config *cfg,
+                     struct lodge_error **err)
+{
+        struct taken t = { 0 };
+        int r;
+
+        if (!cfg->security.has_idmap || !cfg->security.idmap_isolated)
+                return 0;
+        r = take_guests(&t, containers_dirfd, name);
+        for (size_t i = 0; r >= 0 && i < t.n; i++)
+                if (overlap(cfg->security.idmap_base, cfg->security.idmap_count, t.r[i].base,
+                            t.r[i].count))
+                        r = lodge_error_set(err, EEXIST,
+                                            "security.idmap %u:%u overlaps another guest's "
+                                            "range, %u:%u",
+                                            cfg->security.idmap_base, cfg->security.idmap_count,
+                                            t.r[i].base, t.r[i].count);
+        free(t.r);
+        return r == -ENOMEM ? lodge_error_set(err, ENOMEM, "check the id range") : r;
+}
+
 int idmap_assign(int containers_dirfd, const char *name, struct lodge_config *cfg,
                  struct lodge_error **err)
 {

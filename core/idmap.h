@@ -44,5 +44,10 @@ int idmap_pick(const char *name, const struct idmap_range *pool, const struct id
  * which isolated guests never get, shared. The caller holds the lock
  * IDMAP_LOCK until cfg is written in the guest's (hidden) directory. */
 #define IDMAP_LOCK ".idmap"
+
+/* For a range given by hand (config set): -EEXIST when cfg's isolated range
+ * overlaps another guest's. The caller holds IDMAP_LOCK. */
+int idmap_check_free(int containers_dirfd, const char *name, const struct lodge_config *cfg,
+                     struct lodge_error **err);
 int idmap_assign(int containers_dirfd, const char *name, struct lodge_config *cfg,
                  struct lodge_error **err);

@@ -275,14 +275,15 @@ int lodge_container_config_update(const struct lodge_paths *p, const char *name,
         if (r >= 0)
                 r = value ? lodge_config_set(cfg, key, value, err)
                           : lodge_config_unset(cfg, key, err);
-        /* An unprivileged guest always has its range: one made privileged, turned back. */
-        if (r >= 0 && strncmp(key, "security.", 9) == 0 && !cfg->security.privileged &&
-            !cfg->security.has_idmap) {
+        /* An unprivileged guest always has its range (one made privileged, turned back),
+         * and one of its own unless it shares on purpose. */
+        if (r >= 0 && strncmp(key, "security.", 9) == 0 && !cfg->security.privileged) {
                 struct container_lock il = CONTAINER_LOCK_NULL;
 
                 r = container_lock(d.locks, IDMAP_LOCK, "pick an id range", &il, err);
                 if (r >= 0) {
-                        r = idmap_assign(d.containers, name, cfg, err);
+                        r = cfg->security.has_idmap ? idmap_check_free(d.containers, name, cfg, err)
+                                                    : idmap_assign(d.containers, name, cfg, err);
                         if (r >= 0)
                                 r = lodge_config_write_at(cfg, cdirfd, "config", err);
                         container_unlock(&il);

@@ -169,6 +169,10 @@ expect 0 '' -- lodge start p
 [ "$(awk '/^Uid:/ { print $2 }' "/proc/$(init_pid p)/status")" = "$bp" ] || fail "p doesn't run as $bp"
 expect 0 '' -- lodge stop --kill p
 expect 0 '' -- lodge config p set security.privileged true
+# A range set by hand may not overlap another guest's, unless they share on purpose.
+expect 1 "security.idmap $((b1 + 100)):65536 overlaps another guest's range, $r1" -- \
+        lodge config d2 set security.idmap "$((b1 + 100)):65536"
+[ "$(lodge config d2 get security.idmap)" = "$r2" ] || fail "a refused set changed d2's range"
 
 expect 0 '' -- lodge info d1
 grep -q "^Security: *unprivileged: host ids $b1-$((b1 + 65535))\$" "$TEST_DIR/out" || fail "info: $(cat "$TEST_DIR/out")"
