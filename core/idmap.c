@@ -182,8 +182,8 @@ static int take_guests(struct taken *t, int containers_dirfd, const char *name)
         return 0;
 }
 
-int idmap_check_free(int containers_dirfd, const char *name, const struct lodge_config *cfg,
-                     struct lodge_error **err)
+static int check_free(int containers_dirfd, const char *name, const struct lodge_config *cfg,
+                      struct lodge_error **err)
 {
         struct taken t = { 0 };
         int r;
@@ -212,8 +212,10 @@ int idmap_assign(int containers_dirfd, const char *name, struct lodge_config *cf
         uint32_t base;
         int r;
 
-        if (cfg->security.privileged || cfg->security.has_idmap)
+        if (cfg->security.privileged)
                 return 0;
+        if (cfg->security.has_idmap)
+                return check_free(containers_dirfd, name, cfg, err);
         (void)read_file_at(AT_FDCWD, "/etc/subuid", 1 << 20, &subuid, NULL, NULL);
         (void)read_file_at(AT_FDCWD, "/etc/subgid", 1 << 20, &subgid, NULL, NULL);
         r = idmap_pool_parse(subuid, subgid, &pool, err);

@@ -37,17 +37,15 @@ int idmap_pool_parse(const char *subuid, const char *subgid, struct idmap_range 
 int idmap_pick(const char *name, const struct idmap_range *pool, const struct idmap_range *taken,
                size_t n_taken, uint32_t *ret_base);
 
-/* At create, before cfg is written: unless the guest is privileged or has a
- * range, give it one (security.idmap) from root's pool, free of every other
- * guest's (those being made too) and of the ids in /etc/passwd and
- * /etc/group; with security.idmap.isolated = false, the pool's first range,
- * which isolated guests never get, shared. The caller holds the lock
+/* Before cfg is written (create, config set): unless the guest is
+ * privileged, give it a range (security.idmap) from root's pool, free of
+ * every other guest's (those being made too) and of the ids in /etc/passwd
+ * and /etc/group; with security.idmap.isolated = false, the pool's first
+ * range, which isolated guests never get, shared. A range it has (given by
+ * hand) is checked instead: -EEXIST when isolated and overlapping another
+ * guest's. The caller holds the lock
  * IDMAP_LOCK until cfg is written in the guest's (hidden) directory. */
 #define IDMAP_LOCK ".idmap"
 
-/* For a range given by hand (config set): -EEXIST when cfg's isolated range
- * overlaps another guest's. The caller holds IDMAP_LOCK. */
-int idmap_check_free(int containers_dirfd, const char *name, const struct lodge_config *cfg,
-                     struct lodge_error **err);
 int idmap_assign(int containers_dirfd, const char *name, struct lodge_config *cfg,
                  struct lodge_error **err);

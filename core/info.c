@@ -282,8 +282,7 @@ int lodge_container_config_update(const struct lodge_paths *p, const char *name,
 
                 r = container_lock(d.locks, IDMAP_LOCK, "pick an id range", &il, err);
                 if (r >= 0) {
-                        r = cfg->security.has_idmap ? idmap_check_free(d.containers, name, cfg, err)
-                                                    : idmap_assign(d.containers, name, cfg, err);
+                        r = idmap_assign(d.containers, name, cfg, err);
                         if (r >= 0)
                                 r = lodge_config_write_at(cfg, cdirfd, "config", err);
                         container_unlock(&il);
