@@ -212,3 +212,40 @@ struct lodge_check_item {
 const char *lodge_check_state_to_string(enum lodge_check_state s);
 int lodge_check(struct lodge_check_item **ret, size_t *ret_n, struct lodge_error **err);
 void lodge_check_free(struct lodge_check_item *l, size_t n);
+
+/* ---- managed networks (lodge network …) ---- */
+
+struct lodge_network_options {
+        const char *ipv4; /* "ADDR/PREFIX" (the gateway's), "auto" (NULL: a free private /24) or "none" */
+        const char *ipv6; /* "ADDR/PREFIX" or "none" (NULL) */
+        int nat;          /* 1 on, 0 off, < 0 default (off) */
+        int dhcp;         /* 1 on, 0 off, < 0 default (on with IPv4) */
+};
+
+/* Define network name (a bridge of that name, lodge's) and bring it up:
+ * bridge, gateway addresses, dnsmasq (DHCP, DNS for NAME.lodge), NAT in
+ * nftables table "inet lodge". -EEXIST when defined, or when an interface of
+ * that name exists; -EINVAL for bad options. Nothing is left on failure. */
+int lodge_network_create(const struct lodge_paths *p, const char *name,
+                         const struct lodge_network_options *opts, struct lodge_error **err);
+
+/* Take a network down and remove its definition: -EBUSY while guests are on
+ * its bridge, -ENOENT when there is no such network. */
+int lodge_network_delete(const struct lodge_paths *p, const char *name, struct lodge_error **err);
+
+struct lodge_network_info {
+        char name[16];
+        char ipv4[64], ipv6[64]; /* "ADDR/PREFIX" or "none" */
+        bool nat, dhcp;
+        bool up;         /* its bridge exists */
+        unsigned guests; /* interfaces on its bridge */
+        int dnsmasq_pid; /* 0: not running */
+};
+
+/* Every network, by name; *ret owned by the caller (free()). */
+int lodge_network_list(const struct lodge_paths *p, struct lodge_network_info **ret, size_t *ret_n,
+                       struct lodge_error **err);
+
+/* One network; -ENOENT when there is none of that name. */
+int lodge_network_show(const struct lodge_paths *p, const char *name,
+                       struct lodge_network_info *ret, struct lodge_error **err);

@@ -1,48 +1,152 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "core/guest-net.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "core/base/cleanup.h"
 #include "core/base/fileio.h"
+#include "core/core-internal.h"
+#include "core/network.h"
 #include "net/net.h"
 
 #define DEFAULT_GUEST_IFNAME "eth0"
 
+/* What was made for the guest on the host, recorded in GUEST_NET_LINKS as
+ * "link NAME" (a host end) and "dns NETWORK" (its entries in a network's
+ * dnsmasq) lines, so that whoever cleans up removes exactly those. */
 struct made {
-        char names[LODGE_CONFIG_MAX_NET][16];
-        size_t n;
+        char links[LODGE_CONFIG_MAX_NET][16];
+        size_t n_links;
+        char dns[LODGE_CONFIG_MAX_NET][16];
+        size_t n_dns;
 };
 
 static int record(int rundirfd, const struct made *m, struct lodge_error **err)
 {
-        char buf[LODGE_CONFIG_MAX_NET * 16 + 1];
+        char buf[LODGE_CONFIG_MAX_NET * 2 * 24 + 1];
         size_t len = 0;
 
-        for (size_t i = 0; i < m->n; i++) {
-                size_t l = strlen(m->names[i]);
-
-                memcpy(buf + len, m->names[i], l);
-                buf[len + l] = '\n';
-                len += l + 1;
-        }
+        for (size_t i = 0; i < m->n_links; i++)
+                len += (size_t)snprintf(buf + len, sizeof(buf) - len, "link %s\n", m->links[i]);
+        for (size_t i = 0; i < m->n_dns; i++)
+                len += (size_t)snprintf(buf + len, sizeof(buf) - len, "dns %s\n", m->dns[i]);
         return write_file_replace_at(rundirfd, GUEST_NET_LINKS, buf, len, 0600, err);
 }
 
-static void remove_made(struct lodge_net *n, const struct made *m)
+static void dns_remove(const struct lodge_paths *p, const char *network, const char *guest)
 {
-        for (size_t i = 0; i < m->n; i++)
-                (void)lodge_net_link_delete(n, m->names[i], NULL);
+        cleanup_free char *dir = NULL;
+        cleanup_close int fd = network_run_dir(p, network, &dir, NULL);
+
+        if (fd >= 0)
+                lodge_net_dnsmasq_host_remove(dir, guest);
+}
+
+static void remove_made(const struct lodge_paths *p, const char *guest, struct lodge_net *n,
+                        const struct made *m)
+{
+        for (size_t i = 0; i < m->n_links; i++)
+                (void)lodge_net_link_delete(n, m->links[i], NULL);
+        for (size_t i = 0; i < m->n_dns; i++)
+                dns_remove(p, m->dns[i], guest);
+}
+
+/* The static IPv4 addresses other guests have on link. */
+static int addresses_in_use(const struct lodge_paths *p, const char *self, const char *link,
+                            struct ip_prefix **ret, size_t *ret_n, struct lodge_error **err)
+{
+        cleanup_free struct ip_prefix *v = NULL;
+        cleanup_closedir DIR *d = NULL;
+        struct root_dirs rd = ROOT_DIRS_NULL;
+        size_t n = 0, cap = 0;
+        int r, fd;
+
+        r = root_dirs_open(p, false, &rd, err);
+        if (r < 0)
+                return r;
+        fd = dup(rd.containers);
+        root_dirs_done(&rd);
+        if (fd < 0 || !(d = fdopendir(fd))) {
+                if (fd >= 0)
+                        close(fd);
+                return lodge_error_set(err, errno, "list the containers");
+        }
+        for (struct dirent *e; (e = readdir(d));) {
+                CLEANUP(lodge_config_freep) struct lodge_config *cfg = NULL;
+
+                if (e->d_name[0] == '.' || strcmp(e->d_name, self) == 0 ||
+                    lodge_container_config_load(p, e->d_name, &cfg, NULL) < 0)
+                        continue;
+                for (unsigned i = 0; i < LODGE_CONFIG_MAX_NET; i++) {
+                        const struct lodge_config_net *c = &cfg->net[i];
+
+                        if (c->type != LODGE_NET_VETH || c->ipv4_mode != LODGE_ADDR_STATIC ||
+                            !c->link || strcmp(c->link, link) != 0)
+                                continue;
+                        if (n == cap) {
+                                struct ip_prefix *nv;
+
+                                cap = cap ? cap * 2 : 16;
+                                nv = reallocarray(v, cap, sizeof(*v));
+                                if (!nv)
+                                        return lodge_error_set(err, ENOMEM, "list addresses");
+                                v = nv;
+                        }
+                        v[n++] = c->ipv4;
+                }
+        }
+        *ret = TAKE_PTR(v);
+        *ret_n = n;
+        return 0;
+}
+
+int guest_net_check_addresses(const struct lodge_paths *p, const char *name,
+                              const struct lodge_config *cfg, struct lodge_error **err)
+{
+        for (unsigned i = 0; i < LODGE_CONFIG_MAX_NET; i++) {
+                const struct lodge_config_net *c = &cfg->net[i];
+                cleanup_free struct ip_prefix *used = NULL;
+                struct lodge_net_network nw;
+                size_t n = 0;
+                int r;
+
+                if (c->type != LODGE_NET_VETH || c->ipv4_mode != LODGE_ADDR_STATIC || !c->link)
+                        continue;
+                r = addresses_in_use(p, name, c->link, &used, &n, err);
+                if (r < 0)
+                        return r;
+                r = network_load(p, c->link, &nw, NULL);
+                if (r >= 0 && nw.has_ipv4)
+                        r = lodge_net_ipam_check(&nw.ipv4, &c->ipv4, used, n, err);
+                else {
+                        /* A bridge of the admin's: no plan, but no duplicates either. */
+                        r = 0;
+                        for (size_t k = 0; k < n && r >= 0; k++)
+                                if (used[k].addr.v4.s_addr == c->ipv4.addr.v4.s_addr)
+                                        r = lodge_error_set(err, EADDRINUSE,
+                                                            "the address is used by another guest");
+                }
+                if (r < 0)
+                        return lodge_error_prefix(err, r, "net.%u.ipv4", i);
+        }
+        return 0;
 }
 
 /* The guest's end, inside its namespace: up, its static addresses, its
- * default route. */
+ * default route (via net.N.ipv4.gateway, or the managed network's gateway). */
 static int configure_inside(struct lodge_net *in, const struct lodge_config_net *c,
-                            const char *ifname, unsigned idx, struct lodge_error **err)
+                            const struct lodge_net_network *nw, struct lodge_error **err)
 {
+        const char *ifname = c->name ? c->name : DEFAULT_GUEST_IFNAME;
+        const struct ip_prefix *gw = c->has_ipv4_gateway  ? &c->ipv4_gateway
+                                     : nw && nw->has_ipv4 ? &nw->ipv4
+                                                          : NULL;
         int r;
 
         r = lodge_net_link_up(in, ifname, err);
@@ -50,100 +154,169 @@ static int configure_inside(struct lodge_net *in, const struct lodge_config_net 
                 r = lodge_net_addr_add(in, ifname, &c->ipv4, err);
         if (r >= 0 && c->ipv6_mode == LODGE_ADDR_STATIC)
                 r = lodge_net_addr_add(in, ifname, &c->ipv6, err);
-        if (r >= 0 && c->ipv4_mode == LODGE_ADDR_STATIC && c->has_ipv4_gateway)
-                r = lodge_net_route_default_add(in, ifname, &c->ipv4_gateway, err);
-        if (r < 0)
-                return lodge_error_prefix(err, r, "net.%u", idx);
-        return 0;
+        if (r >= 0 && c->ipv4_mode == LODGE_ADDR_STATIC && gw)
+                r = lodge_net_route_default_add(in, ifname, gw, err);
+        return r;
 }
 
-static int make_link(struct lodge_net *host, const char *guest, unsigned idx,
-                     const struct lodge_config_net *c, pid_t pid, struct made *m,
-                     struct lodge_error **err)
+struct setup {
+        const struct lodge_paths *p;
+        const char *guest;
+        pid_t pid;
+        struct lodge_net *host;
+        struct made m;
+};
+
+static int make_link(struct setup *s, unsigned idx, const struct lodge_config_net *c,
+                     struct lodge_net_network *nw, bool *ret_managed, struct lodge_error **err)
 {
         struct lodge_net_guest_link g = {
                 .name = c->name ? c->name : DEFAULT_GUEST_IFNAME,
-                .netns_pid = pid,
+                .netns_pid = s->pid,
                 .has_hwaddr = c->has_hwaddr,
                 .mtu = c->mtu,
         };
+        char hostname[16];
         int r;
 
         memcpy(g.hwaddr, c->hwaddr, 6);
+        *ret_managed = false;
         if (!c->link)
-                return lodge_error_set(err, EINVAL, "net.%u: 'net.%u.link' is not set", idx, idx);
-        if (c->type == LODGE_NET_MACVLAN) {
-                r = lodge_net_macvlan_create(host, c->link, &g, err);
-        } else {
-                char hostname[16];
+                return lodge_error_set(err, EINVAL, "'net.%u.link' is not set", idx);
+        if (c->type == LODGE_NET_MACVLAN)
+                return lodge_net_macvlan_create(s->host, c->link, &g, err);
 
-                lodge_net_veth_host_name(guest, idx, hostname);
-                r = lodge_net_veth_create(host, hostname, c->link, &g, err);
-                if (r >= 0)
-                        memcpy(m->names[m->n++], hostname, 16);
+        r = network_load(s->p, c->link, nw, NULL);
+        if (r >= 0) {
+                /* One of lodge's: up first (after a reboot: made again here). */
+                r = network_up(s->p, s->host, nw, err);
+                if (r < 0)
+                        return r;
+                *ret_managed = true;
         }
+        lodge_net_veth_host_name(s->guest, idx, hostname);
+        r = lodge_net_veth_create(s->host, hostname, c->link, &g, err);
         if (r < 0)
-                return lodge_error_prefix(err, r, "net.%u", idx);
+                return r;
+        memcpy(s->m.links[s->m.n_links++], hostname, 16);
+        if (*ret_managed && nw->dhcp && c->has_hwaddr) {
+                cleanup_free char *dir = NULL;
+                cleanup_close int fd = network_run_dir(s->p, nw->name, &dir, err);
+
+                if (fd < 0)
+                        return fd;
+                r = lodge_net_dnsmasq_host_set(dir, s->guest, c->hwaddr,
+                                               c->ipv4_mode == LODGE_ADDR_STATIC ? &c->ipv4 : NULL,
+                                               err);
+                if (r < 0)
+                        return r;
+                memcpy(s->m.dns[s->m.n_dns++], nw->name, 16);
+        }
         return 0;
+}
+
+static bool wants_link(const struct lodge_config_net *c)
+{
+        return c->type == LODGE_NET_VETH || c->type == LODGE_NET_MACVLAN;
+}
+
+static int setup_all(struct setup *s, const struct lodge_config *cfg, int pidfd, int rundirfd,
+                     struct lodge_error **err)
+{
+        CLEANUP(lodge_net_freep) struct lodge_net *in = NULL;
+        struct lodge_net_network nws[LODGE_CONFIG_MAX_NET];
+        bool managed[LODGE_CONFIG_MAX_NET] = { false };
+        int r = 0;
+
+        for (unsigned i = 0; r >= 0 && i < LODGE_CONFIG_MAX_NET; i++)
+                if (wants_link(&cfg->net[i])) {
+                        r = make_link(s, i, &cfg->net[i], &nws[i], &managed[i], err);
+                        if (r < 0)
+                                return lodge_error_prefix(err, r, "net.%u", i);
+                }
+        /* Recorded before anything else can fail: a monitor killed from here on
+         * leaves its successor the list. */
+        if (s->m.n_links + s->m.n_dns > 0) {
+                r = record(rundirfd, &s->m, err);
+                if (r < 0)
+                        return r;
+        }
+        r = lodge_net_open_in(pidfd, &in, err);
+        if (r >= 0)
+                r = lodge_net_link_up(in, "lo", err);
+        for (unsigned i = 0; r >= 0 && i < LODGE_CONFIG_MAX_NET; i++)
+                if (wants_link(&cfg->net[i])) {
+                        r = configure_inside(in, &cfg->net[i], managed[i] ? &nws[i] : NULL, err);
+                        if (r < 0)
+                                return lodge_error_prefix(err, r, "net.%u", i);
+                }
+        return r;
 }
 
 int guest_net_setup(const struct lodge_paths *p, const char *name, const struct lodge_config *cfg,
                     pid_t pid, int pidfd, int rundirfd, struct lodge_error **err)
 {
         CLEANUP(lodge_net_freep) struct lodge_net *host = NULL;
-        CLEANUP(lodge_net_freep) struct lodge_net *in = NULL;
-        struct made m = { .n = 0 };
+        struct setup s = { .p = p, .guest = name, .pid = pid };
         bool any = false;
-        int r = 0;
+        int r;
 
-        (void)p;
         for (unsigned i = 0; i < LODGE_CONFIG_MAX_NET; i++)
-                any |= cfg->net[i].type == LODGE_NET_VETH || cfg->net[i].type == LODGE_NET_MACVLAN;
+                any |= wants_link(&cfg->net[i]);
         if (any) {
+                r = guest_net_check_addresses(p, name, cfg, err);
+                if (r < 0)
+                        return r;
                 r = lodge_net_open(&host, err);
                 if (r < 0)
                         return r;
+                s.host = host;
         }
-        for (unsigned i = 0; r >= 0 && i < LODGE_CONFIG_MAX_NET; i++) {
-                const struct lodge_config_net *c = &cfg->net[i];
-
-                if (c->type == LODGE_NET_VETH || c->type == LODGE_NET_MACVLAN)
-                        r = make_link(host, name, i, c, pid, &m, err);
-        }
-        /* Recorded before anything else can fail: a monitor killed from here on
-         * leaves its successor the list. */
-        if (r >= 0 && m.n > 0)
-                r = record(rundirfd, &m, err);
-        if (r >= 0)
-                r = lodge_net_open_in(pidfd, &in, err);
-        if (r >= 0)
-                r = lodge_net_link_up(in, "lo", err);
-        for (unsigned i = 0; r >= 0 && i < LODGE_CONFIG_MAX_NET; i++) {
-                const struct lodge_config_net *c = &cfg->net[i];
-
-                if (c->type == LODGE_NET_VETH || c->type == LODGE_NET_MACVLAN)
-                        r = configure_inside(in, c, c->name ? c->name : DEFAULT_GUEST_IFNAME, i,
-                                             err);
-        }
+        r = setup_all(&s, cfg, pidfd, rundirfd, err);
         if (r < 0 && host) {
-                remove_made(host, &m);
+                remove_made(p, name, host, &s.m);
                 (void)unlinkat(rundirfd, GUEST_NET_LINKS, 0);
         }
         return r;
 }
 
-void guest_net_teardown(int rundirfd)
+void guest_net_teardown(const struct lodge_paths *p, const char *name, int rundirfd)
 {
         CLEANUP(lodge_net_freep) struct lodge_net *n = NULL;
         cleanup_free char *text = NULL;
         char *save = NULL;
-        size_t len = 0;
 
-        if (read_file_at(rundirfd, GUEST_NET_LINKS, 4096, &text, &len, NULL) < 0)
+        if (read_file_at(rundirfd, GUEST_NET_LINKS, 4096, &text, NULL, NULL) < 0)
                 return;
-        if (lodge_net_open(&n, NULL) >= 0)
-                for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
-                        if (lodge_net_ifname_valid(l))
-                                (void)lodge_net_link_delete(n, l, NULL);
+        (void)lodge_net_open(&n, NULL);
+        for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                if (strncmp(l, "link ", 5) == 0 && n && lodge_net_ifname_valid(l + 5))
+                        (void)lodge_net_link_delete(n, l + 5, NULL);
+                else if (strncmp(l, "dns ", 4) == 0 && lodge_net_ifname_valid(l + 4) && l[4] != '.')
+                        dns_remove(p, l + 4, name);
+        }
         (void)unlinkat(rundirfd, GUEST_NET_LINKS, 0);
+}
+
+int guest_net_fill_hwaddr(struct lodge_config *cfg, struct lodge_error **err)
+{
+        for (unsigned i = 0; i < LODGE_CONFIG_MAX_NET; i++) {
+                const struct lodge_config_net *c = &cfg->net[i];
+                char key[32], value[18];
+                uint8_t a[6];
+                int r;
+
+                if (!wants_link(c) || c->has_hwaddr)
+                        continue;
+                r = lodge_net_hwaddr_random(a, err);
+                if (r < 0)
+                        return r;
+                snprintf(key, sizeof(key), "net.%u.hwaddr", i);
+                snprintf(value, sizeof(value), "%02x:%02x:%02x:%02x:%02x:%02x", a[0], a[1], a[2],
+                         a[3], a[4], a[5]);
+                r = lodge_config_set(cfg, key, value, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }

@@ -22,6 +22,18 @@
 int guest_net_setup(const struct lodge_paths *p, const char *name, const struct lodge_config *cfg,
                     pid_t pid, int pidfd, int rundirfd, struct lodge_error **err);
 
-/* Remove the host-side interfaces recorded in rundirfd (errors are ignored:
- * a guest's namespace going away takes its veth pairs with it). */
-void guest_net_teardown(int rundirfd);
+/* Remove the host-side interfaces and network entries recorded in rundirfd
+ * (errors are ignored: a guest's namespace going away takes its veth pairs
+ * with it). */
+void guest_net_teardown(const struct lodge_paths *p, const char *name, int rundirfd);
+
+/* Refuse a static net.N.ipv4 that another guest has on the same link, or
+ * that isn't a host of its managed network's subnet other than the gateway:
+ * -EADDRINUSE, -EINVAL. */
+int guest_net_check_addresses(const struct lodge_paths *p, const char *name,
+                              const struct lodge_config *cfg, struct lodge_error **err);
+
+/* Give each veth and macvlan interface of cfg without net.N.hwaddr a random
+ * one of lodge's range (00:16:3e), set in cfg: done once, when the guest is
+ * created or gets the interface, so that its MAC (and its DHCP lease) stays. */
+int guest_net_fill_hwaddr(struct lodge_config *cfg, struct lodge_error **err);

@@ -13,6 +13,7 @@
 #include "core/base/path.h"
 #include "core/base/strv.h"
 #include "core/core-internal.h"
+#include "core/guest-net.h"
 #include "templates/template.h"
 
 void lodge_container_info_done(struct lodge_container_info *i)
@@ -259,6 +260,11 @@ int lodge_container_config_update(const struct lodge_paths *p, const char *name,
         if (r >= 0)
                 r = value ? lodge_config_set(cfg, key, value, err)
                           : lodge_config_unset(cfg, key, err);
+        /* A new interface gets its MAC once, here (not on unset: that is how it goes). */
+        if (r >= 0 && value && strncmp(key, "net.", 4) == 0 && strstr(key, ".type"))
+                r = guest_net_fill_hwaddr(cfg, err);
+        if (r >= 0 && strncmp(key, "net.", 4) == 0)
+                r = guest_net_check_addresses(p, name, cfg, err);
         if (r >= 0)
                 r = lodge_config_write_at(cfg, cdirfd, "config", err);
         /* A running guest gets a changed limit at once. */

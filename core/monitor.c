@@ -245,7 +245,7 @@ static void teardown(struct monitor *m)
         (void)cg_guest_kill(&m->cg, NULL);
         if (cg_guest_destroy(&m->cg, &err) < 0)
                 log_error("%s: %s", m->a->name, err->msg);
-        guest_net_teardown(m->a->rundir_fd);
+        guest_net_teardown(m->a->paths, m->a->name, m->a->rundir_fd);
         if (m->s.pidfd >= 0)
                 close(m->s.pidfd);
         if (m->s.master >= 0)

@@ -311,7 +311,7 @@ static void cleanup_without_monitor(const struct lodge_paths *p, const char *nam
         cg_host_done(&host);
         snprintf(s.ended, sizeof(s.ended), "%s", ended);
         if (rundirfd >= 0) {
-                guest_net_teardown(rundirfd);
+                guest_net_teardown(p, name, rundirfd);
                 (void)run_state_write(rundirfd, &s, NULL);
                 (void)unlinkat(rundirfd, MONITOR_SOCKET, 0);
         }

@@ -138,3 +138,65 @@ int lodge_net_subnet_pick(const struct ip_prefix *taken, size_t n, unsigned star
  * subnet is smaller than /29. */
 int lodge_net_dhcp_range(const struct ip_prefix *gw, char ret_first[static 16],
                          char ret_last[static 16], struct lodge_error **err);
+
+/* ---- managed networks (network.c, dnsmasq.c, nat.c) ---- */
+
+/* A network lodge manages: a bridge of that name with the gateway's
+ * addresses on it, optionally DHCP/DNS (dnsmasq) and NAT. */
+struct lodge_net_network {
+        char name[16]; /* the bridge */
+        bool has_ipv4;
+        struct ip_prefix ipv4; /* the gateway's address and the subnet's prefix */
+        bool has_ipv6;
+        struct ip_prefix ipv6;
+        bool nat;
+        bool dhcp;
+};
+
+/* The definition file's text ("version=1", "ipv4=ADDR/PREFIX|none",
+ * "ipv6=…", "nat=on|off", "dhcp=on|off" lines) to a network called name,
+ * and back (the caller frees *ret). -EINVAL for a bad file. */
+int lodge_net_network_parse(const char *name, const char *text, struct lodge_net_network *ret,
+                            struct lodge_error **err);
+int lodge_net_network_format(const struct lodge_net_network *nw, char **ret,
+                             struct lodge_error **err);
+
+/* "ADDR/PREFIX", or "none" when !has. */
+void lodge_net_prefix_to_string(bool has, const struct ip_prefix *p, char ret[static 64]);
+
+/* Make the bridge (or find lodge's) and put the gateway addresses on it;
+ * idempotent. -EEXIST when an interface of that name isn't a lodge bridge. */
+int lodge_net_network_up(struct lodge_net *n, const struct lodge_net_network *nw,
+                         struct lodge_error **err);
+
+/* dnsmasq for nw, its files in directory dir (absolute), unless it runs
+ * already. -ENOENT when dnsmasq isn't installed, -EIO when it fails (its
+ * message in err). The binary is $LODGE_DNSMASQ or /usr/sbin/dnsmasq. */
+int lodge_net_dnsmasq_start(const struct lodge_net_network *nw, const char *dir,
+                            struct lodge_error **err);
+
+/* The pid of the dnsmasq of dir, or -ESRCH. */
+int lodge_net_dnsmasq_pid(const char *dir);
+
+/* Stop it and wait until it is gone (no-op when it doesn't run). */
+int lodge_net_dnsmasq_stop(const char *dir, struct lodge_error **err);
+
+/* Tell the dnsmasq of dir about a guest: its name for its MAC (DHCP and DNS),
+ * and its static address addr (may be NULL), kept from other guests and
+ * resolvable. Read by dnsmasq at once (inotify). */
+int lodge_net_dnsmasq_host_set(const char *dir, const char *guest, const uint8_t hwaddr[6],
+                               const struct ip_prefix *addr, struct lodge_error **err);
+void lodge_net_dnsmasq_host_remove(const char *dir, const char *guest);
+
+/* The nftables script that makes table "inet lodge" anew with masquerading
+ * and forwarding for each of nws[0..n) with nat set (or just removes the
+ * table when none has). Owned by the caller. */
+int lodge_net_nat_ruleset(const struct lodge_net_network *nws, size_t n, char **ret,
+                          struct lodge_error **err);
+
+/* Apply it with "nft -f", the script kept in dirfd (path dir). */
+int lodge_net_nat_apply(const struct lodge_net_network *nws, size_t n, int dirfd, const char *dir,
+                        struct lodge_error **err);
+
+/* net.ipv4.ip_forward = 1 (asked for by a network with NAT). */
+int lodge_net_ip_forward_enable(struct lodge_error **err);
