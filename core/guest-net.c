@@ -51,8 +51,10 @@ static void dns_remove(const struct lodge_paths *p, const char *network, const c
 static void remove_made(const struct lodge_paths *p, const char *guest, struct lodge_net *n,
                         const struct made *m)
 {
-        for (size_t i = 0; i < m->n_links; i++)
+        for (size_t i = 0; i < m->n_links; i++) {
                 (void)lodge_net_link_delete(n, m->links[i], NULL);
+                lodge_net_tc_ifb_delete(n, m->links[i]);
+        }
         for (size_t i = 0; i < m->n_dns; i++)
                 dns_remove(p, m->dns[i], guest);
 }
@@ -199,6 +201,11 @@ static int make_link(struct setup *s, unsigned idx, const struct lodge_config_ne
         if (r < 0)
                 return r;
         memcpy(s->m.links[s->m.n_links++], hostname, 16);
+        if (c->limit_ingress || c->limit_egress) {
+                r = lodge_net_tc_limits(s->host, hostname, c->limit_ingress, c->limit_egress, err);
+                if (r < 0)
+                        return r;
+        }
         if (*ret_managed && nw->dhcp && c->has_hwaddr) {
                 cleanup_free char *dir = NULL;
                 cleanup_close int fd = network_run_dir(s->p, nw->name, &dir, err);
@@ -290,8 +297,10 @@ void guest_net_teardown(const struct lodge_paths *p, const char *name, int rundi
                 return;
         (void)lodge_net_open(&n, NULL);
         for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-                if (strncmp(l, "link ", 5) == 0 && n && lodge_net_ifname_valid(l + 5))
+                if (strncmp(l, "link ", 5) == 0 && n && lodge_net_ifname_valid(l + 5)) {
                         (void)lodge_net_link_delete(n, l + 5, NULL);
+                        lodge_net_tc_ifb_delete(n, l + 5);
+                }
                 else if (strncmp(l, "dns ", 4) == 0 && lodge_net_ifname_valid(l + 4) && l[4] != '.')
                         dns_remove(p, l + 4, name);
         }
@@ -317,6 +326,33 @@ int guest_net_fill_hwaddr(struct lodge_config *cfg, struct lodge_error **err)
                 r = lodge_config_set(cfg, key, value, err);
                 if (r < 0)
                         return r;
+        }
+        return 0;
+}
+
+int guest_net_apply_limits(const char *name, const struct lodge_config *cfg,
+                           struct lodge_error **err)
+{
+        CLEANUP(lodge_net_freep) struct lodge_net *n = NULL;
+        int r;
+
+        r = lodge_net_open(&n, err);
+        if (r < 0)
+                return r;
+        for (unsigned i = 0; i < LODGE_CONFIG_MAX_NET; i++) {
+                const struct lodge_config_net *c = &cfg->net[i];
+                char hostname[16];
+
+                if (c->type != LODGE_NET_VETH)
+                        continue;
+                lodge_net_veth_host_name(name, i, hostname);
+                r = lodge_net_tc_limits(n, hostname, c->limit_ingress, c->limit_egress, err);
+                if (r == -ENODEV) { /* not running: applied at its start */
+                        lodge_error_free(err);
+                        continue;
+                }
+                if (r < 0)
+                        return lodge_error_prefix(err, r, "net.%u", i);
         }
         return 0;
 }

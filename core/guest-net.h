@@ -37,3 +37,8 @@ int guest_net_check_addresses(const struct lodge_paths *p, const char *name,
  * one of lodge's range (00:16:3e), set in cfg: done once, when the guest is
  * created or gets the interface, so that its MAC (and its DHCP lease) stays. */
 int guest_net_fill_hwaddr(struct lodge_config *cfg, struct lodge_error **err);
+
+/* Set the traffic limits of cfg (net.N.limit.*) on the guest's veth pairs
+ * now, when it runs (no-op for those that don't exist). */
+int guest_net_apply_limits(const char *name, const struct lodge_config *cfg,
+                           struct lodge_error **err);

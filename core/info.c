@@ -270,6 +270,8 @@ int lodge_container_config_update(const struct lodge_paths *p, const char *name,
         /* A running guest gets a changed limit at once. */
         if (r >= 0 && strncmp(key, "limits.", 7) == 0)
                 r = live_apply_limits(p, name, cfg, NULL, err);
+        if (r >= 0 && strncmp(key, "net.", 4) == 0 && strstr(key, ".limit."))
+                r = guest_net_apply_limits(name, cfg, err);
         container_unlock(&l);
         root_dirs_done(&d);
         return r;

@@ -100,6 +100,20 @@ int lodge_net_veth_create(struct lodge_net *n, const char *host, const char *bri
 int lodge_net_macvlan_create(struct lodge_net *n, const char *parent,
                              const struct lodge_net_guest_link *g, struct lodge_error **err);
 
+/* ---- traffic limits (tc.c) ---- */
+
+/* Set the limits of a guest's interface on its host end ifname, replacing
+ * what was there (0: none), in bits per second: to_guest_bits
+ * (net.N.limit.ingress) as a tbf qdisc on ifname, from_guest_bits
+ * (net.N.limit.egress) redirected from ifname's ingress to an ifb device of
+ * its own ("li…" for "lg…") with a tbf qdisc. */
+int lodge_net_tc_limits(struct lodge_net *n, const char *ifname, uint64_t to_guest_bits,
+                        uint64_t from_guest_bits, struct lodge_error **err);
+
+/* Remove the ifb device of host end ifname, if any (the veth's going
+ * doesn't take it along). */
+void lodge_net_tc_ifb_delete(struct lodge_net *n, const char *ifname);
+
 /* ---- addresses and routes (addr.c) ---- */
 
 /* Add (or replace) address p on interface ifname. */
