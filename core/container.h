@@ -146,6 +146,19 @@ int lodge_autostart(const struct lodge_paths *p, char ***ret_failed, struct lodg
 int lodge_container_console(const struct lodge_paths *p, const char *name, bool log_only,
                             struct lodge_error **err);
 
+/* One network interface of a running guest. */
+struct lodge_iface_info {
+        unsigned index;     /* N of net.N */
+        char name[16];      /* inside the guest */
+        char type[8];       /* "veth", "macvlan" */
+        char link[16];      /* bridge or parent interface */
+        char host_name[16]; /* the veth's host end; "" for macvlan */
+        char hwaddr[18];
+        unsigned mtu;
+        char **ipv4, **ipv6; /* "ADDR/PREFIX", as configured in the guest now */
+        uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets; /* as the guest counts them */
+};
+
 struct lodge_container_info {
         char *name;
         enum lodge_state state;
@@ -166,6 +179,9 @@ struct lodge_container_info {
         char ended[16];
         /* the limits in force (from the config; cpuset owned by this struct) */
         struct lodge_config_limits limits;
+        /* live, when running: its network interfaces (net.N.*) */
+        struct lodge_iface_info *ifaces;
+        size_t n_ifaces;
 };
 void lodge_container_info_done(struct lodge_container_info *i);
 
@@ -216,7 +232,8 @@ void lodge_check_free(struct lodge_check_item *l, size_t n);
 /* ---- managed networks (lodge network …) ---- */
 
 struct lodge_network_options {
-        const char *ipv4; /* "ADDR/PREFIX" (the gateway's), "auto" (NULL: a free private /24) or "none" */
+        const char *ipv4; /* "ADDR/PREFIX" (the gateway's), "auto" (NULL: a free private /24) or
+                             "none" */
         const char *ipv6; /* "ADDR/PREFIX" or "none" (NULL) */
         int nat;          /* 1 on, 0 off, < 0 default (off) */
         int dhcp;         /* 1 on, 0 off, < 0 default (on with IPv4) */

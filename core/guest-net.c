@@ -7,10 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "core/base/cleanup.h"
 #include "core/base/fileio.h"
+#include "core/base/strv.h"
 #include "core/core-internal.h"
 #include "core/network.h"
 #include "net/net.h"
@@ -300,8 +302,8 @@ void guest_net_teardown(const struct lodge_paths *p, const char *name, int rundi
                 if (strncmp(l, "link ", 5) == 0 && n && lodge_net_ifname_valid(l + 5)) {
                         (void)lodge_net_link_delete(n, l + 5, NULL);
                         lodge_net_tc_ifb_delete(n, l + 5);
-                }
-                else if (strncmp(l, "dns ", 4) == 0 && lodge_net_ifname_valid(l + 4) && l[4] != '.')
+                } else if (strncmp(l, "dns ", 4) == 0 && lodge_net_ifname_valid(l + 4) &&
+                           l[4] != '.')
                         dns_remove(p, l + 4, name);
         }
         (void)unlinkat(rundirfd, GUEST_NET_LINKS, 0);
@@ -354,5 +356,74 @@ int guest_net_apply_limits(const char *name, const struct lodge_config *cfg,
                 if (r < 0)
                         return lodge_error_prefix(err, r, "net.%u", i);
         }
+        return 0;
+}
+
+static int iface_fill(struct lodge_net *in, const char *guest, unsigned idx,
+                      const struct lodge_config_net *c, struct lodge_iface_info *ret)
+{
+        struct lodge_net_link_info li;
+        const char *ifname = c->name ? c->name : DEFAULT_GUEST_IFNAME;
+
+        *ret = (struct lodge_iface_info){ .index = idx };
+        if (lodge_net_link_info(in, ifname, &li, NULL) < 0)
+                return -ENODEV;
+        snprintf(ret->name, sizeof(ret->name), "%s", ifname);
+        snprintf(ret->type, sizeof(ret->type), "%s",
+                 c->type == LODGE_NET_VETH ? "veth" : "macvlan");
+        snprintf(ret->link, sizeof(ret->link), "%s", c->link ? c->link : "");
+        if (c->type == LODGE_NET_VETH)
+                lodge_net_veth_host_name(guest, idx, ret->host_name);
+        snprintf(ret->hwaddr, sizeof(ret->hwaddr), "%02x:%02x:%02x:%02x:%02x:%02x", li.hwaddr[0],
+                 li.hwaddr[1], li.hwaddr[2], li.hwaddr[3], li.hwaddr[4], li.hwaddr[5]);
+        ret->mtu = li.mtu;
+        ret->rx_bytes = li.rx_bytes;
+        ret->tx_bytes = li.tx_bytes;
+        ret->rx_packets = li.rx_packets;
+        ret->tx_packets = li.tx_packets;
+        if (lodge_net_addrs(in, ifname, AF_INET, &ret->ipv4, NULL) < 0 ||
+            lodge_net_addrs(in, ifname, AF_INET6, &ret->ipv6, NULL) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+void guest_net_ifaces_free(struct lodge_iface_info *v, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                strv_free(v[i].ipv4);
+                strv_free(v[i].ipv6);
+        }
+        free(v);
+}
+
+int guest_net_live(const char *name, const struct lodge_config *cfg, pid_t pid,
+                   struct lodge_iface_info **ret, size_t *ret_n)
+{
+        CLEANUP(lodge_net_freep) struct lodge_net *in = NULL;
+        struct lodge_iface_info *v;
+        cleanup_close int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+        size_t n = 0;
+
+        if (pidfd < 0 || lodge_net_open_in(pidfd, &in, NULL) < 0)
+                return -ESRCH;
+        v = calloc(LODGE_CONFIG_MAX_NET, sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        for (unsigned i = 0; i < LODGE_CONFIG_MAX_NET; i++) {
+                int r;
+
+                if (!wants_link(&cfg->net[i]))
+                        continue;
+                r = iface_fill(in, name, i, &cfg->net[i], &v[n]);
+                if (r == -ENODEV)
+                        continue;
+                n++;
+                if (r < 0) {
+                        guest_net_ifaces_free(v, n);
+                        return r;
+                }
+        }
+        *ret = v;
+        *ret_n = n;
         return 0;
 }

@@ -25,6 +25,7 @@ void lodge_container_info_done(struct lodge_container_info *i)
         free(i->error);
         free(i->limits.cpuset);
         strv_free(i->ipv4);
+        guest_net_ifaces_free(i->ifaces, i->n_ifaces);
         *i = (struct lodge_container_info){ 0 };
 }
 
@@ -126,6 +127,22 @@ static int fill_info(const struct lodge_paths *p, const struct root_dirs *d, con
                 i.processes = live.processes;
                 i.oom_kills = live.oom_kills;
                 memcpy(i.ended, live.ended, sizeof(i.ended));
+        }
+        /* Running: the addresses it has now (DHCP's too) rather than the config's. */
+        if (i.init_pid > 0 &&
+            guest_net_live(name, cfg, (pid_t)i.init_pid, &i.ifaces, &i.n_ifaces) >= 0) {
+                cleanup_strv char **live = NULL;
+
+                for (size_t k = 0; k < i.n_ifaces; k++)
+                        STRV_FOREACH (a, i.ifaces[k].ipv4)
+                                if (strv_extend(&live, *a) < 0) {
+                                        lodge_container_info_done(&i);
+                                        return lodge_error_set(err, ENOMEM, "describe container");
+                                }
+                if (live) {
+                        strv_free(i.ipv4);
+                        i.ipv4 = TAKE_PTR(live);
+                }
         }
         *ret = i;
         return 0;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/base/cleanup.h"
+#include "core/base/strv.h"
 #include "net/net-internal.h"
 #include "net/net.h"
 
@@ -142,5 +143,51 @@ int lodge_net_routes_ipv4(struct lodge_net *n, struct ip_prefix **ret, size_t *r
         }
         *ret = acc.v;
         *ret_n = acc.n;
+        return 0;
+}
+
+struct addrs_acc {
+        int ifindex;
+        int family;
+        char **l;
+        bool nomem;
+};
+
+static void collect_addr(struct nl_object *obj, void *userdata)
+{
+        struct addrs_acc *acc = userdata;
+        struct rtnl_addr *a = (struct rtnl_addr *)obj;
+        struct nl_addr *local = rtnl_addr_get_local(a);
+        char buf[INET6_ADDRSTRLEN + 8];
+
+        if (acc->nomem || !local || rtnl_addr_get_ifindex(a) != acc->ifindex ||
+            rtnl_addr_get_family(a) != acc->family)
+                return;
+        /* nl_addr2str prints the prefix where there is one: "10.0.3.5/24". */
+        if (!nl_addr2str(local, buf, sizeof(buf)) || strv_extend(&acc->l, buf) < 0)
+                acc->nomem = true;
+}
+
+int lodge_net_addrs(struct lodge_net *n, const char *ifname, int family, char ***ret,
+                    struct lodge_error **err)
+{
+        CLEANUP(rtnl_link_putp) struct rtnl_link *link = NULL;
+        CLEANUP(nl_cache_freep) struct nl_cache *cache = NULL;
+        struct addrs_acc acc = { .family = family };
+        int r;
+
+        r = net_link_get(n, ifname, &link, err);
+        if (r < 0)
+                return r;
+        acc.ifindex = rtnl_link_get_ifindex(link);
+        r = rtnl_addr_alloc_cache(n->sk, &cache);
+        if (r < 0)
+                return net_error(err, r, "list the addresses of '%s'", ifname);
+        nl_cache_foreach(cache, collect_addr, &acc);
+        if (acc.nomem) {
+                strv_free(acc.l);
+                return lodge_error_set(err, ENOMEM, "list the addresses of '%s'", ifname);
+        }
+        *ret = acc.l;
         return 0;
 }

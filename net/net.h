@@ -124,6 +124,11 @@ int lodge_net_addr_add(struct lodge_net *n, const char *ifname, const struct ip_
 int lodge_net_route_default_add(struct lodge_net *n, const char *ifname,
                                 const struct ip_prefix *gateway, struct lodge_error **err);
 
+/* The addresses ("ADDR/PREFIX") of family on ifname, as a strv owned by the
+ * caller (NULL when there are none). */
+int lodge_net_addrs(struct lodge_net *n, const char *ifname, int family, char ***ret,
+                    struct lodge_error **err);
+
 /* The IPv4 destinations of every route in every table of this namespace
  * (the subnets in use here), as an array owned by the caller (free()). */
 int lodge_net_routes_ipv4(struct lodge_net *n, struct ip_prefix **ret, size_t *ret_n,
