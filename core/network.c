@@ -22,6 +22,15 @@
 #define NETWORKS "networks"
 #define NETWORKS_RUN ".networks" /* in the run directory: no container is called that */
 
+/* A network's name is its bridge's, and names its nftables chains: an
+ * interface name of [A-Za-z0-9_.-], not starting with '.'. */
+static bool name_ok(const char *name)
+{
+        return lodge_net_ifname_valid(name) && name[0] != '.' &&
+               strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
+                       strlen(name);
+}
+
 static int networks_dir(const struct lodge_paths *p, bool create, struct lodge_error **err)
 {
         cleanup_close int root = -EBADF;
@@ -61,7 +70,7 @@ int network_load(const struct lodge_paths *p, const char *name, struct lodge_net
         cleanup_free char *text = NULL;
         int r;
 
-        if (!lodge_net_ifname_valid(name) || name[0] == '.')
+        if (!name_ok(name))
                 return lodge_error_set(err, EINVAL, "'%s' is not a valid network name", name);
         dir = networks_dir(p, false, NULL);
         if (dir < 0)
@@ -134,25 +143,6 @@ static int load_all(const struct lodge_paths *p, struct lodge_net_network **ret,
         return 0;
 }
 
-static int nat_apply(const struct lodge_paths *p, struct lodge_error **err)
-{
-        cleanup_free struct lodge_net_network *all = NULL;
-        cleanup_free char *top = NULL;
-        cleanup_close int fd = -EBADF;
-        size_t n = 0;
-        int r;
-
-        r = load_all(p, &all, &n, err);
-        if (r < 0)
-                return r;
-        if (asprintf(&top, "%s/" NETWORKS_RUN, p->rundir) < 0)
-                return lodge_error_set(err, ENOMEM, "network run directory");
-        fd = state_dir_open(top, 0711, true, err);
-        if (fd < 0)
-                return fd;
-        return lodge_net_nat_apply(all, n, fd, top, err);
-}
-
 static int up_locked(const struct lodge_paths *p, struct lodge_net *n,
                      const struct lodge_net_network *nw, struct lodge_error **err)
 {
@@ -170,7 +160,7 @@ static int up_locked(const struct lodge_paths *p, struct lodge_net *n,
                 r = lodge_net_ip_forward_enable(err);
                 /* Applied whole, once per boot of the network: not on every guest's start. */
                 if (r >= 0 && faccessat(dfd, "nat.applied", F_OK, 0) < 0) {
-                        r = nat_apply(p, err);
+                        r = lodge_net_nat_set(nw, true, dfd, dir, err);
                         if (r >= 0)
                                 r = write_file_replace_at(dfd, "nat.applied", "", 0, 0600, err);
                 }
@@ -288,46 +278,34 @@ static int options_to_network(const struct lodge_paths *p, const char *name,
         return 0;
 }
 
-/* Everything of a network but its definition: dnsmasq, its files, NAT, the bridge. */
-static int take_down(const struct lodge_paths *p, struct lodge_net *n, const char *name, bool nat,
-                     bool bridge, struct lodge_error **err)
+/* Everything of a network but its definition: dnsmasq, NAT, its files, the
+ * bridge. Goes on after a failure (the first one is returned). */
+static int take_down(const struct lodge_paths *p, struct lodge_net *n,
+                     const struct lodge_net_network *nw, struct lodge_error **err)
 {
-        cleanup_free char *dir = NULL;
-        cleanup_close int dfd = network_run_dir(p, name, &dir, err);
-        int r;
+        cleanup_free char *dir = NULL, *top = NULL;
+        cleanup_close int dfd = network_run_dir(p, nw->name, &dir, err);
+        cleanup_close int tfd = -EBADF;
+        int r = 0, q;
 
-        if (dfd < 0)
-                return dfd;
-        r = lodge_net_dnsmasq_stop(dir, err);
-        if (r < 0)
-                return r;
-        close(TAKE_FD(dfd));
-        {
-                cleanup_free char *top = NULL;
-                cleanup_close int tfd = -EBADF;
-
-                if (asprintf(&top, "%s/" NETWORKS_RUN, p->rundir) < 0)
-                        return lodge_error_set(err, ENOMEM, "network run directory");
-                tfd = state_dir_open(top, 0711, false, err);
-                if (tfd < 0)
-                        return tfd;
-                r = rm_rf_at(tfd, name, err);
-                if (r < 0)
-                        return r;
-        }
-        /* Its rules go with it; nft is not needed by networks that never had NAT. */
-        if (nat) {
-                r = nat_apply(p, err);
-                if (r < 0)
-                        return r;
-        }
-        if (bridge) {
-                r = lodge_net_bridge_delete(n, name, err);
-                if (r == -ENODEV) {
-                        lodge_error_free(err);
-                        r = 0;
+        if (dfd >= 0) {
+                r = lodge_net_dnsmasq_stop(dir, err);
+                /* Its chains go with it; nft is not needed by networks that never had NAT. */
+                if (nw->nat) {
+                        q = lodge_net_nat_set(nw, false, dfd, dir, r < 0 ? NULL : err);
+                        r = r < 0 ? r : q;
                 }
+                close(TAKE_FD(dfd));
+        } else
+                r = dfd;
+        if (asprintf(&top, "%s/" NETWORKS_RUN, p->rundir) >= 0 &&
+            (tfd = state_dir_open(top, 0711, false, NULL)) >= 0) {
+                q = rm_rf_at(tfd, nw->name, r < 0 ? NULL : err);
+                r = r < 0 ? r : q;
         }
+        q = lodge_net_bridge_delete(n, nw->name, NULL);
+        if (q < 0 && q != -ENODEV && r >= 0)
+                r = lodge_net_bridge_delete(n, nw->name, err);
         return r;
 }
 
@@ -366,7 +344,7 @@ static int create_locked(const struct lodge_paths *p, const char *name,
                 r = up_locked(p, n, &nw, err);
         if (r < 0) {
                 (void)unlinkat(dir, name, 0);
-                (void)take_down(p, n, name, nw.nat, true, NULL);
+                (void)take_down(p, n, &nw, NULL);
         }
         return r;
 }
@@ -377,10 +355,10 @@ int lodge_network_create(const struct lodge_paths *p, const char *name,
         cleanup_close int dir = -EBADF, lock = -EBADF;
         int r;
 
-        if (!lodge_net_ifname_valid(name) || name[0] == '.')
+        if (!name_ok(name))
                 return lodge_error_set(err, EINVAL,
-                                       "'%s' is not a valid network name (an interface name: 1 to "
-                                       "15 characters, no '/', ':' or spaces)",
+                                       "'%s' is not a valid network name (1 to 15 of A-Z, a-z, "
+                                       "0-9, '_', '.', '-', not starting with '.')",
                                        name);
         lock = network_lock(p, err);
         if (lock < 0)
@@ -420,7 +398,7 @@ int lodge_network_delete(const struct lodge_paths *p, const char *name, struct l
         if (unlinkat(dir, name, 0) < 0)
                 return lodge_error_set(err, errno, "remove network '%s'", name);
         (void)fsync(dir);
-        r = take_down(p, n, name, nw.nat, true, err);
+        r = take_down(p, n, &nw, err);
         if (r < 0)
                 return lodge_error_prefix(err, r, "network '%s'", name);
         return 0;

@@ -207,15 +207,17 @@ int lodge_net_dnsmasq_host_set(const char *dir, const char *guest, const uint8_t
                                const struct ip_prefix *addr, struct lodge_error **err);
 void lodge_net_dnsmasq_host_remove(const char *dir, const char *guest);
 
-/* The nftables script that makes table "inet lodge" anew with masquerading
- * and forwarding for each of nws[0..n) with nat set (or just removes the
- * table when none has). Owned by the caller. */
-int lodge_net_nat_ruleset(const struct lodge_net_network *nws, size_t n, char **ret,
-                          struct lodge_error **err);
+/* The nftables script that gives network nw its chains in table "inet
+ * lodge" (add: masquerading of its subnet to elsewhere, forwarding to and
+ * from its bridge) or removes them (!add). Owned by the caller. */
+int lodge_net_nat_script(const struct lodge_net_network *nw, bool add, char **ret,
+                         struct lodge_error **err);
 
-/* Apply it with "nft -f", the script kept in dirfd (path dir). */
-int lodge_net_nat_apply(const struct lodge_net_network *nws, size_t n, int dirfd, const char *dir,
-                        struct lodge_error **err);
+/* Apply it with nft ($LODGE_NFT or /usr/sbin/nft), the script written to
+ * dirfd (path dir) for it; removing the last network's chains removes the
+ * table. */
+int lodge_net_nat_set(const struct lodge_net_network *nw, bool on, int dirfd, const char *dir,
+                      struct lodge_error **err);
 
 /* net.ipv4.ip_forward = 1 (asked for by a network with NAT). */
 int lodge_net_ip_forward_enable(struct lodge_error **err);

@@ -75,7 +75,8 @@ int lodge_net_network_parse(const char *name, const char *text, struct lodge_net
                 lineno++;
                 r = parse_line(l, &nw, &version);
                 if (r == -EPROTONOSUPPORT)
-                        return lodge_error_set(err, r, "network '%s': unknown version", name);
+                        return lodge_error_set(err, EPROTONOSUPPORT,
+                                               "network '%s': unknown version", name);
                 if (r < 0)
                         return lodge_error_set(err, EINVAL, "network '%s': line %u is bad", name,
                                                lineno);

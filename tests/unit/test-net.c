@@ -189,6 +189,60 @@ static void test_netlink_errors(void **state)
         assert_string_equal(err->msg, "interface 'lo' is not a bridge");
 }
 
+static void test_network_roundtrip(void **state)
+{
+        struct lodge_net_network nw = { 0 }, back = { 0 };
+        cleanup_error struct lodge_error *err = NULL;
+        cleanup_free char *text = NULL;
+
+        (void)state;
+        assert_int_equal(lodge_net_network_parse("lt0",
+                                                 "version=1\nipv4=10.100.3.1/24\nipv6=none\n"
+                                                 "nat=on\ndhcp=off\n",
+                                                 &nw, NULL),
+                         0);
+        assert_string_equal(nw.name, "lt0");
+        assert_true(nw.has_ipv4 && !nw.has_ipv6 && nw.nat && !nw.dhcp);
+        assert_int_equal(nw.ipv4.prefixlen, 24);
+        assert_int_equal(lodge_net_network_format(&nw, &text, NULL), 0);
+        assert_string_equal(text, "version=1\nipv4=10.100.3.1/24\nipv6=none\nnat=on\ndhcp=off\n");
+        assert_int_equal(lodge_net_network_parse("lt0", text, &back, NULL), 0);
+        assert_memory_equal(&nw, &back, sizeof(nw));
+        /* Refused: another version, a bad line, DHCP without IPv4, no version. */
+        assert_int_equal(lodge_net_network_parse("lt0", "version=2\n", &nw, &err),
+                         -EPROTONOSUPPORT);
+        lodge_error_free(&err);
+        assert_int_equal(lodge_net_network_parse("lt0", "version=1\nnat=maybe\n", &nw, &err),
+                         -EINVAL);
+        assert_non_null(strstr(err->msg, "line 2"));
+        lodge_error_free(&err);
+        assert_int_equal(lodge_net_network_parse("lt0", "version=1\nipv4=none\n", &nw, NULL),
+                         -EINVAL); /* dhcp defaults on */
+        assert_int_equal(lodge_net_network_parse("lt0", "ipv4=none\ndhcp=off\n", &nw, NULL),
+                         -EINVAL);
+}
+
+static void test_nat_script(void **state)
+{
+        struct lodge_net_network nw = { .name = "lt0", .has_ipv4 = true, .nat = true };
+        cleanup_free char *add = NULL, *del = NULL;
+
+        (void)state;
+        nw.ipv4 = p4("10.100.3.1/24");
+        assert_int_equal(lodge_net_nat_script(&nw, true, &add, NULL), 0);
+        /* Its own chains only, the subnet (not the gateway) masqueraded. */
+        assert_non_null(strstr(add, "add table inet lodge\n"));
+        assert_non_null(strstr(add, "flush chain inet lodge nat-lt0\n"));
+        assert_non_null(strstr(add, "add rule inet lodge nat-lt0 ip saddr 10.100.3.0/24 ip daddr "
+                                    "!= 10.100.3.0/24 masquerade\n"));
+        assert_non_null(strstr(add, "add rule inet lodge fwd-lt0 iifname \"lt0\" accept\n"));
+        assert_null(strstr(add, "delete"));
+        assert_int_equal(lodge_net_nat_script(&nw, false, &del, NULL), 0);
+        assert_non_null(strstr(del, "delete chain inet lodge nat-lt0\n"));
+        assert_non_null(strstr(del, "delete chain inet lodge fwd-lt0\n"));
+        assert_null(strstr(del, "delete table"));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -202,6 +256,8 @@ int main(void)
                 cmocka_unit_test(test_dhcp_range),
                 cmocka_unit_test(test_errno_of_libnl),
                 cmocka_unit_test(test_netlink_errors),
+                cmocka_unit_test(test_network_roundtrip),
+                cmocka_unit_test(test_nat_script),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
