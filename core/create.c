@@ -202,6 +202,8 @@ static int build_container(const struct lodge_paths *p, const char *name,
                 return r;
 
         r = build_config(name, pl, opts->config, res, &cfg, err);
+        if (r >= 0)
+                r = guest_net_check_addresses(p, name, cfg, err);
         if (r < 0)
                 return r;
         r = lodge_config_write_at(cfg, tmpfd, "config", err);
