@@ -66,7 +66,7 @@ static int tbf_add(struct lodge_net *n, int ifindex, uint64_t bits)
                 return -NLE_NOMEM;
         rtnl_tc_set_ifindex(TC_CAST(q), ifindex);
         rtnl_tc_set_parent(TC_CAST(q), TC_H_ROOT);
-        rtnl_tc_set_handle(TC_CAST(q), TC_HANDLE(1, 0));
+        rtnl_tc_set_handle(TC_CAST(q), 0x00010000U /* 1: */);
         if (rtnl_tc_set_kind(TC_CAST(q), "tbf") < 0)
                 return -NLE_OPNOTSUPP;
         rtnl_qdisc_tbf_set_rate(q, rate, bucket, 0);
@@ -83,7 +83,7 @@ static int ingress_add(struct lodge_net *n, int ifindex)
                 return -NLE_NOMEM;
         rtnl_tc_set_ifindex(TC_CAST(q), ifindex);
         rtnl_tc_set_parent(TC_CAST(q), TC_H_INGRESS);
-        rtnl_tc_set_handle(TC_CAST(q), TC_HANDLE(0xffff, 0));
+        rtnl_tc_set_handle(TC_CAST(q), 0xffff0000U /* ffff: */);
         if (rtnl_tc_set_kind(TC_CAST(q), "ingress") < 0)
                 return -NLE_OPNOTSUPP;
         return rtnl_qdisc_add(n->sk, q, NLM_F_CREATE | NLM_F_EXCL);
@@ -131,7 +131,7 @@ static int redirect_add(struct lodge_net *n, int ifindex, int ifb_index)
         if (!cls || !act)
                 return -NLE_NOMEM;
         rtnl_tc_set_ifindex(TC_CAST(cls), ifindex);
-        rtnl_tc_set_parent(TC_CAST(cls), TC_HANDLE(0xffff, 0));
+        rtnl_tc_set_parent(TC_CAST(cls), 0xffff0000U /* ffff: */);
         rtnl_cls_set_prio(cls, 1);
         rtnl_cls_set_protocol(cls, ETH_P_ALL);
         r = rtnl_tc_set_kind(TC_CAST(cls), "u32");
