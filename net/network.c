@@ -58,16 +58,17 @@ int lodge_net_network_parse(const char *name, const char *text, struct lodge_net
                             struct lodge_error **err)
 {
         struct lodge_net_network nw = { .dhcp = true };
-        cleanup_free char *copy = strdup(text);
+        cleanup_free char *copy = NULL;
         bool version = false;
         char *save = NULL;
         unsigned lineno = 0;
 
-        if (!copy)
-                return lodge_error_set(err, ENOMEM, "network '%s'", name);
         if (!lodge_net_ifname_valid(name))
                 return lodge_error_set(err, EINVAL, "'%s' is not a valid network (bridge) name",
                                        name);
+        copy = strdup(text);
+        if (!copy)
+                return lodge_error_set(err, ENOMEM, "network '%s'", name);
         snprintf(nw.name, sizeof(nw.name), "%s", name);
         for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
                 int r;
