@@ -443,13 +443,17 @@ static _Noreturn void run(struct monitor *m, int report_fd)
                 if (r < 0) {
                         keeper_stop(m);
                         log_error("%s: %s: %s", m->a->name, err->msg, strerror(err->code));
-                        report(&report_fd, err->code, 0, err->msg);
                         if (m->init_pid > 0)
                                 (void)kill(m->init_pid, SIGKILL);
                         if (m->s.pidfd >= 0)
                                 (void)waitid(P_PIDFD, (id_t)m->s.pidfd, &si, WEXITED);
                         if (m->cg.base)
                                 teardown(m);
+                        /* The client hears of it once nothing of the start is left. */
+                        m->init_pid = 0;
+                        write_state(m, LODGE_STATE_STOPPED, "failed", 0);
+                        (void)unlinkat(m->a->rundir_fd, MONITOR_SOCKET, 0);
+                        report(&report_fd, err->code, 0, err->msg);
                         how = "failed";
                         break;
                 }

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Networking: lodge's managed networks (bridge, dnsmasq, NAT chains), guests on them over veth
-# pairs with DHCP leases and static addresses, names resolved by dnsmasq, traffic limits, and
+# pairs (busybox, and systemd Debian guests) with DHCP leases and static addresses, names
+# resolved by dnsmasq, traffic limits, and
 # that everything goes again: no veth, ifb, bridge, qdisc, dnsmasq, lease file or nft chain
 # left. Faults: a foreign bridge, a host-side name taken, dnsmasq missing, a duplicate
 # address, a guest killed holding a lease.
@@ -91,7 +92,7 @@ net_cleanup() {
                 nft delete chain inet lodge "nat-$n" 2>/dev/null
                 nft delete chain inet lodge "fwd-$n" 2>/dev/null
         done
-        for n in bb1 bb2 bs bd bc bx; do
+        for n in bb1 bb2 bs bd bc deb1 deb2; do
                 ip link del "$(host_end "$n")" 2>/dev/null
                 ip link del "li$(host_end "$n" | cut -c3-)" 2>/dev/null
         done
@@ -110,6 +111,15 @@ addr_of() {
                 awk '{ sub("/.*", "", $4); print $4; exit }'
 }
 has_addr() { [ -n "$(addr_of "$1")" ]; }
+# After a refused start: STOPPED, with no monitor, cgroup or veth left.
+stopped() {
+        grep -q 'state=STOPPED' "$LODGE_RUNDIR/$1/state" ||
+                fail "$1 half-started: $(cat "$LODGE_RUNDIR/$1/state" 2>&1)"
+        [ ! -e "$LODGE_RUNDIR/$1/monitor.sock" ] || fail "$1: monitor socket left"
+        [ -z "$(cgroups_of "$1")" ] || fail "$1: cgroups left: $(cgroups_of "$1")"
+        ip link show "$(host_end "$1")" >/dev/null 2>&1 && fail "$1: veth left"
+        return 0
+}
 json_get() { python3 -c "import json,sys; print(eval('json.load(sys.stdin)' + sys.argv[1]))" "$1"; }
 
 # --- a network
@@ -212,7 +222,7 @@ expect 1 "used by another guest" -- lodge create bd2 -t local -c net.0.type=veth
 # Behind lodge's back: the config says so, start refuses it and leaves nothing.
 sed -i "s|^net.0.link = .*|&\nnet.0.ipv4 = $SUB.50/24|" "$LODGE_ROOT/containers/bd/config"
 expect 1 "used by another guest" -- lodge start bd
-grep -q 'state=STOPPED' "$LODGE_RUNDIR/bd/state" || fail "bd half-started: $(cat "$LODGE_RUNDIR/bd/state")"
+stopped bd
 ip link show "$(host_end bd)" >/dev/null 2>&1 && fail "a refused start left bd's veth"
 expect 0 '' -- lodge destroy bd
 ok "a duplicate static address is refused at config set, create and start"
@@ -224,7 +234,7 @@ ip link add "$(host_end bc)" type bridge
 expect 1 "an interface '$(host_end bc)' exists" -- lodge start bc
 ip link show "$(host_end bc)" >/dev/null 2>&1 || fail "lodge removed an interface that isn't its own"
 ip link del "$(host_end bc)"
-grep -q 'state=STOPPED' "$LODGE_RUNDIR/bc/state" || fail "bc half-started"
+stopped bc
 [ -z "$(cgroups_of bc)" ] || fail "a failed start left cgroups"
 ok "a host-side name collision fails the start cleanly"
 
@@ -238,7 +248,7 @@ expect 0 '' -- lodge network delete "$NET"
 mkdir -p "$LODGE_ROOT/networks"
 printf 'version=1\nipv4=%s/24\nipv6=none\nnat=off\ndhcp=on\n' "$GW" >"$LODGE_ROOT/networks/$NET"
 LODGE_DNSMASQ=/nonexistent/dnsmasq expect 1 'dnsmasq.*not installed' -- lodge start bc
-grep -q 'state=STOPPED' "$LODGE_RUNDIR/bc/state" || fail "bc half-started without dnsmasq"
+stopped bc
 ip link show "$(host_end bc)" >/dev/null 2>&1 && fail "a failed start left bc's veth"
 ok "dnsmasq missing at a guest's start: a clear error, the guest not started"
 
@@ -285,6 +295,33 @@ echo "# no limits: measured $up, $down Mbit/s"
 ((up > 100 && down > 100)) || fail "without limits: $up, $down Mbit/s"
 ok "traffic limits within 25% both ways, set and removed live"
 
+# --- systemd guests (Debian: ifupdown and dhclient on eth0) on the same network
+DEB=$(fixture_debian)
+for g in deb1 deb2; do
+        lodge create "$g" -t local -c net.0.type=veth -c "net.0.link=$NET" -c net.0.ipv4=dhcp \
+                -- --file "$DEB" --meta "$(meta_of "$DEB")" >/dev/null
+        expect 0 '' -- lodge start "$g"
+done
+for g in deb1 deb2; do
+        wait_for 120 sh -c "[ \"\$(nsenter -t \$(sed -n 's/^init_pid=//p' '$LODGE_RUNDIR/$g/state') -a systemctl is-system-running 2>/dev/null)\" = running ]" || {
+                in_guest "$g" systemctl --failed --no-legend >&2 || true
+                fail "$g: systemd is not running"
+        }
+        wait_for 30 has_addr "$g" || fail "$g got no lease"
+done
+d1=$(addr_of deb1) d2=$(addr_of deb2)
+[[ $d1 == "$SUB".* && $d2 == "$SUB".* && $d1 != "$d2" ]] || fail "systemd guests' leases '$d1' '$d2'"
+[ "$(in_guest deb1 getent hosts deb2 | awk '{ print $1 }')" = "$d2" ] || fail "deb1 can't resolve deb2"
+[ "$(in_guest deb2 getent hosts deb1.lodge | awk '{ print $1 }')" = "$d1" ] ||
+        fail "deb2 can't resolve deb1.lodge"
+nsenter -t "$(guest_pid deb1)" -n busybox ping -c1 -W2 "$d2" >/dev/null || fail "deb1 can't ping deb2"
+nsenter -t "$(guest_pid deb2)" -n busybox ping -c1 -W2 "$GW" >/dev/null || fail "deb2 can't ping the gateway"
+for g in deb1 deb2; do
+        expect 0 '' -- lodge stop "$g" --timeout 60
+        grep -q 'ended=clean' "$LODGE_RUNDIR/$g/state" || fail "$g didn't stop cleanly"
+done
+ok "systemd guests get leases, reach 'running', resolve and reach each other and the gateway"
+
 # --- NAT: its own chains, no traffic through them
 expect 0 '' -- lodge network create "${NET}n" --ipv4 "$SUB2.1/24" --nat on --dhcp off
 nft list chain inet lodge "nat-${NET}n" | has "ip saddr $SUB2.0/24 ip daddr != $SUB2.0/24 masquerade" ||
@@ -302,7 +339,7 @@ expect 0 '' -- lodge stop bb1
 dir=$LODGE_RUNDIR/.networks/$NET
 expect 0 '' -- lodge network delete "$NET"
 ip -d link | has -E "${h1}|li${h1#lg}|: $NET[:@]" && fail "links left: $(ip -br link)"
-for g in bb1 bb2 bs bc; do
+for g in bb1 bb2 bs bc deb1 deb2; do
         ip link show "$(host_end "$g")" >/dev/null 2>&1 && fail "$g's veth is left"
 done
 [ -e "$dir" ] && fail "the network's run directory (leases) is left: $(ls "$dir")"
