@@ -19,6 +19,14 @@
 
 #define DEFAULT_GUEST_IFNAME "eth0"
 
+/* A veth without net.N.link goes on the default network, made on first use. */
+static const char *link_of(const struct lodge_config_net *c)
+{
+        if (c->link || c->type != LODGE_NET_VETH)
+                return c->link;
+        return network_default_name();
+}
+
 /* What was made for the guest on the host, recorded in GUEST_NET_LINKS as
  * "link NAME" (a host end) and "dns NETWORK" (its entries in a network's
  * dnsmasq) lines, so that whoever cleans up removes exactly those. */
@@ -91,7 +99,7 @@ static int addresses_in_use(const struct lodge_paths *p, const char *self, const
                         const struct lodge_config_net *c = &cfg->net[i];
 
                         if (c->type != LODGE_NET_VETH || c->ipv4_mode != LODGE_ADDR_STATIC ||
-                            !c->link || strcmp(c->link, link) != 0)
+                            !link_of(c) || strcmp(link_of(c), link) != 0)
                                 continue;
                         if (n == cap) {
                                 struct ip_prefix *nv;
@@ -120,12 +128,12 @@ int guest_net_check_addresses(const struct lodge_paths *p, const char *name,
                 size_t n = 0;
                 int r;
 
-                if (c->type != LODGE_NET_VETH || c->ipv4_mode != LODGE_ADDR_STATIC || !c->link)
+                if (c->type != LODGE_NET_VETH || c->ipv4_mode != LODGE_ADDR_STATIC)
                         continue;
-                r = addresses_in_use(p, name, c->link, &used, &n, err);
+                r = addresses_in_use(p, name, link_of(c), &used, &n, err);
                 if (r < 0)
                         return r;
-                r = network_load(p, c->link, &nw, NULL);
+                r = network_load(p, link_of(c), &nw, NULL);
                 if (r >= 0 && nw.has_ipv4)
                         r = lodge_net_ipam_check(&nw.ipv4, &c->ipv4, used, n, err);
                 else {
@@ -185,12 +193,19 @@ static int make_link(struct setup *s, unsigned idx, const struct lodge_config_ne
 
         memcpy(g.hwaddr, c->hwaddr, 6);
         *ret_managed = false;
-        if (!c->link)
+        if (!link_of(c))
                 return lodge_error_set(err, EINVAL, "'net.%u.link' is not set", idx);
         if (c->type == LODGE_NET_MACVLAN)
                 return lodge_net_macvlan_create(s->host, c->link, &g, err);
 
-        r = network_load(s->p, c->link, nw, NULL);
+        r = network_load(s->p, link_of(c), nw, NULL);
+        if (r == -ENOENT && !c->link) {
+                r = network_create_default(s->p, err);
+                if (r >= 0)
+                        r = network_load(s->p, link_of(c), nw, err);
+                if (r < 0)
+                        return r;
+        }
         if (r >= 0) {
                 /* One of lodge's: up first (after a reboot: made again here). */
                 r = network_up(s->p, s->host, nw, err);
@@ -199,7 +214,7 @@ static int make_link(struct setup *s, unsigned idx, const struct lodge_config_ne
                 *ret_managed = true;
         }
         lodge_net_veth_host_name(s->guest, idx, hostname);
-        r = lodge_net_veth_create(s->host, hostname, c->link, &g, err);
+        r = lodge_net_veth_create(s->host, hostname, link_of(c), &g, err);
         if (r < 0)
                 return r;
         memcpy(s->m.links[s->m.n_links++], hostname, 16);
@@ -371,7 +386,7 @@ static int iface_fill(struct lodge_net *in, const char *guest, unsigned idx,
         snprintf(ret->name, sizeof(ret->name), "%s", ifname);
         snprintf(ret->type, sizeof(ret->type), "%s",
                  c->type == LODGE_NET_VETH ? "veth" : "macvlan");
-        snprintf(ret->link, sizeof(ret->link), "%s", c->link ? c->link : "");
+        snprintf(ret->link, sizeof(ret->link), "%s", link_of(c) ? link_of(c) : "");
         if (c->type == LODGE_NET_VETH)
                 lodge_net_veth_host_name(guest, idx, ret->host_name);
         snprintf(ret->hwaddr, sizeof(ret->hwaddr), "%02x:%02x:%02x:%02x:%02x:%02x", li.hwaddr[0],

@@ -464,3 +464,25 @@ int lodge_network_show(const struct lodge_paths *p, const char *name,
                 return lodge_error_set(err, ENOMEM, "network '%s'", name);
         return 0;
 }
+
+const char *network_default_name(void)
+{
+        /* Set by tests (their own name) and side-by-side installs, as LODGE_ROOT is. */
+        const char *e = getenv("LODGE_NETWORK_DEFAULT");
+
+        return e && *e ? e : "lodgebr0";
+}
+
+int network_create_default(const struct lodge_paths *p, struct lodge_error **err)
+{
+        const struct lodge_network_options o = { .nat = 0, .dhcp = -1 };
+        int r;
+
+        r = lodge_network_create(p, network_default_name(), &o, err);
+        if (r == -EEXIST &&
+            network_load(p, network_default_name(), &(struct lodge_net_network){ 0 }, NULL) >= 0) {
+                lodge_error_free(err);
+                return 0;
+        }
+        return r;
+}

@@ -31,3 +31,12 @@ int network_up(const struct lodge_paths *p, struct lodge_net *n, const struct lo
 /* Bring up every defined network (autostart); failures are collected as
  * "network NAME: why" in *failed. */
 int networks_up_all(const struct lodge_paths *p, char ***failed, struct lodge_error **err);
+
+/* The default network, for veth interfaces without net.N.link:
+ * $LODGE_NETWORK_DEFAULT or "lodgebr0". */
+const char *network_default_name(void);
+
+/* Create the default network on first use: a free private /24, DHCP, no NAT
+ * (that is asked for by creating it first: lodge network create lodgebr0
+ * --nat on). Made by another start meanwhile is fine. */
+int network_create_default(const struct lodge_paths *p, struct lodge_error **err);

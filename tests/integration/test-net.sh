@@ -24,7 +24,9 @@ chmod 0711 "$TEST_DIR"
 
 # This run's own bridge names and a /24 no route of the host overlaps.
 NET=lt$$
-NETS=("$NET" "${NET}n" "${NET}d" "${NET}f")
+NETS=("$NET" "${NET}n" "${NET}d" "${NET}f" "${NET}x")
+# The default network (net.N.link unset) of this run: its own name too.
+export LODGE_NETWORK_DEFAULT=${NET}x
 read -r SUB SUB2 < <(python3 - "$$" <<'EOF'
 import ipaddress, subprocess, sys
 pid = int(sys.argv[1])
@@ -92,7 +94,7 @@ net_cleanup() {
                 nft delete chain inet lodge "nat-$n" 2>/dev/null
                 nft delete chain inet lodge "fwd-$n" 2>/dev/null
         done
-        for n in bb1 bb2 bs bd bc deb1 deb2; do
+        for n in bb1 bb2 bs bd bc deb1 deb2 bdef; do
                 ip link del "$(host_end "$n")" 2>/dev/null
                 ip link del "li$(host_end "$n" | cut -c3-)" 2>/dev/null
         done
@@ -321,6 +323,21 @@ for g in deb1 deb2; do
         grep -q 'ended=clean' "$LODGE_RUNDIR/$g/state" || fail "$g didn't stop cleanly"
 done
 ok "systemd guests get leases, reach 'running', resolve and reach each other and the gateway"
+
+# --- the default network: made on first use, with a free private /24
+lodge create bdef -t local -c net.0.type=veth -c net.0.ipv4=dhcp \
+        -- --file "$BB" --meta "$(meta_of "$BB")" >/dev/null
+expect 0 '' -- lodge start bdef
+expect 0 '' -- lodge network show "${NET}x" --format json
+defnet=$(json_get '["ipv4"]' <"$TEST_DIR/out")
+[[ $defnet == 10.*.1/24 ]] || fail "default network: $(cat "$TEST_DIR/out")"
+ip -d link show "${NET}x" | has 'alias lodge-managed' || fail "no bridge ${NET}x"
+ip link show "$(host_end bdef)" | has "master ${NET}x" || fail "bdef isn't on ${NET}x"
+wait_for 30 has_addr bdef || fail "bdef got no lease on the default network"
+[[ $(addr_of bdef) == "${defnet%.1/24}".* ]] || fail "bdef has $(addr_of bdef), not in $defnet"
+expect 0 '' -- lodge stop bdef
+expect 0 '' -- lodge network delete "${NET}x"
+ok "a guest without net.0.link gets the default network, made on first use ($defnet)"
 
 # --- NAT: its own chains, no traffic through them
 expect 0 '' -- lodge network create "${NET}n" --ipv4 "$SUB2.1/24" --nat on --dhcp off
