@@ -64,8 +64,8 @@ int lodge_net_bridge_create(struct lodge_net *n, const char *name, struct lodge_
         if (!lodge_net_ifname_valid(name))
                 return lodge_error_set(err, EINVAL, "'%s' is not a valid interface name", name);
         r = lodge_net_bridge_check(n, name, NULL);
-        if (r >= 0)
-                return 0; /* ours already: made by an earlier run */
+        if (r >= 0) /* ours already (made by an earlier run): up, as it may not be */
+                return lodge_net_link_up(n, name, err);
         if (r != -ENODEV)
                 return lodge_net_bridge_check(n, name, err);
         link = rtnl_link_bridge_alloc();

@@ -94,7 +94,7 @@ net_cleanup() {
                 nft delete chain inet lodge "nat-$n" 2>/dev/null
                 nft delete chain inet lodge "fwd-$n" 2>/dev/null
         done
-        for n in bb1 bb2 bs bd bc deb1 deb2 bdef; do
+        for n in bb1 bb2 bs bd bc bm deb1 deb2 bdef; do
                 ip link del "$(host_end "$n")" 2>/dev/null
                 ip link del "li$(host_end "$n" | cut -c3-)" 2>/dev/null
         done
@@ -213,6 +213,15 @@ wait_for 10 sh -c "nsenter -t \$(sed -n 's/^init_pid=//p' '$LODGE_RUNDIR/bs/stat
 sleep 1 # rcS has run: it leaves an interface with an address alone
 [ "$(addr_of bs)" = "$SUB.50" ] || fail "bs's own networking changed its address"
 ok "a static address is kept across a restart, a reboot and the guest's own networking"
+
+lodge create bm -t local -c net.0.type=macvlan -c "net.0.link=$NET" -c "net.0.ipv4=$SUB.60/24" \
+        -- --file "$BB" --meta "$(meta_of "$BB")" >/dev/null
+expect 0 '' -- lodge start bm
+nsenter -t "$(guest_pid bm)" -n ip -d link show eth0 | has 'macvlan mode bridge' || fail "bm has no macvlan"
+[ "$(addr_of bm)" = "$SUB.60" ] || fail "bm has '$(addr_of bm)'"
+in_guest bm ping -c1 -W2 "$SUB.50" >/dev/null || fail "bm (macvlan) can't ping bs (veth)"
+expect 0 '' -- lodge stop bm
+ok "macvlan (bridge mode) on a host interface, with its static address"
 
 lodge create bd -t local -c net.0.type=veth -c "net.0.link=$NET" \
         -- --file "$BB" --meta "$(meta_of "$BB")" >/dev/null
@@ -356,7 +365,7 @@ expect 0 '' -- lodge stop bb1
 dir=$LODGE_RUNDIR/.networks/$NET
 expect 0 '' -- lodge network delete "$NET"
 ip -d link | has -E "${h1}|li${h1#lg}|: $NET[:@]" && fail "links left: $(ip -br link)"
-for g in bb1 bb2 bs bc deb1 deb2; do
+for g in bb1 bb2 bs bc bm deb1 deb2 bdef; do
         ip link show "$(host_end "$g")" >/dev/null 2>&1 && fail "$g's veth is left"
 done
 [ -e "$dir" ] && fail "the network's run directory (leases) is left: $(ls "$dir")"
