@@ -58,7 +58,7 @@ int network_lock(const struct lodge_paths *p, struct lodge_error **err)
                         close(fd);
                         return lodge_error_set(err, e, "lock the networks");
                 }
-                nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
+                nanosleep(&(struct timespec){ .tv_nsec = 10L * 1000 * 1000 }, NULL);
         }
         return fd;
 }
@@ -248,9 +248,10 @@ static int options_to_network(const struct lodge_paths *p, const char *name,
                                         routes[k++] = all[i].ipv4;
                 }
                 /* From a point that depends on the name: two hosts seldom pick the same. */
-                start = (unsigned)(name[0] * 31u + strlen(name) * 7u +
-                                   (unsigned)name[strlen(name) - 1]);
-                r = lodge_net_subnet_pick(routes, k, start * 97u, &nw->ipv4, err);
+                start = 0;
+                for (const char *c = name; *c; c++)
+                        start = start * 31u + (unsigned char)*c;
+                r = lodge_net_subnet_pick(routes, k, start, &nw->ipv4, err);
                 if (r < 0)
                         return r;
                 nw->has_ipv4 = true;

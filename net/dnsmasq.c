@@ -145,7 +145,7 @@ int lodge_net_dnsmasq_stop(const char *dir, struct lodge_error **err)
                 return lodge_error_set(err, errno, "stop dnsmasq (pid %d)", pid);
         /* Gone before the caller removes its directory (or starts another). */
         for (int i = 0; i < 200 && kill(pid, 0) == 0; i++)
-                nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
+                nanosleep(&(struct timespec){ .tv_nsec = 10L * 1000 * 1000 }, NULL);
         if (kill(pid, 0) == 0)
                 return lodge_error_set(err, ETIMEDOUT, "dnsmasq (pid %d) won't stop", pid);
         return 0;

@@ -114,7 +114,7 @@ int lodge_net_nat_set(const struct lodge_net_network *nw, bool on, int dirfd, co
                     err);
         if (r < 0)
                 return r;
-        if (!strstr(listing, "chain "))
+        if (!listing || !strstr(listing, "chain "))
                 r = nft_run((char *[]){ (char *)nft, "delete", "table", "inet", "lodge", NULL },
                             NULL, err);
         return r;

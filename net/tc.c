@@ -38,7 +38,7 @@ static uint64_t bucket_bytes(uint64_t bits)
 {
         uint64_t b = bits / 8 / 50;
 
-        return b < 96 * 1024 ? 96 * 1024 : b;
+        return b < 96ull * 1024 ? 96ull * 1024 : b;
 }
 
 static int qdisc_del(struct lodge_net *n, int ifindex, uint32_t parent)
@@ -153,11 +153,11 @@ static int redirect_add(struct lodge_net *n, int ifindex, int ifb_index)
         return r;
 }
 
-void lodge_net_tc_ifb_delete(struct lodge_net *n, const char *host)
+void lodge_net_tc_ifb_delete(struct lodge_net *n, const char *ifname)
 {
         char ifb[16];
 
-        ifb_name(host, ifb);
+        ifb_name(ifname, ifb);
         (void)lodge_net_link_delete(n, ifb, NULL);
 }
 
