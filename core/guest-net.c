@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "core/guest-net.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -69,14 +70,14 @@ static void remove_made(const struct lodge_paths *p, const char *guest, struct l
                 dns_remove(p, m->dns[i], guest);
 }
 
-/* The static IPv4 addresses other guests have on link. */
-static int addresses_in_use(const struct lodge_paths *p, const char *self, const char *link,
-                            struct ip_prefix **ret, size_t *ret_n, struct lodge_error **err)
+/* The guest other than self that has static IPv4 address addr on link:
+ * 0 and its name in ret (size 64), or -ENOENT. */
+static int address_owner(const struct lodge_paths *p, const char *self, const char *link,
+                         const struct ip_prefix *addr, char ret[static 64],
+                         struct lodge_error **err)
 {
-        cleanup_free struct ip_prefix *v = NULL;
         cleanup_closedir DIR *d = NULL;
         struct root_dirs rd = ROOT_DIRS_NULL;
-        size_t n = 0, cap = 0;
         int r, fd;
 
         r = root_dirs_open(p, false, &rd, err);
@@ -98,24 +99,15 @@ static int addresses_in_use(const struct lodge_paths *p, const char *self, const
                 for (unsigned i = 0; i < LODGE_CONFIG_MAX_NET; i++) {
                         const struct lodge_config_net *c = &cfg->net[i];
 
-                        if (c->type != LODGE_NET_VETH || c->ipv4_mode != LODGE_ADDR_STATIC ||
-                            !link_of(c) || strcmp(link_of(c), link) != 0)
-                                continue;
-                        if (n == cap) {
-                                struct ip_prefix *nv;
-
-                                cap = cap ? cap * 2 : 16;
-                                nv = reallocarray(v, cap, sizeof(*v));
-                                if (!nv)
-                                        return lodge_error_set(err, ENOMEM, "list addresses");
-                                v = nv;
+                        if (c->type == LODGE_NET_VETH && c->ipv4_mode == LODGE_ADDR_STATIC &&
+                            link_of(c) && strcmp(link_of(c), link) == 0 &&
+                            c->ipv4.addr.v4.s_addr == addr->addr.v4.s_addr) {
+                                snprintf(ret, 64, "%.63s", e->d_name); /* names have at most 63 */
+                                return 0;
                         }
-                        v[n++] = c->ipv4;
                 }
         }
-        *ret = TAKE_PTR(v);
-        *ret_n = n;
-        return 0;
+        return -ENOENT;
 }
 
 int guest_net_check_addresses(const struct lodge_paths *p, const char *name,
@@ -123,26 +115,27 @@ int guest_net_check_addresses(const struct lodge_paths *p, const char *name,
 {
         for (unsigned i = 0; i < LODGE_CONFIG_MAX_NET; i++) {
                 const struct lodge_config_net *c = &cfg->net[i];
-                cleanup_free struct ip_prefix *used = NULL;
                 struct lodge_net_network nw;
-                size_t n = 0;
+                char owner[64], a[INET_ADDRSTRLEN];
                 int r;
 
                 if (c->type != LODGE_NET_VETH || c->ipv4_mode != LODGE_ADDR_STATIC)
                         continue;
-                r = addresses_in_use(p, name, link_of(c), &used, &n, err);
-                if (r < 0)
-                        return r;
+                /* On a lodge network: a host of its subnet, not the gateway. */
                 r = network_load(p, link_of(c), &nw, NULL);
                 if (r >= 0 && nw.has_ipv4)
-                        r = lodge_net_ipam_check(&nw.ipv4, &c->ipv4, used, n, err);
-                else {
-                        /* A bridge of the admin's: no plan, but no duplicates either. */
+                        r = lodge_net_ipam_check(&nw.ipv4, &c->ipv4, NULL, 0, err);
+                else
                         r = 0;
-                        for (size_t k = 0; k < n && r >= 0; k++)
-                                if (used[k].addr.v4.s_addr == c->ipv4.addr.v4.s_addr)
-                                        r = lodge_error_set(err, EADDRINUSE,
-                                                            "the address is used by another guest");
+                /* On any link: no other guest's. */
+                if (r >= 0) {
+                        r = address_owner(p, name, link_of(c), &c->ipv4, owner, err);
+                        if (r >= 0)
+                                r = lodge_error_set(
+                                        err, EADDRINUSE, "%s is used by guest '%s'",
+                                        inet_ntop(AF_INET, &c->ipv4.addr.v4, a, sizeof(a)), owner);
+                        else if (r == -ENOENT)
+                                r = 0;
                 }
                 if (r < 0)
                         return lodge_error_prefix(err, r, "net.%u.ipv4", i);

@@ -225,14 +225,14 @@ ok "macvlan (bridge mode) on a host interface, with its static address"
 
 lodge create bd -t local -c net.0.type=veth -c "net.0.link=$NET" \
         -- --file "$BB" --meta "$(meta_of "$BB")" >/dev/null
-expect 1 "net.0.ipv4: $SUB.50 is used by another guest" -- lodge config bd set net.0.ipv4 "$SUB.50/24"
+expect 1 "net.0.ipv4: $SUB.50 is used by guest 'bs'" -- lodge config bd set net.0.ipv4 "$SUB.50/24"
 expect 1 "$GW is the network's gateway" -- lodge config bd set net.0.ipv4 "$GW/24"
 expect 1 "not in the network's subnet" -- lodge config bd set net.0.ipv4 "$SUB2.7/24"
-expect 1 "used by another guest" -- lodge create bd2 -t local -c net.0.type=veth \
+expect 1 "used by guest 'bs'" -- lodge create bd2 -t local -c net.0.type=veth \
         -c "net.0.link=$NET" -c "net.0.ipv4=$SUB.50/24" -- --file "$BB" --meta "$(meta_of "$BB")"
 # Behind lodge's back: the config says so, start refuses it and leaves nothing.
 sed -i "s|^net.0.link = .*|&\nnet.0.ipv4 = $SUB.50/24|" "$LODGE_ROOT/containers/bd/config"
-expect 1 "used by another guest" -- lodge start bd
+expect 1 "used by guest 'bs'" -- lodge start bd
 stopped bd
 ip link show "$(host_end bd)" >/dev/null 2>&1 && fail "a refused start left bd's veth"
 expect 0 '' -- lodge destroy bd
@@ -362,6 +362,17 @@ expect 0 '' -- lodge network show "$NET" --format json
 dnsmasq_pid=$(json_get '["dnsmasq_pid"]' <"$TEST_DIR/out")
 [[ $dnsmasq_pid =~ ^[0-9]+$ ]] || fail "no dnsmasq: $(cat "$TEST_DIR/out")"
 expect 0 '' -- lodge stop bb1
+# As after a host reboot: no bridge, no dnsmasq; autostart brings the network back.
+kill "$dnsmasq_pid"
+wait_for 5 sh -c "! kill -0 $dnsmasq_pid 2>/dev/null" || fail "dnsmasq won't stop"
+ip link del "$NET"
+expect 0 '' -- lodge autostart
+ip -4 addr show dev "$NET" | has "inet $GW/24" || fail "autostart didn't bring $NET back"
+expect 0 '' -- lodge network show "$NET" --format json
+dnsmasq_pid=$(json_get '["dnsmasq_pid"]' <"$TEST_DIR/out")
+[[ $dnsmasq_pid =~ ^[0-9]+$ ]] || fail "autostart started no dnsmasq: $(cat "$TEST_DIR/out")"
+ok "autostart brings the networks back (bridge, address, dnsmasq)"
+
 dir=$LODGE_RUNDIR/.networks/$NET
 expect 0 '' -- lodge network delete "$NET"
 ip -d link | has -E "${h1}|li${h1#lg}|: $NET[:@]" && fail "links left: $(ip -br link)"
