@@ -161,6 +161,9 @@ static int configure_inside(struct lodge_net *in, const struct lodge_config_net 
                 r = lodge_net_addr_add(in, ifname, &c->ipv6, err);
         if (r >= 0 && c->ipv4_mode == LODGE_ADDR_STATIC && gw)
                 r = lodge_net_route_default_add(in, ifname, gw, err);
+        /* IPv6 on a lodge network: via its gateway (SLAAC guests learn it from its RAs). */
+        if (r >= 0 && c->ipv6_mode == LODGE_ADDR_STATIC && nw && nw->has_ipv6)
+                r = lodge_net_route_default_add(in, ifname, &nw->ipv6, err);
         return r;
 }
 

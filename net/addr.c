@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/if_addr.h>
 #include <netlink/errno.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
@@ -46,6 +47,10 @@ int lodge_net_addr_add(struct lodge_net *n, const char *ifname, const struct ip_
         if (r < 0)
                 return r;
         rtnl_addr_set_ifindex(addr, rtnl_link_get_ifindex(link));
+        /* lodge's plan keeps addresses unique: no seconds of duplicate detection, during
+         * which a tentative IPv6 address could not be used (nor routed through). */
+        if (p->family == AF_INET6)
+                rtnl_addr_set_flags(addr, IFA_F_NODAD);
         r = rtnl_addr_set_local(addr, local);
         if (r >= 0)
                 r = rtnl_addr_add(n->sk, addr, NLM_F_REPLACE);

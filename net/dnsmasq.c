@@ -76,6 +76,23 @@ static int make_dirs(const char *dir, struct lodge_error **err)
         return 0;
 }
 
+/* With an IPv6 subnet: router advertisements on it (SLAAC, the gateway as
+ * default router and DNS server), and dnsmasq listening there too. */
+static int ipv6_args(const struct lodge_net_network *nw, char **argv, size_t *k)
+{
+        char gw6[INET6_ADDRSTRLEN];
+
+        if (!nw->has_ipv6)
+                return 0;
+        inet_ntop(AF_INET6, &nw->ipv6.addr.v6, gw6, sizeof(gw6));
+        if (asprintf(&argv[(*k)++], "--listen-address=%s", gw6) < 0 ||
+            asprintf(&argv[(*k)++], "--enable-ra") < 0 ||
+            asprintf(&argv[(*k)++], "--dhcp-range=::,constructor:%s,ra-stateless,ra-names",
+                     nw->name) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
 int lodge_net_dnsmasq_start(const struct lodge_net_network *nw, const char *dir,
                             struct lodge_error **err)
 {
@@ -112,7 +129,7 @@ int lodge_net_dnsmasq_start(const struct lodge_net_network *nw, const char *dir,
             asprintf(&argv[k++], "--local=/lodge/") < 0 ||
             asprintf(&argv[k++], "--expand-hosts") < 0 ||
             asprintf(&argv[k++], "--dhcp-hostsdir=%s/dhcp-hosts", dir) < 0 ||
-            asprintf(&argv[k++], "--hostsdir=%s/hosts", dir) < 0)
+            asprintf(&argv[k++], "--hostsdir=%s/hosts", dir) < 0 || ipv6_args(nw, argv, &k) < 0)
                 r = lodge_error_set(err, ENOMEM, "dnsmasq arguments");
         /* dnsmasq forks into the background once it listens: its exit is the answer. */
         if (r >= 0) {

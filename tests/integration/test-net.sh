@@ -24,7 +24,7 @@ chmod 0711 "$TEST_DIR"
 
 # This run's own bridge names and a /24 no route of the host overlaps.
 NET=lt$$
-NETS=("$NET" "${NET}n" "${NET}d" "${NET}f" "${NET}x")
+NETS=("$NET" "${NET}n" "${NET}d" "${NET}f" "${NET}x" "${NET}6")
 # The default network (net.N.link unset) of this run: its own name too.
 export LODGE_NETWORK_DEFAULT=${NET}x
 read -r SUB SUB2 < <(python3 - "$$" <<'EOF'
@@ -94,7 +94,7 @@ net_cleanup() {
                 nft delete chain inet lodge "nat-$n" 2>/dev/null
                 nft delete chain inet lodge "fwd-$n" 2>/dev/null
         done
-        for n in bb1 bb2 bs bd bc bm deb1 deb2 bdef; do
+        for n in bb1 bb2 bs bd bc bm deb1 deb2 bdef s6 a6; do
                 ip link del "$(host_end "$n")" 2>/dev/null
                 ip link del "li$(host_end "$n" | cut -c3-)" 2>/dev/null
         done
@@ -348,6 +348,26 @@ expect 0 '' -- lodge stop bdef
 expect 0 '' -- lodge network delete "${NET}x"
 ok "a guest without net.0.link gets the default network, made on first use ($defnet)"
 
+# --- IPv6: static addresses with a default route, SLAAC from the network's router advertisements
+P6=fd42:$(printf %x $(($$ % 65536)))::
+expect 0 '' -- lodge network create "${NET}6" --ipv4 "$SUB2.1/24" --ipv6 "${P6}1/64"
+lodge create s6 -t local -c net.0.type=veth -c "net.0.link=${NET}6" -c "net.0.ipv4=$SUB2.50/24" \
+        -c "net.0.ipv6=${P6}50/64" -- --file "$BB" --meta "$(meta_of "$BB")" >/dev/null
+lodge create a6 -t local -c net.0.type=veth -c "net.0.link=${NET}6" -c net.0.ipv4=dhcp \
+        -c net.0.ipv6=auto -- --file "$BB" --meta "$(meta_of "$BB")" >/dev/null
+expect 0 '' -- lodge start s6
+expect 0 '' -- lodge start a6
+nsenter -t "$(guest_pid s6)" -n ip -6 addr show dev eth0 | has "inet6 ${P6}50/64" || fail "s6: no IPv6 address"
+nsenter -t "$(guest_pid s6)" -n ip -6 route | has "default via ${P6}1 dev eth0" || fail "s6: no IPv6 route"
+in_guest s6 ping -6 -c1 -W2 "${P6}1" >/dev/null || fail "s6 can't ping the IPv6 gateway"
+slaac() { nsenter -t "$(guest_pid a6)" -n ip -6 addr show dev eth0 scope global | grep -q "inet6 ${P6%::}:"; }
+wait_for 20 slaac || fail "a6 got no SLAAC address: $(nsenter -t "$(guest_pid a6)" -n ip -6 addr)"
+in_guest a6 ping -6 -c1 -W2 "${P6}50" >/dev/null || fail "a6 can't ping s6 over IPv6"
+expect 0 '' -- lodge stop s6
+expect 0 '' -- lodge stop a6
+expect 0 '' -- lodge network delete "${NET}6"
+ok "IPv6: static address and route, SLAAC from the network's RAs"
+
 # --- NAT: its own chains, no traffic through them
 expect 0 '' -- lodge network create "${NET}n" --ipv4 "$SUB2.1/24" --nat on --dhcp off
 nft list chain inet lodge "nat-${NET}n" | has "ip saddr $SUB2.0/24 ip daddr != $SUB2.0/24 masquerade" ||
@@ -376,7 +396,7 @@ ok "autostart brings the networks back (bridge, address, dnsmasq)"
 dir=$LODGE_RUNDIR/.networks/$NET
 expect 0 '' -- lodge network delete "$NET"
 ip -d link | has -E "${h1}|li${h1#lg}|: $NET[:@]" && fail "links left: $(ip -br link)"
-for g in bb1 bb2 bs bc bm deb1 deb2 bdef; do
+for g in bb1 bb2 bs bc bm deb1 deb2 bdef s6 a6; do
         ip link show "$(host_end "$g")" >/dev/null 2>&1 && fail "$g's veth is left"
 done
 [ -e "$dir" ] && fail "the network's run directory (leases) is left: $(ls "$dir")"
