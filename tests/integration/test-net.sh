@@ -360,9 +360,13 @@ expect 0 '' -- lodge start a6
 nsenter -t "$(guest_pid s6)" -n ip -6 addr show dev eth0 | has "inet6 ${P6}50/64" || fail "s6: no IPv6 address"
 nsenter -t "$(guest_pid s6)" -n ip -6 route | has "default via ${P6}1 dev eth0" || fail "s6: no IPv6 route"
 in_guest s6 ping -6 -c1 -W2 "${P6}1" >/dev/null || fail "s6 can't ping the IPv6 gateway"
-slaac() { nsenter -t "$(guest_pid a6)" -n ip -6 addr show dev eth0 scope global | grep -q "inet6 ${P6%::}:"; }
+# A SLAAC address, done with its duplicate detection (a tentative one can't be used yet).
+slaac() {
+        nsenter -t "$(guest_pid a6)" -n ip -6 addr show dev eth0 scope global |
+                grep "inet6 ${P6%::}:" | grep -vq tentative
+}
 wait_for 20 slaac || fail "a6 got no SLAAC address: $(nsenter -t "$(guest_pid a6)" -n ip -6 addr)"
-in_guest a6 ping -6 -c1 -W2 "${P6}50" >/dev/null || fail "a6 can't ping s6 over IPv6"
+wait_for 5 in_guest a6 ping -6 -c1 -W1 "${P6}50" || fail "a6 can't ping s6 over IPv6"
 expect 0 '' -- lodge stop s6
 expect 0 '' -- lodge stop a6
 expect 0 '' -- lodge network delete "${NET}6"
