@@ -30,6 +30,20 @@ static void print_table(const struct lodge_container_info *i)
                 printf("Autostart:  %s\n", i->autostart ? "yes" : "no");
         STRV_FOREACH (a, i->ipv4)
                 printf("IPv4:       %s\n", *a);
+        for (size_t k = 0; k < i->n_ifaces; k++) {
+                const struct lodge_iface_info *f = &i->ifaces[k];
+
+                printf("Interface:  net.%u %s (%s on %s%s%s) %s mtu %u\n", f->index, f->name,
+                       f->type, f->link, f->host_name[0] ? ", host end " : "", f->host_name,
+                       f->hwaddr, f->mtu);
+                STRV_FOREACH (a, f->ipv4)
+                        printf("              inet %s\n", *a);
+                STRV_FOREACH (a, f->ipv6)
+                        printf("              inet6 %s\n", *a);
+                printf("              rx %llu bytes %llu packets, tx %llu bytes %llu packets\n",
+                       (unsigned long long)f->rx_bytes, (unsigned long long)f->rx_packets,
+                       (unsigned long long)f->tx_bytes, (unsigned long long)f->tx_packets);
+        }
         if (i->init_pid > 0) {
                 long long up = (long long)time(NULL) - i->started_at;
 

@@ -164,6 +164,41 @@ void cmd_progress_done(struct cmd_progress *p)
 }
 
 /* The documented, stable JSON form of one container (docs/cli.md). */
+static void json_strv(FILE *out, char *const *l)
+{
+        fputc('[', out);
+        STRV_FOREACH (a, l) {
+                if (a != l)
+                        fputc(',', out);
+                json_print_string(out, *a);
+        }
+        fputc(']', out);
+}
+
+static void json_iface(FILE *out, const struct lodge_iface_info *f, bool first)
+{
+        if (!first)
+                fputc(',', out);
+        fprintf(out, "{\"index\":%u,\"name\":", f->index);
+        json_print_string(out, f->name);
+        fputs(",\"type\":", out);
+        json_print_string(out, f->type);
+        fputs(",\"link\":", out);
+        json_print_string(out, f->link);
+        fputs(",\"host_name\":", out);
+        json_print_string(out, f->host_name[0] ? f->host_name : NULL);
+        fputs(",\"hwaddr\":", out);
+        json_print_string(out, f->hwaddr);
+        fprintf(out, ",\"mtu\":%u,\"ipv4\":", f->mtu);
+        json_strv(out, f->ipv4);
+        fputs(",\"ipv6\":", out);
+        json_strv(out, f->ipv6);
+        fprintf(out,
+                ",\"rx_bytes\":%llu,\"tx_bytes\":%llu,\"rx_packets\":%llu,\"tx_packets\":%llu}",
+                (unsigned long long)f->rx_bytes, (unsigned long long)f->tx_bytes,
+                (unsigned long long)f->rx_packets, (unsigned long long)f->tx_packets);
+}
+
 void cmd_json_container(FILE *out, const struct lodge_container_info *i)
 {
         fputs("{\"name\":", out);
@@ -208,5 +243,8 @@ void cmd_json_container(FILE *out, const struct lodge_container_info *i)
                 (unsigned long long)i->limits.memory, i->limits.cpu_millis / 1000.0,
                 (unsigned long long)i->limits.pids);
         json_print_string(out, i->limits.cpuset);
-        fputs("}}", out);
+        fputs("},\"interfaces\":[", out);
+        for (size_t k = 0; k < i->n_ifaces; k++)
+                json_iface(out, &i->ifaces[k], k == 0);
+        fputs("]}", out);
 }

@@ -8,6 +8,7 @@
 #include "core/base/cleanup.h"
 #include "core/base/strv.h"
 #include "core/core-internal.h"
+#include "core/network.h"
 
 struct entry {
         char *name;
@@ -47,6 +48,10 @@ int lodge_autostart(const struct lodge_paths *p, char ***ret_failed, struct lodg
         size_t n = 0, k = 0;
         int r;
 
+        /* The networks first: after a reboot their bridges, dnsmasq and NAT are gone. */
+        r = networks_up_all(p, &failed, err);
+        if (r < 0)
+                return r;
         r = lodge_container_list(p, &l, &n, err);
         if (r < 0)
                 return r;

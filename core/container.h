@@ -161,6 +161,19 @@ int lodge_autostart(const struct lodge_paths *p, char ***ret_failed, struct lodg
 int lodge_container_console(const struct lodge_paths *p, const char *name, bool log_only,
                             struct lodge_error **err);
 
+/* One network interface of a running guest. */
+struct lodge_iface_info {
+        unsigned index;     /* N of net.N */
+        char name[16];      /* inside the guest */
+        char type[8];       /* "veth", "macvlan" */
+        char link[16];      /* bridge or parent interface */
+        char host_name[16]; /* the veth's host end; "" for macvlan */
+        char hwaddr[18];
+        unsigned mtu;
+        char **ipv4, **ipv6; /* "ADDR/PREFIX", as configured in the guest now */
+        uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets; /* as the guest counts them */
+};
+
 struct lodge_container_info {
         char *name;
         enum lodge_state state;
@@ -184,6 +197,9 @@ struct lodge_container_info {
         char ended[16];
         /* the limits in force (from the config; cpuset owned by this struct) */
         struct lodge_config_limits limits;
+        /* live, when running: its network interfaces (net.N.*) */
+        struct lodge_iface_info *ifaces;
+        size_t n_ifaces;
 };
 void lodge_container_info_done(struct lodge_container_info *i);
 
@@ -231,3 +247,41 @@ const char *lodge_check_state_to_string(enum lodge_check_state s);
 int lodge_check(const struct lodge_paths *p, struct lodge_check_item **ret, size_t *ret_n,
                 struct lodge_error **err);
 void lodge_check_free(struct lodge_check_item *l, size_t n);
+
+/* ---- managed networks (lodge network …) ---- */
+
+struct lodge_network_options {
+        const char *ipv4; /* "ADDR/PREFIX" (the gateway's), "auto" (NULL: a free private /24) or
+                             "none" */
+        const char *ipv6; /* "ADDR/PREFIX" or "none" (NULL) */
+        int nat;          /* 1 on, 0 off, < 0 default (off) */
+        int dhcp;         /* 1 on, 0 off, < 0 default (on with IPv4) */
+};
+
+/* Define network name (a bridge of that name, lodge's) and bring it up:
+ * bridge, gateway addresses, dnsmasq (DHCP, DNS for NAME.lodge), NAT in
+ * nftables table "inet lodge". -EEXIST when defined, or when an interface of
+ * that name exists; -EINVAL for bad options. Nothing is left on failure. */
+int lodge_network_create(const struct lodge_paths *p, const char *name,
+                         const struct lodge_network_options *opts, struct lodge_error **err);
+
+/* Take a network down and remove its definition: -EBUSY while guests are on
+ * its bridge, -ENOENT when there is no such network. */
+int lodge_network_delete(const struct lodge_paths *p, const char *name, struct lodge_error **err);
+
+struct lodge_network_info {
+        char name[16];
+        char ipv4[64], ipv6[64]; /* "ADDR/PREFIX" or "none" */
+        bool nat, dhcp;
+        bool up;         /* its bridge exists */
+        unsigned guests; /* interfaces on its bridge */
+        int dnsmasq_pid; /* 0: not running */
+};
+
+/* Every network, by name; *ret owned by the caller (free()). */
+int lodge_network_list(const struct lodge_paths *p, struct lodge_network_info **ret, size_t *ret_n,
+                       struct lodge_error **err);
+
+/* One network; -ENOENT when there is none of that name. */
+int lodge_network_show(const struct lodge_paths *p, const char *name,
+                       struct lodge_network_info *ret, struct lodge_error **err);

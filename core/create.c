@@ -16,6 +16,7 @@
 #include "core/base/rmtree.h"
 #include "core/base/strv.h"
 #include "core/core-internal.h"
+#include "core/guest-net.h"
 #include "core/guest.h"
 #include "core/idmap.h"
 #include "storage/storage.h"
@@ -162,6 +163,8 @@ static int build_config(const char *name, const struct create_plan *pl, char *co
                 if (strv_extend(&all, *i) < 0)
                         return lodge_error_set(err, ENOMEM, "build config");
         r = lodge_config_set_all(cfg, all, err);
+        if (r >= 0)
+                r = guest_net_fill_hwaddr(cfg, err);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(cfg);
@@ -237,6 +240,8 @@ static int build_container(const struct lodge_paths *p, const struct root_dirs *
                 return r;
 
         r = build_config(name, pl, opts->config, res, &cfg, err);
+        if (r >= 0)
+                r = guest_net_check_addresses(p, name, cfg, err);
         if (r < 0)
                 return r;
         r = guest_fixup(rootfd, name, cfg, err);

@@ -13,6 +13,7 @@
 #include "core/base/path.h"
 #include "core/base/strv.h"
 #include "core/core-internal.h"
+#include "core/guest-net.h"
 #include "core/guest.h"
 #include "core/idmap.h"
 #include "templates/template.h"
@@ -27,6 +28,7 @@ void lodge_container_info_done(struct lodge_container_info *i)
         free(i->run_once);
         free(i->limits.cpuset);
         strv_free(i->ipv4);
+        guest_net_ifaces_free(i->ifaces, i->n_ifaces);
         *i = (struct lodge_container_info){ 0 };
 }
 
@@ -141,6 +143,22 @@ static int fill_info(const struct lodge_paths *p, const struct root_dirs *d, con
                 i.processes = live.processes;
                 i.oom_kills = live.oom_kills;
                 memcpy(i.ended, live.ended, sizeof(i.ended));
+        }
+        /* Running: the addresses it has now (DHCP's too) rather than the config's. */
+        if (i.init_pid > 0 &&
+            guest_net_live(name, cfg, (pid_t)i.init_pid, &i.ifaces, &i.n_ifaces) >= 0) {
+                cleanup_strv char **live = NULL;
+
+                for (size_t k = 0; k < i.n_ifaces; k++)
+                        STRV_FOREACH (a, i.ifaces[k].ipv4)
+                                if (strv_extend(&live, *a) < 0) {
+                                        lodge_container_info_done(&i);
+                                        return lodge_error_set(err, ENOMEM, "describe container");
+                                }
+                if (live) {
+                        strv_free(i.ipv4);
+                        i.ipv4 = TAKE_PTR(live);
+                }
         }
         *ret = i;
         return 0;
@@ -275,6 +293,11 @@ int lodge_container_config_update(const struct lodge_paths *p, const char *name,
         if (r >= 0)
                 r = value ? lodge_config_set(cfg, key, value, err)
                           : lodge_config_unset(cfg, key, err);
+        /* A new interface gets its MAC once, here (not on unset: that is how it goes). */
+        if (r >= 0 && value && strncmp(key, "net.", 4) == 0 && strstr(key, ".type"))
+                r = guest_net_fill_hwaddr(cfg, err);
+        if (r >= 0 && strncmp(key, "net.", 4) == 0)
+                r = guest_net_check_addresses(p, name, cfg, err);
         /* An unprivileged guest always has its range (one made privileged, turned back),
          * and one of its own unless it shares on purpose. */
         if (r >= 0 && strncmp(key, "security.", 9) == 0 && !cfg->security.privileged) {
@@ -293,6 +316,8 @@ int lodge_container_config_update(const struct lodge_paths *p, const char *name,
         /* A running guest gets a changed limit at once. */
         if (r >= 0 && strncmp(key, "limits.", 7) == 0)
                 r = live_apply_limits(p, name, cfg, NULL, err);
+        if (r >= 0 && strncmp(key, "net.", 4) == 0 && strstr(key, ".limit."))
+                r = guest_net_apply_limits(name, cfg, err);
         container_unlock(&l);
         root_dirs_done(&d);
         return r;

@@ -27,6 +27,7 @@
 #include "core/base/log.h"
 #include "core/base/process.h"
 #include "core/core-internal.h"
+#include "core/guest-net.h"
 #include "core/guest.h"
 #include "core/run.h"
 
@@ -180,6 +181,7 @@ static int launch(struct monitor *m, struct lodge_error **err)
         char console[64];
         int sv[2], r;
         struct guest_report rep = { 0 };
+        struct timespec t0, t1;
         char go = 1;
         ssize_t n;
 
@@ -228,8 +230,21 @@ static int launch(struct monitor *m, struct lodge_error **err)
         }
         close(sv[1]);
 
-        /* Host side, while the child waits (networking comes here). */
+        /* Host side, while the child waits: its user namespace, its network interfaces. */
         r = userns ? setup_userns(m, &gm, err) : 0;
+        if (r >= 0) {
+                clock_gettime(CLOCK_MONOTONIC, &t0);
+                r = guest_net_setup(m->a->paths, m->a->name, m->a->cfg, m->init_pid, m->s.pidfd,
+                                    m->a->rundir_fd, err);
+                clock_gettime(CLOCK_MONOTONIC, &t1);
+                log_debug("%s: network set up in %ld us", m->a->name,
+                          (long)((t1.tv_sec - t0.tv_sec) * 1000000 +
+                                 (t1.tv_nsec - t0.tv_nsec) / 1000));
+        }
+        if (r < 0) {
+                close(sv[0]);
+                return r;
+        }
         /* Reading the console before init can write to it, until the monitor
          * serves it (a fork of a large process, ASan's above all, can take
          * longer than the guest takes to boot to its getty). */
@@ -284,6 +299,7 @@ static void teardown(struct monitor *m)
         (void)cg_guest_kill(&m->cg, NULL);
         if (cg_guest_destroy(&m->cg, &err) < 0)
                 log_error("%s: %s", m->a->name, err->msg);
+        guest_net_teardown(m->a->paths, m->a->name, m->a->rundir_fd);
         if (m->s.pidfd >= 0)
                 close(m->s.pidfd);
         if (m->s.master >= 0)
@@ -498,13 +514,17 @@ static _Noreturn void run(struct monitor *m, int report_fd)
                 if (r < 0) {
                         keeper_stop(m);
                         log_error("%s: %s: %s", m->a->name, err->msg, strerror(err->code));
-                        report(&report_fd, err->code, 0, err->msg);
                         if (m->init_pid > 0)
                                 (void)kill(m->init_pid, SIGKILL);
                         if (m->s.pidfd >= 0)
                                 (void)waitid(P_PIDFD, (id_t)m->s.pidfd, &si, WEXITED);
                         if (m->cg.base)
                                 teardown(m);
+                        /* The client hears of it once nothing of the start is left. */
+                        m->init_pid = 0;
+                        write_state(m, LODGE_STATE_STOPPED, "failed", 0);
+                        (void)unlinkat(m->a->rundir_fd, MONITOR_SOCKET, 0);
+                        report(&report_fd, err->code, 0, err->msg);
                         how = "failed";
                         break;
                 }

@@ -19,6 +19,7 @@
 #include "core/base/strv.h"
 #include "core/cgroup.h"
 #include "core/core-internal.h"
+#include "core/guest-net.h"
 #include "core/monitor.h"
 #include "core/run.h"
 #include "core/seccomp-policy.h"
@@ -309,6 +310,7 @@ static void cleanup_without_monitor(const struct lodge_paths *p, const char *nam
         cg_host_done(&host);
         snprintf(s.ended, sizeof(s.ended), "%s", ended);
         if (rundirfd >= 0) {
+                guest_net_teardown(p, name, rundirfd);
                 (void)run_state_write(rundirfd, &s, NULL);
                 (void)unlinkat(rundirfd, MONITOR_SOCKET, 0);
         }

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "net/net.h"
 
@@ -35,4 +37,17 @@ void lodge_net_veth_host_name(const char *guest, unsigned index, char ret[16])
 {
         /* "lg" + 12 hex digits: 48 bits of hash, within IFNAMSIZ. */
         snprintf(ret, 16, "lg%012llx", (unsigned long long)(fnv1a(guest, index) >> 16));
+}
+
+int lodge_net_hwaddr_random(uint8_t ret[6], struct lodge_error **err)
+{
+        uint8_t r[3];
+
+        if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+                return lodge_error_set(err, errno ? errno : EIO, "read random bytes");
+        ret[0] = 0x00;
+        ret[1] = 0x16;
+        ret[2] = 0x3e;
+        memcpy(ret + 3, r, 3);
+        return 0;
 }

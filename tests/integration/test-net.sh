@@ -1,0 +1,409 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Networking: lodge's managed networks (bridge, dnsmasq, NAT chains), guests on them over veth
+# pairs (busybox, and systemd Debian guests) with DHCP leases and static addresses, names
+# resolved by dnsmasq, traffic limits, and
+# that everything goes again: no veth, ifb, bridge, qdisc, dnsmasq, lease file or nft chain
+# left. Faults: a foreign bridge, a host-side name taken, dnsmasq missing, a duplicate
+# address, a guest killed holding a lease.
+#
+# Traffic stays between the host and guests on this test's own bridge (its own name and an
+# unused 10.X.Y.0/24): nothing is sent anywhere else, and no guest traffic is NATed out.
+. "$(dirname "$0")/lib.sh"
+
+for tool in dnsmasq nft iperf3 ip tc python3; do
+        command -v "$tool" >/dev/null || {
+                echo "SKIP: $tool is not installed (scripts/deps)"
+                exit 77
+        }
+done
+
+BB=$(fixture_busybox)
+# dnsmasq gives up root once it runs: it must be able to reach its files in the run directory.
+chmod 0711 "$TEST_DIR"
+
+# This run's own bridge names and a /24 no route of the host overlaps.
+NET=lt$$
+NETS=("$NET" "${NET}n" "${NET}d" "${NET}f" "${NET}x" "${NET}6")
+# The default network (net.N.link unset) of this run: its own name too.
+export LODGE_NETWORK_DEFAULT=${NET}x
+read -r SUB SUB2 < <(python3 - "$$" <<'EOF'
+import ipaddress, subprocess, sys
+pid = int(sys.argv[1])
+routes = subprocess.run(["ip", "-4", "route", "show", "table", "all"], capture_output=True,
+                        text=True).stdout.split("\n")
+used = []
+for line in routes:
+    w = line.split()
+    if not w:
+        continue
+    kinds = ("local", "broadcast", "unicast", "multicast", "unreachable", "blackhole", "prohibit",
+             "throw", "anycast")
+    dst = w[1] if w[0] in kinds and len(w) > 1 else w[0]
+    if dst == "default":
+        continue
+    try:
+        used.append(ipaddress.ip_network(dst, strict=False))
+    except ValueError:
+        pass
+found = []
+for i in range(4000):
+    c = ipaddress.ip_network("10.%d.%d.0/24" % (200 + (pid + i) % 50, (pid // 50 + i * 7) % 256))
+    if not any(c.overlaps(u) for u in used) and c not in found:
+        found.append(c)
+    if len(found) == 2:
+        break
+print(" ".join(str(n.network_address).rsplit(".", 1)[0] for n in found))
+EOF
+)
+[ -n "$SUB2" ] || fail "no free 10.X.Y.0/24 for the test"
+GW=$SUB.1
+IP_FORWARD=$(cat /proc/sys/net/ipv4/ip_forward)
+IPERF_PID=
+
+# The host end of guest NAME's net.INDEX: "lg" + 48 bits of FNV-1a 64 (net/ifname.c).
+host_end() {
+        python3 - "$1" "${2:-0}" <<'EOF'
+import sys
+h, p, m = 0xcbf29ce484222325, 0x100000001b3, (1 << 64) - 1
+for b in sys.argv[1].encode():
+    h = ((h ^ b) * p) & m
+h = ((h ^ int(sys.argv[2])) * p) & m
+print("lg%012x" % (h >> 16))
+EOF
+}
+
+net_cleanup() {
+        local rc=$? n f pid
+        set +e
+        [ -n "$IPERF_PID" ] && kill "$IPERF_PID" 2>/dev/null
+        for c in "$LODGE_ROOT"/containers/*/; do
+                [ -d "$c" ] && "$LODGE_BIN" destroy -f "$(basename "$c")" >/dev/null 2>&1
+        done
+        for n in "${NETS[@]}"; do
+                "$LODGE_BIN" network delete "$n" >/dev/null 2>&1
+        done
+        # What a failed lodge may have left of this run's networks, and only that.
+        for f in "$LODGE_RUNDIR"/.networks/*/dnsmasq.pid; do
+                [ -f "$f" ] || continue
+                pid=$(cat "$f")
+                grep -qF -- "--pid-file=$f" "/proc/$pid/cmdline" 2>/dev/null && kill "$pid"
+        done
+        for n in "${NETS[@]}"; do
+                ip link del "$n" 2>/dev/null
+                nft delete chain inet lodge "nat-$n" 2>/dev/null
+                nft delete chain inet lodge "fwd-$n" 2>/dev/null
+        done
+        for n in bb1 bb2 bs bd bc bm deb1 deb2 bdef s6 a6; do
+                ip link del "$(host_end "$n")" 2>/dev/null
+                ip link del "li$(host_end "$n" | cut -c3-)" 2>/dev/null
+        done
+        echo "$IP_FORWARD" >/proc/sys/net/ipv4/ip_forward
+        (exit "$rc")
+        cleanup
+}
+trap net_cleanup EXIT
+
+guest_pid() { init_pid "$1"; }
+# grep that reads all its input: "cmd | grep -q" fails under pipefail when cmd is still writing.
+has() { grep "$@" >/dev/null; }
+# The IPv4 address (no prefix) of eth0 in guest NAME, or nothing.
+addr_of() {
+        nsenter -t "$(guest_pid "$1")" -n ip -4 -o addr show dev eth0 2>/dev/null |
+                awk '{ sub("/.*", "", $4); print $4; exit }'
+}
+has_addr() { [ -n "$(addr_of "$1")" ]; }
+# After a refused start: STOPPED, with no monitor, cgroup or veth left.
+stopped() {
+        grep -q 'state=STOPPED' "$LODGE_RUNDIR/$1/state" ||
+                fail "$1 half-started: $(cat "$LODGE_RUNDIR/$1/state" 2>&1)"
+        [ ! -e "$LODGE_RUNDIR/$1/monitor.sock" ] || fail "$1: monitor socket left"
+        [ -z "$(cgroups_of "$1")" ] || fail "$1: cgroups left: $(cgroups_of "$1")"
+        ip link show "$(host_end "$1")" >/dev/null 2>&1 && fail "$1: veth left"
+        return 0
+}
+json_get() { python3 -c "import json,sys; print(eval('json.load(sys.stdin)' + sys.argv[1]))" "$1"; }
+
+# --- a network
+expect 0 '' -- lodge network create "$NET" --ipv4 "$GW/24"
+ip -d link show "$NET" | has 'alias lodge-managed' || fail "bridge $NET isn't marked as lodge's"
+ip -4 addr show dev "$NET" | has "inet $GW/24" || fail "no gateway address on $NET"
+expect 0 '' -- lodge network show "$NET" --format json
+dnsmasq_pid=$(json_get '["dnsmasq_pid"]' <"$TEST_DIR/out")
+[[ $dnsmasq_pid =~ ^[0-9]+$ ]] && kill -0 "$dnsmasq_pid" || fail "no dnsmasq: $(cat "$TEST_DIR/out")"
+expect 0 '' -- lodge network list
+grep -Eq "^$NET +$GW/24 +none +off +on +yes" "$TEST_DIR/out" || fail "list: $(cat "$TEST_DIR/out")"
+ok "network create: a lodge bridge with its gateway address and a dnsmasq"
+
+expect 1 'exists already' -- lodge network create "$NET" --ipv4 "$SUB2.1/24"
+expect 2 'not a valid network name' -- lodge network create 'a:b'
+expect 2 'not ADDR/PREFIX' -- lodge network create "${NET}d" --ipv4 10.1.2.3
+ip link add "${NET}f" type bridge
+expect 1 "interface '${NET}f' exists and is not a lodge bridge" -- lodge network create "${NET}f"
+ip link show "${NET}f" >/dev/null 2>&1 || fail "lodge removed a bridge that isn't its own"
+expect 1 "no network '${NET}f'" -- lodge network delete "${NET}f"
+ip link show "${NET}f" >/dev/null 2>&1 || fail "lodge removed a bridge that isn't its own"
+ip link del "${NET}f"
+expect 1 'dnsmasq.*not installed' -- env LODGE_DNSMASQ=/nonexistent/dnsmasq \
+        "$LODGE_BIN" network create "${NET}d" --ipv4 "$SUB2.1/24"
+ip link show "${NET}d" >/dev/null 2>&1 && fail "a failed create left bridge ${NET}d"
+[ -e "$LODGE_ROOT/networks/${NET}d" ] && fail "a failed create left its definition"
+[ -e "$LODGE_RUNDIR/.networks/${NET}d" ] && fail "a failed create left its run directory"
+ok "network faults: duplicate, bad name or subnet, a foreign bridge, dnsmasq missing"
+
+# --- guests: two on DHCP, one static
+for g in bb1 bb2; do
+        lodge create "$g" -t local -c net.0.type=veth -c "net.0.link=$NET" -c net.0.ipv4=dhcp \
+                -- --file "$BB" --meta "$(meta_of "$BB")" >/dev/null
+done
+lodge create bs -t local -c net.0.type=veth -c "net.0.link=$NET" -c "net.0.ipv4=$SUB.50/24" \
+        -- --file "$BB" --meta "$(meta_of "$BB")" >/dev/null
+mac1=$(lodge config bb1 get net.0.hwaddr)
+[[ $mac1 == 00:16:3e:* ]] || fail "no generated hwaddr: '$mac1'"
+[ "$mac1" != "$(lodge config bb2 get net.0.hwaddr)" ] || fail "two guests got one MAC"
+ok "create gives each interface its own MAC (00:16:3e)"
+
+for g in bb1 bb2 bs; do
+        LODGE_LOG_LEVEL=debug expect 0 '' -- lodge start "$g"
+        us=$(sed -n 's/.*network set up in \([0-9]*\) us.*/\1/p' "$LODGE_RUNDIR/$g/monitor.log")
+        echo "# $g: network set up in ${us:-?} us"
+done
+[ "$(addr_of bs)" = "$SUB.50" ] || fail "bs has '$(addr_of bs)', not $SUB.50"
+nsenter -t "$(guest_pid bs)" -n ip route | has "default via $GW dev eth0" ||
+        fail "bs has no default route via $GW: $(nsenter -t "$(guest_pid bs)" -n ip route)"
+nsenter -t "$(guest_pid bs)" -n ip link show lo | has 'UP' || fail "lo is down in bs"
+wait_for 30 has_addr bb1 || fail "bb1 got no lease: $(in_guest bb1 cat /run/udhcpc.eth0.log)"
+wait_for 30 has_addr bb2 || fail "bb2 got no lease: $(in_guest bb2 cat /run/udhcpc.eth0.log)"
+a1=$(addr_of bb1) a2=$(addr_of bb2)
+[[ $a1 == "$SUB".* && $a2 == "$SUB".* && $a1 != "$a2" ]] || fail "leases '$a1' '$a2'"
+grep -q "$a1 .*bb1" "$LODGE_RUNDIR/.networks/$NET/dnsmasq.leases" || fail "bb1's lease isn't in the lease file"
+ok "two guests get DHCP leases from the network's dnsmasq, the static one its address and route"
+
+in_guest bb1 ping -c1 -W2 "$GW" >/dev/null || fail "bb1 can't ping the gateway"
+in_guest bb1 ping -c1 -W2 "$a2" >/dev/null || fail "bb1 can't ping bb2"
+in_guest bb2 ping -c1 -W2 bb1 >/dev/null || fail "bb2 can't ping bb1 by name"
+in_guest bb1 nslookup bb2.lodge "$GW" | has "$a2" || fail "bb2.lodge doesn't resolve to $a2"
+in_guest bb2 nslookup bs "$GW" | has "$SUB.50" || fail "the static guest bs doesn't resolve"
+ok "guests ping each other and the gateway, and resolve each other by name"
+
+expect 0 '' -- lodge list
+grep -Eq "^bb1 +RUNNING .* $a1/24 " "$TEST_DIR/out" || fail "list doesn't show bb1's lease: $(cat "$TEST_DIR/out")"
+expect 0 '' -- lodge info bb1 --format json
+[ "$(json_get '["interfaces"][0]["host_name"]' <"$TEST_DIR/out")" = "$(host_end bb1)" ] ||
+        fail "info: host end: $(cat "$TEST_DIR/out")"
+[ "$(json_get '["interfaces"][0]["hwaddr"]' <"$TEST_DIR/out")" = "$mac1" ] || fail "info: hwaddr"
+[ "$(json_get '["interfaces"][0]["ipv4"][0]' <"$TEST_DIR/out")" = "$a1/24" ] || fail "info: ipv4"
+(($(json_get '["interfaces"][0]["rx_packets"]' <"$TEST_DIR/out") > 0)) || fail "info: counters"
+ip link show "$(host_end bb1)" | has "master $NET" || fail "bb1's host end isn't on $NET"
+expect 1 'used by 3 running guests' -- lodge network delete "$NET"
+ok "list and info show live addresses, MAC, host end and counters; delete refused while in use"
+
+# --- static addresses: kept across restart and reboot; duplicates refused
+expect 0 '' -- lodge stop bs
+ip link show "$(host_end bs)" >/dev/null 2>&1 && fail "bs's veth outlived it"
+[ -e "$LODGE_RUNDIR/.networks/$NET/hosts/bs" ] && fail "bs's DNS entry outlived it"
+expect 0 '' -- lodge start bs
+[ "$(addr_of bs)" = "$SUB.50" ] || fail "bs lost its address across a restart"
+old=$(guest_pid bs)
+reboot_in bs
+wait_for 30 sh -c "[ \"\$(sed -n 's/^init_pid=//p' '$LODGE_RUNDIR/bs/state')\" != $old ] && grep -q state=RUNNING '$LODGE_RUNDIR/bs/state'" ||
+        fail "bs didn't come back from its reboot: $(cat "$LODGE_RUNDIR/bs/monitor.log")"
+wait_for 10 sh -c "nsenter -t \$(sed -n 's/^init_pid=//p' '$LODGE_RUNDIR/bs/state') -n ip -4 addr show eth0 | grep -q '$SUB.50/24'" ||
+        fail "bs lost its address across a reboot"
+sleep 1 # rcS has run: it leaves an interface with an address alone
+[ "$(addr_of bs)" = "$SUB.50" ] || fail "bs's own networking changed its address"
+ok "a static address is kept across a restart, a reboot and the guest's own networking"
+
+lodge create bm -t local -c net.0.type=macvlan -c "net.0.link=$NET" -c "net.0.ipv4=$SUB.60/24" \
+        -- --file "$BB" --meta "$(meta_of "$BB")" >/dev/null
+expect 0 '' -- lodge start bm
+nsenter -t "$(guest_pid bm)" -n ip -d link show eth0 | has 'macvlan mode bridge' || fail "bm has no macvlan"
+[ "$(addr_of bm)" = "$SUB.60" ] || fail "bm has '$(addr_of bm)'"
+in_guest bm ping -c1 -W2 "$SUB.50" >/dev/null || fail "bm (macvlan) can't ping bs (veth)"
+expect 0 '' -- lodge stop bm
+ok "macvlan (bridge mode) on a host interface, with its static address"
+
+lodge create bd -t local -c net.0.type=veth -c "net.0.link=$NET" \
+        -- --file "$BB" --meta "$(meta_of "$BB")" >/dev/null
+expect 1 "net.0.ipv4: $SUB.50 is used by guest 'bs'" -- lodge config bd set net.0.ipv4 "$SUB.50/24"
+expect 1 "$GW is the network's gateway" -- lodge config bd set net.0.ipv4 "$GW/24"
+expect 1 "not in the network's subnet" -- lodge config bd set net.0.ipv4 "$SUB2.7/24"
+expect 1 "used by guest 'bs'" -- lodge create bd2 -t local -c net.0.type=veth \
+        -c "net.0.link=$NET" -c "net.0.ipv4=$SUB.50/24" -- --file "$BB" --meta "$(meta_of "$BB")"
+# Behind lodge's back: the config says so, start refuses it and leaves nothing.
+sed -i "s|^net.0.link = .*|&\nnet.0.ipv4 = $SUB.50/24|" "$LODGE_ROOT/containers/bd/config"
+expect 1 "used by guest 'bs'" -- lodge start bd
+stopped bd
+ip link show "$(host_end bd)" >/dev/null 2>&1 && fail "a refused start left bd's veth"
+expect 0 '' -- lodge destroy bd
+ok "a duplicate static address is refused at config set, create and start"
+
+# --- faults at start: the host-side name taken, dnsmasq missing
+lodge create bc -t local -c net.0.type=veth -c "net.0.link=$NET" \
+        -- --file "$BB" --meta "$(meta_of "$BB")" >/dev/null
+ip link add "$(host_end bc)" type bridge
+expect 1 "an interface '$(host_end bc)' exists" -- lodge start bc
+ip link show "$(host_end bc)" >/dev/null 2>&1 || fail "lodge removed an interface that isn't its own"
+ip link del "$(host_end bc)"
+stopped bc
+[ -z "$(cgroups_of bc)" ] || fail "a failed start left cgroups"
+ok "a host-side name collision fails the start cleanly"
+
+expect 0 '' -- lodge stop bb1
+expect 0 '' -- lodge stop bb2
+expect 0 '' -- lodge stop bs
+expect 0 '' -- lodge network delete "$NET"
+expect 0 '' -- lodge network create "$NET" --ipv4 "$GW/24" --dhcp off
+expect 0 '' -- lodge network delete "$NET"
+# A network defined with DHCP whose dnsmasq can't run: the guest's start fails, nothing is left.
+mkdir -p "$LODGE_ROOT/networks"
+printf 'version=1\nipv4=%s/24\nipv6=none\nnat=off\ndhcp=on\n' "$GW" >"$LODGE_ROOT/networks/$NET"
+LODGE_DNSMASQ=/nonexistent/dnsmasq expect 1 'dnsmasq.*not installed' -- lodge start bc
+stopped bc
+ip link show "$(host_end bc)" >/dev/null 2>&1 && fail "a failed start left bc's veth"
+ok "dnsmasq missing at a guest's start: a clear error, the guest not started"
+
+# ... and with dnsmasq there, the guest's start brings the network up (as after a reboot).
+ip link del "$NET" 2>/dev/null || true
+expect 0 '' -- lodge start bb1
+ip -d link show "$NET" | has 'alias lodge-managed' || fail "start didn't bring $NET up"
+wait_for 30 has_addr bb1 || fail "bb1 got no lease after the network came back"
+a1=$(addr_of bb1)
+pid=$(guest_pid bb1)
+kill -9 "$pid"
+wait_for 15 sh -c "grep -q state=STOPPED '$LODGE_RUNDIR/bb1/state'" || fail "bb1 didn't stop when killed"
+ip link show "$(host_end bb1)" >/dev/null 2>&1 && fail "a killed guest's veth is left"
+expect 0 '' -- lodge start bb1
+wait_for 30 has_addr bb1 || fail "bb1 got no lease after it was killed"
+[ "$(addr_of bb1)" = "$a1" ] || fail "bb1 killed holding a lease got $(addr_of bb1), not $a1"
+ok "a guest's start brings its network up; a guest killed holding a lease gets it again"
+
+# --- traffic limits, live, measured with iperf3 between bb1 and the host on the test bridge
+iperf() { # DIRECTION (up: guest to host, down: host to guest): Mbit/s
+        local rev=
+        [ "$1" = down ] && rev=-R
+        iperf3 -s -B "$GW" -1 >/dev/null 2>&1 &
+        IPERF_PID=$!
+        sleep 0.5
+        nsenter -t "$(guest_pid bb1)" -n iperf3 -c "$GW" -t 3 $rev -J |
+                python3 -c 'import json,sys; print(int(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e6))'
+        wait "$IPERF_PID" 2>/dev/null || true
+        IPERF_PID=
+}
+within() { (($2 * 75 / 100 <= $1 && $1 <= $2 * 125 / 100)); }
+expect 0 '' -- lodge config bb1 set net.0.limit.egress 10mbit
+expect 0 '' -- lodge config bb1 set net.0.limit.ingress 20mbit
+tc qdisc show dev "$(host_end bb1)" | has 'tbf' || fail "no tbf on bb1's host end"
+up=$(iperf up) down=$(iperf down)
+echo "# limits 10mbit up, 20mbit down: measured $up, $down Mbit/s"
+within "$up" 10 || fail "egress limited to 10mbit ran at $up Mbit/s"
+within "$down" 20 || fail "ingress limited to 20mbit ran at $down Mbit/s"
+expect 0 '' -- lodge config bb1 unset net.0.limit.egress
+expect 0 '' -- lodge config bb1 unset net.0.limit.ingress
+tc qdisc show dev "$(host_end bb1)" | has -E 'tbf|ingress' && fail "limits left after unset"
+up=$(iperf up) down=$(iperf down)
+echo "# no limits: measured $up, $down Mbit/s"
+((up > 100 && down > 100)) || fail "without limits: $up, $down Mbit/s"
+ok "traffic limits within 25% both ways, set and removed live"
+
+# --- systemd guests (Debian: ifupdown and dhclient on eth0) on the same network
+DEB=$(fixture_debian)
+for g in deb1 deb2; do
+        lodge create "$g" -t local -c net.0.type=veth -c "net.0.link=$NET" -c net.0.ipv4=dhcp \
+                -- --file "$DEB" --meta "$(meta_of "$DEB")" >/dev/null
+        expect 0 '' -- lodge start "$g"
+done
+for g in deb1 deb2; do
+        wait_for 120 sh -c "[ \"\$(nsenter -t \$(sed -n 's/^init_pid=//p' '$LODGE_RUNDIR/$g/state') -a systemctl is-system-running 2>/dev/null)\" = running ]" || {
+                in_guest "$g" systemctl --failed --no-legend >&2 || true
+                fail "$g: systemd is not running"
+        }
+        wait_for 30 has_addr "$g" || fail "$g got no lease"
+done
+d1=$(addr_of deb1) d2=$(addr_of deb2)
+[[ $d1 == "$SUB".* && $d2 == "$SUB".* && $d1 != "$d2" ]] || fail "systemd guests' leases '$d1' '$d2'"
+[ "$(in_guest deb1 getent hosts deb2 | awk '{ print $1 }')" = "$d2" ] || fail "deb1 can't resolve deb2"
+[ "$(in_guest deb2 getent hosts deb1.lodge | awk '{ print $1 }')" = "$d1" ] ||
+        fail "deb2 can't resolve deb1.lodge"
+nsenter -t "$(guest_pid deb1)" -n busybox ping -c1 -W2 "$d2" >/dev/null || fail "deb1 can't ping deb2"
+nsenter -t "$(guest_pid deb2)" -n busybox ping -c1 -W2 "$GW" >/dev/null || fail "deb2 can't ping the gateway"
+for g in deb1 deb2; do
+        expect 0 '' -- lodge stop "$g" --timeout 60
+        grep -q 'ended=clean' "$LODGE_RUNDIR/$g/state" || fail "$g didn't stop cleanly"
+done
+ok "systemd guests get leases, reach 'running', resolve and reach each other and the gateway"
+
+# --- the default network: made on first use, with a free private /24
+lodge create bdef -t local -c net.0.type=veth -c net.0.ipv4=dhcp \
+        -- --file "$BB" --meta "$(meta_of "$BB")" >/dev/null
+expect 0 '' -- lodge start bdef
+expect 0 '' -- lodge network show "${NET}x" --format json
+defnet=$(json_get '["ipv4"]' <"$TEST_DIR/out")
+[[ $defnet == 10.*.1/24 ]] || fail "default network: $(cat "$TEST_DIR/out")"
+ip -d link show "${NET}x" | has 'alias lodge-managed' || fail "no bridge ${NET}x"
+ip link show "$(host_end bdef)" | has "master ${NET}x" || fail "bdef isn't on ${NET}x"
+wait_for 30 has_addr bdef || fail "bdef got no lease on the default network"
+[[ $(addr_of bdef) == "${defnet%.1/24}".* ]] || fail "bdef has $(addr_of bdef), not in $defnet"
+expect 0 '' -- lodge stop bdef
+expect 0 '' -- lodge network delete "${NET}x"
+ok "a guest without net.0.link gets the default network, made on first use ($defnet)"
+
+# --- IPv6: static addresses with a default route, SLAAC from the network's router advertisements
+P6=fd42:$(printf %x $(($$ % 65536)))::
+expect 0 '' -- lodge network create "${NET}6" --ipv4 "$SUB2.1/24" --ipv6 "${P6}1/64"
+lodge create s6 -t local -c net.0.type=veth -c "net.0.link=${NET}6" -c "net.0.ipv4=$SUB2.50/24" \
+        -c "net.0.ipv6=${P6}50/64" -- --file "$BB" --meta "$(meta_of "$BB")" >/dev/null
+lodge create a6 -t local -c net.0.type=veth -c "net.0.link=${NET}6" -c net.0.ipv4=dhcp \
+        -c net.0.ipv6=auto -- --file "$BB" --meta "$(meta_of "$BB")" >/dev/null
+expect 0 '' -- lodge start s6
+expect 0 '' -- lodge start a6
+nsenter -t "$(guest_pid s6)" -n ip -6 addr show dev eth0 | has "inet6 ${P6}50/64" || fail "s6: no IPv6 address"
+nsenter -t "$(guest_pid s6)" -n ip -6 route | has "default via ${P6}1 dev eth0" || fail "s6: no IPv6 route"
+in_guest s6 ping -6 -c1 -W2 "${P6}1" >/dev/null || fail "s6 can't ping the IPv6 gateway"
+# A SLAAC address, done with its duplicate detection (a tentative one can't be used yet).
+slaac() {
+        nsenter -t "$(guest_pid a6)" -n ip -6 addr show dev eth0 scope global |
+                grep "inet6 ${P6%::}:" | grep -vq tentative
+}
+wait_for 20 slaac || fail "a6 got no SLAAC address: $(nsenter -t "$(guest_pid a6)" -n ip -6 addr)"
+wait_for 5 in_guest a6 ping -6 -c1 -W1 "${P6}50" || fail "a6 can't ping s6 over IPv6"
+expect 0 '' -- lodge stop s6
+expect 0 '' -- lodge stop a6
+expect 0 '' -- lodge network delete "${NET}6"
+ok "IPv6: static address and route, SLAAC from the network's RAs"
+
+# --- NAT: its own chains, no traffic through them
+expect 0 '' -- lodge network create "${NET}n" --ipv4 "$SUB2.1/24" --nat on --dhcp off
+nft list chain inet lodge "nat-${NET}n" | has "ip saddr $SUB2.0/24 ip daddr != $SUB2.0/24 masquerade" ||
+        fail "no masquerade rule: $(nft list table inet lodge)"
+expect 0 '' -- lodge network delete "${NET}n"
+nft list ruleset | has -- "-${NET}n" && fail "nft chains of ${NET}n are left"
+ok "NAT: masquerading in lodge's own chains, removed with the network"
+
+# --- cleanup: nothing of this run's networking is left
+h1=$(host_end bb1)
+expect 0 '' -- lodge network show "$NET" --format json
+dnsmasq_pid=$(json_get '["dnsmasq_pid"]' <"$TEST_DIR/out")
+[[ $dnsmasq_pid =~ ^[0-9]+$ ]] || fail "no dnsmasq: $(cat "$TEST_DIR/out")"
+expect 0 '' -- lodge stop bb1
+# As after a host reboot: no bridge, no dnsmasq; autostart brings the network back.
+kill "$dnsmasq_pid"
+wait_for 5 sh -c "! kill -0 $dnsmasq_pid 2>/dev/null" || fail "dnsmasq won't stop"
+ip link del "$NET"
+expect 0 '' -- lodge autostart
+ip -4 addr show dev "$NET" | has "inet $GW/24" || fail "autostart didn't bring $NET back"
+expect 0 '' -- lodge network show "$NET" --format json
+dnsmasq_pid=$(json_get '["dnsmasq_pid"]' <"$TEST_DIR/out")
+[[ $dnsmasq_pid =~ ^[0-9]+$ ]] || fail "autostart started no dnsmasq: $(cat "$TEST_DIR/out")"
+ok "autostart brings the networks back (bridge, address, dnsmasq)"
+
+dir=$LODGE_RUNDIR/.networks/$NET
+expect 0 '' -- lodge network delete "$NET"
+ip -d link | has -E "${h1}|li${h1#lg}|: $NET[:@]" && fail "links left: $(ip -br link)"
+for g in bb1 bb2 bs bc bm deb1 deb2 bdef s6 a6; do
+        ip link show "$(host_end "$g")" >/dev/null 2>&1 && fail "$g's veth is left"
+done
+[ -e "$dir" ] && fail "the network's run directory (leases) is left: $(ls "$dir")"
+kill -0 "$dnsmasq_pid" 2>/dev/null && fail "dnsmasq is left"
+nft list ruleset | has -- "-$NET" && fail "nft chains of $NET are left"
+ok "nothing is left: no veth, ifb, bridge, dnsmasq, lease file or nft chain"
