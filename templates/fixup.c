@@ -133,18 +133,20 @@ static int write_ifupdown(int rootfd, const struct lodge_guest_setup *s, struct 
         fputs("auto lo\niface lo inet loopback\n", f);
         if (s->ifname) {
                 fprintf(f, "\nauto %s\n", s->ifname);
+                /* A static address (and its route) is set from the host before init
+                 * runs: "manual" keeps it, where "static" would add it again and fail. */
                 if (s->ipv4_dhcp)
                         fprintf(f, "iface %s inet dhcp\n", s->ifname);
                 else if (s->ipv4)
-                        fprintf(f, "iface %s inet static\n\taddress %s\n", s->ifname, s->ipv4);
+                        fprintf(f, "# %s: set by lodge (net.0.ipv4)\niface %s inet manual\n",
+                                s->ipv4, s->ifname);
                 else
                         fprintf(f, "iface %s inet manual\n", s->ifname);
-                if (!s->ipv4_dhcp && s->ipv4 && s->ipv4_gateway)
-                        fprintf(f, "\tgateway %s\n", s->ipv4_gateway);
                 if (s->ipv6_auto)
                         fprintf(f, "iface %s inet6 auto\n", s->ifname);
                 else if (s->ipv6)
-                        fprintf(f, "iface %s inet6 static\n\taddress %s\n", s->ifname, s->ipv6);
+                        fprintf(f, "# %s: set by lodge (net.0.ipv6)\niface %s inet6 manual\n",
+                                s->ipv6, s->ifname);
         }
         if (fclose(f) != 0)
                 return lodge_error_set(err, ENOMEM, "write /etc/network/interfaces");

@@ -333,6 +333,19 @@ for g in deb1 deb2; do
 done
 ok "systemd guests get leases, reach 'running', resolve and reach each other and the gateway"
 
+# A static systemd guest: lodge sets its address before init, and its own ifupdown keeps it.
+lodge create deb3 -t local -c net.0.type=veth -c "net.0.link=$NET" -c "net.0.ipv4=$SUB.53/24" \
+        -c "net.0.ipv4.gateway=$GW" -- --file "$DEB" --meta "$(meta_of "$DEB")" >/dev/null
+expect 0 '' -- lodge start deb3
+wait_for 120 sh -c "[ \"\$(nsenter -t \$(sed -n 's/^init_pid=//p' '$LODGE_RUNDIR/deb3/state') -a systemctl is-system-running 2>/dev/null)\" = running ]" || {
+        in_guest deb3 systemctl --failed --no-legend >&2 || true
+        fail "deb3 (static): systemd is not running"
+}
+[ "$(addr_of deb3)" = "$SUB.53" ] || fail "deb3's address: $(addr_of deb3)"
+nsenter -t "$(guest_pid deb3)" -n busybox ping -c1 -W2 "$GW" >/dev/null || fail "deb3 can't ping the gateway"
+expect 0 '' -- lodge stop deb3 --timeout 60
+ok "a static systemd guest reaches 'running': its ifupdown keeps the address lodge set"
+
 # --- the default network: made on first use, with a free private /24
 lodge create bdef -t local -c net.0.type=veth -c net.0.ipv4=dhcp \
         -- --file "$BB" --meta "$(meta_of "$BB")" >/dev/null
