@@ -209,7 +209,7 @@ static int make_link(struct setup *s, unsigned idx, const struct lodge_config_ne
                         return r;
                 *ret_managed = true;
         }
-        lodge_net_veth_host_name(s->guest, idx, hostname);
+        lodge_net_veth_host_name(s->p->tag, s->guest, idx, hostname);
         r = lodge_net_veth_create(s->host, hostname, link_of(c), &g, err);
         if (r < 0)
                 return r;
@@ -343,7 +343,7 @@ int guest_net_fill_hwaddr(struct lodge_config *cfg, struct lodge_error **err)
         return 0;
 }
 
-int guest_net_apply_limits(const char *name, const struct lodge_config *cfg,
+int guest_net_apply_limits(const char *tag, const char *name, const struct lodge_config *cfg,
                            struct lodge_error **err)
 {
         CLEANUP(lodge_net_freep) struct lodge_net *n = NULL;
@@ -358,7 +358,7 @@ int guest_net_apply_limits(const char *name, const struct lodge_config *cfg,
 
                 if (c->type != LODGE_NET_VETH)
                         continue;
-                lodge_net_veth_host_name(name, i, hostname);
+                lodge_net_veth_host_name(tag, name, i, hostname);
                 r = lodge_net_tc_limits(n, hostname, c->limit_ingress, c->limit_egress, err);
                 if (r == -ENODEV) { /* not running: applied at its start */
                         lodge_error_free(err);
@@ -370,7 +370,7 @@ int guest_net_apply_limits(const char *name, const struct lodge_config *cfg,
         return 0;
 }
 
-static int iface_fill(struct lodge_net *in, const char *guest, unsigned idx,
+static int iface_fill(struct lodge_net *in, const char *tag, const char *guest, unsigned idx,
                       const struct lodge_config_net *c, struct lodge_iface_info *ret)
 {
         struct lodge_net_link_info li;
@@ -384,7 +384,7 @@ static int iface_fill(struct lodge_net *in, const char *guest, unsigned idx,
                  c->type == LODGE_NET_VETH ? "veth" : "macvlan");
         snprintf(ret->link, sizeof(ret->link), "%s", link_of(c) ? link_of(c) : "");
         if (c->type == LODGE_NET_VETH)
-                lodge_net_veth_host_name(guest, idx, ret->host_name);
+                lodge_net_veth_host_name(tag, guest, idx, ret->host_name);
         snprintf(ret->hwaddr, sizeof(ret->hwaddr), "%02x:%02x:%02x:%02x:%02x:%02x", li.hwaddr[0],
                  li.hwaddr[1], li.hwaddr[2], li.hwaddr[3], li.hwaddr[4], li.hwaddr[5]);
         ret->mtu = li.mtu;
@@ -407,7 +407,7 @@ void guest_net_ifaces_free(struct lodge_iface_info *v, size_t n)
         free(v);
 }
 
-int guest_net_live(const char *name, const struct lodge_config *cfg, pid_t pid,
+int guest_net_live(const char *tag, const char *name, const struct lodge_config *cfg, pid_t pid,
                    struct lodge_iface_info **ret, size_t *ret_n)
 {
         CLEANUP(lodge_net_freep) struct lodge_net *in = NULL;
@@ -425,7 +425,7 @@ int guest_net_live(const char *name, const struct lodge_config *cfg, pid_t pid,
 
                 if (!wants_link(&cfg->net[i]))
                         continue;
-                r = iface_fill(in, name, i, &cfg->net[i], &v[n]);
+                r = iface_fill(in, tag, name, i, &cfg->net[i], &v[n]);
                 if (r == -ENODEV)
                         continue;
                 n++;

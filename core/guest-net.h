@@ -40,12 +40,12 @@ int guest_net_fill_hwaddr(struct lodge_config *cfg, struct lodge_error **err);
 
 /* Set the traffic limits of cfg (net.N.limit.*) on the guest's veth pairs
  * now, when it runs (no-op for those that don't exist). */
-int guest_net_apply_limits(const char *name, const struct lodge_config *cfg,
+int guest_net_apply_limits(const char *tag, const char *name, const struct lodge_config *cfg,
                            struct lodge_error **err);
 
 /* The live state of a running guest's interfaces (init is pid), seen from
  * inside its network namespace: -ESRCH when that can't be entered. *ret is
  * freed with guest_net_ifaces_free(). */
-int guest_net_live(const char *name, const struct lodge_config *cfg, pid_t pid,
+int guest_net_live(const char *tag, const char *name, const struct lodge_config *cfg, pid_t pid,
                    struct lodge_iface_info **ret, size_t *ret_n);
 void guest_net_ifaces_free(struct lodge_iface_info *v, size_t n);

@@ -146,7 +146,7 @@ static int fill_info(const struct lodge_paths *p, const struct root_dirs *d, con
         }
         /* Running: the addresses it has now (DHCP's too) rather than the config's. */
         if (i.init_pid > 0 &&
-            guest_net_live(name, cfg, (pid_t)i.init_pid, &i.ifaces, &i.n_ifaces) >= 0) {
+            guest_net_live(p->tag, name, cfg, (pid_t)i.init_pid, &i.ifaces, &i.n_ifaces) >= 0) {
                 cleanup_strv char **live = NULL;
 
                 for (size_t k = 0; k < i.n_ifaces; k++)
@@ -317,7 +317,7 @@ int lodge_container_config_update(const struct lodge_paths *p, const char *name,
         if (r >= 0 && strncmp(key, "limits.", 7) == 0)
                 r = live_apply_limits(p, name, cfg, NULL, err);
         if (r >= 0 && strncmp(key, "net.", 4) == 0 && strstr(key, ".limit."))
-                r = guest_net_apply_limits(name, cfg, err);
+                r = guest_net_apply_limits(p->tag, name, cfg, err);
         container_unlock(&l);
         root_dirs_done(&d);
         return r;

@@ -20,10 +20,19 @@ bool lodge_net_ifname_valid(const char *name)
 }
 
 /* FNV-1a, 64 bit: stable across builds and machines, unlike a seeded hash. */
-static uint64_t fnv1a(const char *s, unsigned index)
+static uint64_t fnv1a(const char *tag, const char *s, unsigned index)
 {
         uint64_t h = 0xcbf29ce484222325ULL;
 
+        /* The root's tag first, then '/': no guest name has one. */
+        for (const char *t = tag ? tag : ""; *t; t++) {
+                h ^= (unsigned char)*t;
+                h *= 0x100000001b3ULL;
+        }
+        if (tag && *tag) {
+                h ^= '/';
+                h *= 0x100000001b3ULL;
+        }
         for (; *s; s++) {
                 h ^= (unsigned char)*s;
                 h *= 0x100000001b3ULL;
@@ -33,10 +42,10 @@ static uint64_t fnv1a(const char *s, unsigned index)
         return h;
 }
 
-void lodge_net_veth_host_name(const char *guest, unsigned index, char ret[16])
+void lodge_net_veth_host_name(const char *tag, const char *guest, unsigned index, char ret[16])
 {
         /* "lg" + 12 hex digits: 48 bits of hash, within IFNAMSIZ. */
-        snprintf(ret, 16, "lg%012llx", (unsigned long long)(fnv1a(guest, index) >> 16));
+        snprintf(ret, 16, "lg%012llx", (unsigned long long)(fnv1a(tag, guest, index) >> 16));
 }
 
 int lodge_net_hwaddr_random(uint8_t ret[6], struct lodge_error **err)

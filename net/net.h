@@ -20,9 +20,11 @@
 /* A valid Linux interface name: 1..15 bytes, no '/', ':' or whitespace, not "." or "..". */
 bool lodge_net_ifname_valid(const char *name);
 
-/* The host-side veth name of a guest's interface: "lg" + a hash of the guest
- * name and index, always a valid interface name, stable across restarts. */
-void lodge_net_veth_host_name(const char *guest, unsigned index, char ret[16]);
+/* The host-side veth name of a guest's interface: "lg" + a hash of the
+ * root's tag (struct lodge_paths; NULL or "" for the default root), the guest
+ * name and index: always a valid interface name, stable across restarts,
+ * apart for two roots' guests of one name. */
+void lodge_net_veth_host_name(const char *tag, const char *guest, unsigned index, char ret[16]);
 
 /* A random MAC in the range lodge uses, 00:16:3e:xx:xx:xx. */
 int lodge_net_hwaddr_random(uint8_t ret[6], struct lodge_error **err);

@@ -63,10 +63,10 @@ IPERF_PID=
 
 # The host end of guest NAME's net.INDEX: "lg" + 48 bits of FNV-1a 64 (net/ifname.c).
 host_end() {
-        python3 - "$1" "${2:-0}" <<'EOF'
+        python3 - "$1" "${2:-0}" "$LODGE_TAG" <<'EOF'
 import sys
 h, p, m = 0xcbf29ce484222325, 0x100000001b3, (1 << 64) - 1
-for b in sys.argv[1].encode():
+for b in (sys.argv[3] + "/" + sys.argv[1] if sys.argv[3] else sys.argv[1]).encode():
     h = ((h ^ b) * p) & m
 h = ((h ^ int(sys.argv[2])) * p) & m
 print("lg%012x" % (h >> 16))

@@ -46,16 +46,19 @@ static void test_ifname_valid(void **state)
 
 static void test_veth_names(void **state)
 {
-        char a[16], b[16], c[16], d[16];
+        char a[16], b[16], c[16], d[16], e[16];
 
         (void)state;
-        lodge_net_veth_host_name("web", 0, a);
-        lodge_net_veth_host_name("web", 0, b);
-        lodge_net_veth_host_name("web", 1, c);
-        lodge_net_veth_host_name("a-very-long-guest-name-that-exceeds-ifnamsiz", 0, d);
+        lodge_net_veth_host_name(NULL, "web", 0, a);
+        lodge_net_veth_host_name(NULL, "web", 0, b);
+        lodge_net_veth_host_name(NULL, "web", 1, c);
+        lodge_net_veth_host_name(NULL, "a-very-long-guest-name-that-exceeds-ifnamsiz", 0, d);
         /* Stable, distinct per interface, always a valid interface name. */
         assert_string_equal(a, b);
         assert_string_not_equal(a, c);
+        /* another root's guest of the same name */
+        lodge_net_veth_host_name("1a2b3c4d", "web", 0, e);
+        assert_string_not_equal(a, e);
         assert_true(lodge_net_ifname_valid(a));
         assert_true(lodge_net_ifname_valid(d));
         assert_int_equal(strlen(d), 14);
