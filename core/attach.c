@@ -218,6 +218,9 @@ static _Noreturn void run_command(const struct attach *a, int slave)
         if (r < 0)
                 child_fail(a->sync, &err, 1);
 
+        /* For the escape tests: held where the process still runs lodge, confined. */
+        if (getenv("LODGE_TEST_STOP_BEFORE_EXEC"))
+                (void)raise(SIGSTOP);
         if (argv == shell_argv) {
                 execve(u.shell, argv, env);
                 r = -errno;

@@ -244,10 +244,26 @@ int main(int argc, char **argv)
                 report("open", fd < 0 ? errno : 0);
                 return 0;
         }
+        if (argc == 3 && strcmp(argv[1], "exe") == 0) {
+                /* CVE-2019-5736: a handle on another process' executable, to write it. */
+                char path[64];
+                int fd, w;
+
+                snprintf(path, sizeof(path), "/proc/%s/exe", argv[2]);
+                fd = open(path, O_PATH | O_CLOEXEC);
+                report("exe_handle", fd < 0 ? errno : 0);
+                if (fd >= 0) {
+                        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+                        w = open(path, O_WRONLY | O_CLOEXEC);
+                        report("exe_write", w < 0 ? errno : 0);
+                }
+                return 0;
+        }
         if (argc == 5 && strcmp(argv[1], "node") == 0) {
                 node("node", argv[2][0], (unsigned)atoi(argv[3]), (unsigned)atoi(argv[4]), O_RDWR);
                 return 0;
         }
-        fprintf(stderr, "usage: probe all MAJOR MINOR HOSTPID | open PATH | node c|b MAJ MIN\n");
+        fprintf(stderr,
+                "usage: probe all MAJOR MINOR HOSTPID | open PATH | node c|b MAJ MIN | exe PID\n");
         return 2;
 }

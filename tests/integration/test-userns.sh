@@ -73,6 +73,25 @@ kill -0 "$host_pid" 2>/dev/null || fail "the guest killed a host process"
         fail "the host's binfmt_misc changed"
 ok "escape probe: denied, also what a privileged guest gets through without AppArmor (/sys rw, /proc/sys, a new procfs)"
 
+# CVE-2019-5736 against the default guest: an attached command held where its process still
+# runs lodge (no copy of lodge is made for such a guest). Guest root can't take a handle on it.
+LODGE_TEST_STOP_BEFORE_EXEC=1 "$LODGE_BIN" attach un -- /bin/true </dev/null >/dev/null 2>&1 &
+client=$!
+TEST_PIDS+=("$client")
+held() { [ "$(ps -o stat= --ppid "$client" | cut -c1)" = T ]; }
+wait_for 30 held || fail "the attached process wasn't held before its exec"
+child=$(ps -o pid= --ppid "$client" | tr -d ' ')
+[ "$(readlink "/proc/$child/exe")" = "$(readlink -f "$LODGE_BIN")" ] ||
+        fail "the held process runs $(readlink "/proc/$child/exe"), not lodge"
+inner=$(awk '/^NSpid:/ { print $NF }' "/proc/$child/status")
+expect 0 '' -- lodge attach un -- /probe exe "$inner"
+grep -q '^exe_handle denied 13$' "$TEST_DIR/out" || fail "guest root and lodge's executable: $(cat "$TEST_DIR/out")"
+kill -CONT "$child"
+wait "$client" || fail "the held attach didn't finish"
+expect 0 '' -- lodge attach un -- /probe exe 1 # the control: its own init's, it may
+grep -q '^exe_handle ok$' "$TEST_DIR/out" || fail "the probe can't take a handle at all: $(cat "$TEST_DIR/out")"
+ok "CVE-2019-5736: guest root can't take a handle on lodge's executable in an attach (EACCES)"
+
 expect 0 '' -- lodge stop un
 grep -q 'ended=clean' "$LODGE_RUNDIR/un/state" || fail "didn't stop cleanly: $(cat "$LODGE_RUNDIR/un/state")"
 [ -z "$(cgroups_of un)" ] || fail "cgroups left: $(cgroups_of un)"
