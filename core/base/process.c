@@ -43,14 +43,17 @@ pid_t clone_child(uint64_t ns_flags, int cgroup_fd, int *ret_pidfd, bool *ret_in
         return pid < 0 ? -errno : (pid_t)pid;
 }
 
-/* In the child: set up and exec, or report errno through errfd and exit. */
-static _Noreturn void spawn_child(char *const *argv, int outfd, int errfd)
+/* In the child: set up and exec, or report errno through errfd and exit.
+ * fds[i] becomes fd 3 + i. */
+static _Noreturn void spawn_child(char *const *argv, const int *fds, size_t n_fds, int outfd,
+                                  int errfd)
 {
         static char *const envp[] = {
                 "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C",
                 NULL
         };
         struct sigaction dfl = { .sa_handler = SIG_DFL };
+        int moved[SPAWN_FDS_MAX];
         sigset_t none;
         int null, e;
 
@@ -60,21 +63,34 @@ static _Noreturn void spawn_child(char *const *argv, int outfd, int errfd)
         sigemptyset(&none);
         (void)sigprocmask(SIG_SETMASK, &none, NULL);
 
+        /* Out of the way first: a caller's fd may well be 3 + j. */
+        for (size_t i = 0; i < n_fds; i++) {
+                moved[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3 + SPAWN_FDS_MAX);
+                if (moved[i] < 0)
+                        goto fail;
+        }
         null = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (null >= 0 && dup2(null, 0) >= 0 && dup2(outfd, 1) >= 0 && dup2(outfd, 2) >= 0) {
-                /* Whatever the caller had open: nothing but 0-2 (and errfd, until exec). */
-                (void)syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+                for (size_t i = 0; i < n_fds; i++)
+                        if (dup2(moved[i], 3 + (int)i) < 0) /* dup2 clears FD_CLOEXEC */
+                                goto fail;
+                /* Whatever the caller had open: nothing but 0-2 and fds (and errfd, until exec). */
+                (void)syscall(SYS_close_range, 3U + (unsigned)n_fds, ~0U, CLOSE_RANGE_CLOEXEC);
                 execve(argv[0], argv, envp);
         }
+fail:
         e = errno;
         (void)write(errfd, &e, sizeof(e));
         _exit(127);
 }
 
-/* Read to the end, keeping the start, so the child never blocks on a full pipe. */
-static size_t read_output(int fd, char out[static SPAWN_OUTPUT_MAX + 1])
+/* Read to the end, keeping the start, so the child never blocks on a full
+ * pipe; hand each whole line to on_line when there is one. */
+static size_t read_output(int fd, const struct spawn_options *opts,
+                          char out[static SPAWN_OUTPUT_MAX + 1])
 {
-        size_t len = 0;
+        char line[SPAWN_OUTPUT_MAX + 1];
+        size_t len = 0, llen = 0;
 
         for (;;) {
                 char buf[4096];
@@ -90,18 +106,34 @@ static size_t read_output(int fd, char out[static SPAWN_OUTPUT_MAX + 1])
                         memcpy(out + len, buf, take);
                         len += take;
                 }
+                for (ssize_t i = 0; opts && opts->on_line && i < n; i++) {
+                        if (buf[i] != '\n') {
+                                if (llen < SPAWN_OUTPUT_MAX) /* a longer line is cut */
+                                        line[llen++] = buf[i];
+                                continue;
+                        }
+                        line[llen] = '\0';
+                        opts->on_line(line, opts->userdata);
+                        llen = 0;
+                }
+        }
+        if (opts && opts->on_line && llen > 0) {
+                line[llen] = '\0';
+                opts->on_line(line, opts->userdata);
         }
         out[len] = '\0';
         return len;
 }
 
-int spawn_wait(char *const *argv, char **ret_output)
+int spawn_wait_opts(char *const *argv, const struct spawn_options *opts, char **ret_output)
 {
         char out[SPAWN_OUTPUT_MAX + 1];
         int outp[2], errp[2], status, e = 0;
         pid_t pid;
 
         if (!argv || !argv[0] || argv[0][0] != '/')
+                return -EINVAL;
+        if (opts && opts->n_fds > SPAWN_FDS_MAX)
                 return -EINVAL;
         if (pipe2(outp, O_CLOEXEC) < 0)
                 return -errno;
@@ -121,11 +153,12 @@ int spawn_wait(char *const *argv, char **ret_output)
                 return -e;
         }
         if (pid == 0)
-                spawn_child(argv, outp[1], errp[1]);
+                spawn_child(argv, opts ? opts->fds : NULL, opts ? opts->n_fds : 0, outp[1],
+                            errp[1]);
         close(outp[1]);
         close(errp[1]);
 
-        (void)read_output(outp[0], out);
+        (void)read_output(outp[0], opts, out);
         close(outp[0]);
         if (read_all(errp[0], &e, sizeof(e)) != (ssize_t)sizeof(e))
                 e = 0;
@@ -144,4 +177,9 @@ int spawn_wait(char *const *argv, char **ret_output)
                 *ret_output = copy;
         }
         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int spawn_wait(char *const *argv, char **ret_output)
+{
+        return spawn_wait_opts(argv, NULL, ret_output);
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -24,3 +25,15 @@ pid_t clone_child(uint64_t ns_flags, int cgroup_fd, int *ret_pidfd, bool *ret_in
  * for a relative argv[0], -ENOENT when there is no such program. */
 #define SPAWN_OUTPUT_MAX 4096
 int spawn_wait(char *const *argv, char **ret_output);
+
+/* spawn_wait() with more: fds[i] (kept open by the caller) becomes fd 3 + i
+ * in the program, and on_line (may be NULL) gets each line of its output as
+ * it comes, without the newline (a line longer than SPAWN_OUTPUT_MAX is cut). */
+#define SPAWN_FDS_MAX 8
+struct spawn_options {
+        const int *fds;
+        size_t n_fds; /* at most SPAWN_FDS_MAX */
+        void (*on_line)(const char *line, void *userdata);
+        void *userdata;
+};
+int spawn_wait_opts(char *const *argv, const struct spawn_options *opts, char **ret_output);
