@@ -188,6 +188,8 @@ static int build_container(const struct lodge_paths *p, const char *name,
                 .name = name,
                 .rootfs_fd = rootfd,
                 .rootfs_path = rootfs_path,
+                .cache_dir = p->cache,
+                .conf_path = p->conf,
                 .progress = opts->progress,
                 .userdata = opts->userdata,
         };

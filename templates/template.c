@@ -9,6 +9,7 @@
 
 static const struct lodge_template_ops *const templates[] = {
         &template_local_ops,
+        &template_download_ops,
         NULL,
 };
 
