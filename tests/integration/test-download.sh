@@ -1,0 +1,268 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# create -t download and lodge image against a local image server (127.0.0.1 only) that
+# speaks both protocols (simplestreams, LXC's signed index), and against servers that
+# misbehave: each failure is a clear error, with nothing cached and no container made.
+. "$(dirname "$0")/lib.sh"
+
+command -v gpg >/dev/null && [ -x /usr/bin/gpgv ] || {
+        echo "SKIP: gpg and gpgv are needed"
+        exit 77
+}
+
+BB=$(fixture_busybox)
+BB_META=$(meta_of "$BB")
+ARCH=$(dpkg --print-architecture 2>/dev/null || echo amd64)
+BUILD=20250101_00:00
+IMG=images/busybox/test/$ARCH/default/$BUILD
+SRV=$TEST_DIR/srv
+LOG=$TEST_DIR/server.log
+# Short network timeouts and no retry pauses: the hostile servers answer at once.
+export LODGE_FETCH_LOW_SPEED_TIME=2 LODGE_FETCH_RETRIES=1 LODGE_FETCH_RETRY_DELAY_MS=10
+export LODGE_FETCH_CONNECT_TIMEOUT=5
+
+# --- a throwaway signing key, and another one nobody trusts
+export GNUPGHOME=$TEST_DIR/gnupg
+mkdir -m 0700 "$GNUPGHOME"
+gpg_q() { gpg --batch --quiet --pinentry-mode loopback --passphrase '' "$@" 2>/dev/null; }
+gpg_q --quick-gen-key 'lodge test <good@lodge.invalid>' ed25519 sign never
+gpg_q --quick-gen-key 'lodge other <other@lodge.invalid>' ed25519 sign never
+gpg_q --export good@lodge.invalid >"$TEST_DIR/keyring.gpg"
+sign() { gpg_q --yes -u "${2:-good@lodge.invalid}" -a -b -o "$1.asc" "$1"; }
+
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+size() { stat -c %s "$1"; }
+
+# make_tree DIR [ROOTFS]: an image server tree in both protocols.
+make_tree() {
+        local d=$1 rootfs=${2:-$BB}
+        mkdir -p "$d/$IMG" "$d/meta/1.0" "$d/streams/v1"
+        cp "$rootfs" "$d/$IMG/rootfs.tar.xz"
+        cp "$BB_META" "$d/$IMG/meta.tar.xz"
+        echo "busybox;test;$ARCH;default;$BUILD;/$IMG/" >"$d/meta/1.0/index-system"
+        sign "$d/meta/1.0/index-system"
+        sign "$d/$IMG/rootfs.tar.xz"
+        sign "$d/$IMG/meta.tar.xz"
+        cat >"$d/streams/v1/index.json" <<EOF
+{"format": "index:1.0", "index": {"images": {"datatype": "image-downloads",
+ "path": "streams/v1/images.json", "format": "products:1.0",
+ "products": ["busybox:test:$ARCH:default"]}}}
+EOF
+        local r=$d/$IMG/rootfs.tar.xz m=$d/$IMG/meta.tar.xz
+        cat >"$d/streams/v1/images.json" <<EOF
+{"content_id": "images", "datatype": "image-downloads", "format": "products:1.0",
+ "products": {"busybox:test:$ARCH:default": {"aliases": "busybox/test", "arch": "$ARCH",
+  "os": "Busybox", "release": "test", "release_title": "test", "variant": "default",
+  "versions": {"20240101_00:00": {"items": {}},
+   "$BUILD": {"items": {
+    "meta.tar.xz": {"ftype": "lxc.tar.xz", "path": "$IMG/meta.tar.xz",
+      "sha256": "$(sha "$m")", "size": $(size "$m"),
+      "combined_rootxz_sha256": "$(cat "$m" "$r" | sha256sum | cut -d' ' -f1)"},
+    "root.tar.xz": {"ftype": "root.tar.xz", "path": "$IMG/rootfs.tar.xz",
+      "sha256": "$(sha "$r")", "size": $(size "$r")}}}}},
+  "vm:x:$ARCH:default": {"arch": "$ARCH", "os": "vm", "release": "x", "variant": "default",
+   "versions": {"1": {"items": {"disk": {"ftype": "disk-kvm.img", "path": "x/disk.qcow2",
+    "sha256": "$(sha "$m")", "size": 1}}}}}}}
+EOF
+}
+
+make_tree "$SRV/good"
+for t in err500 err404 redirhost redirloop redirhttps endless endless500 truncated slow; do
+        ln -s good "$SRV/$t"
+done
+# LXC's protocol only.
+mkdir "$SRV/lxconly"
+cp -a "$SRV/good/meta" "$SRV/good/images" "$SRV/lxconly/"
+# Wrong hash, wrong size.
+cp -a "$SRV/good" "$SRV/wronghash"
+sed -i "s/$(sha "$SRV/good/$IMG/rootfs.tar.xz")/$(printf '0%.0s' {1..64})/" \
+        "$SRV/wronghash/streams/v1/images.json"
+cp -a "$SRV/good" "$SRV/wrongsize"
+sed -i "s/\"size\": $(size "$SRV/good/$IMG/rootfs.tar.xz")}/\"size\": 1000}/" \
+        "$SRV/wrongsize/streams/v1/images.json"
+# Paths that leave the tree.
+cp -a "$SRV/good" "$SRV/escape"
+sed -i "s|\"$IMG/rootfs.tar.xz\"|\"$IMG/../../../../../../../etc/passwd\"|" \
+        "$SRV/escape/streams/v1/images.json"
+cp -a "$SRV/lxconly" "$SRV/escapelxc"
+echo "busybox;test;$ARCH;default;$BUILD;/images/../../etc/" >"$SRV/escapelxc/meta/1.0/index-system"
+sign "$SRV/escapelxc/meta/1.0/index-system"
+cp -a "$SRV/lxconly" "$SRV/abslxc"
+echo "busybox;test;$ARCH;default;$BUILD;//evil.invalid/x/" >"$SRV/abslxc/meta/1.0/index-system"
+sign "$SRV/abslxc/meta/1.0/index-system"
+# Signatures: by a key not in the keyring, corrupted, missing.
+cp -a "$SRV/lxconly" "$SRV/otherkey"
+sign "$SRV/otherkey/$IMG/rootfs.tar.xz" other@lodge.invalid
+cp -a "$SRV/lxconly" "$SRV/badsig"
+echo tampered >>"$SRV/badsig/$IMG/rootfs.tar.xz"
+cp -a "$SRV/lxconly" "$SRV/unsigned"
+rm "$SRV/unsigned/$IMG/rootfs.tar.xz.asc"
+# A malicious rootfs, correctly hashed and signed.
+"$LODGE_HOSTILE_TAR" dotdot "$TEST_DIR/hostile.tar" "$TEST_DIR/victim" >/dev/null
+xz -T1 -c "$TEST_DIR/hostile.tar" >"$TEST_DIR/hostile.tar.xz"
+make_tree "$SRV/hostile" "$TEST_DIR/hostile.tar.xz"
+
+: >"$LOG"
+python3 "$LODGE_SRCDIR/tests/integration/image-server.py" "$SRV" "$TEST_DIR/port" "$LOG" &
+TEST_PIDS+=($!)
+for _ in $(seq 100); do
+        [ -s "$TEST_DIR/port" ] && break
+        sleep 0.05
+done
+PORT=$(cat "$TEST_DIR/port")
+URL=http://127.0.0.1:$PORT
+KEY=$TEST_DIR/keyring.gpg
+printf 'image.server = %s/good\nimage.keyring = %s\n' "$URL" "$KEY" >"$LODGE_CONF"
+
+# nothing_cached: no image in the cache, no staging leftovers, no container.
+nothing_cached() {
+        local left
+        left=$(find "$LODGE_CACHE/images" -mindepth 1 -maxdepth 1 ! -name .lock 2>/dev/null || true)
+        [ -z "$left" ] || fail "$1: left in the cache: $left"
+        [ -z "$(ls "$LODGE_ROOT/containers" 2>/dev/null)" ] || fail "$1: a container was made"
+        assert_no_leftovers
+}
+
+# --- simplestreams (found by itself), boot, hostname rendered
+expect 0 '' -- lodge create ss1 -t download -- --dist busybox --release test
+grep -q 'busybox guest created' "$TEST_DIR/out" || fail "create message not printed"
+[ "$(cat "$LODGE_ROOT/containers/ss1/rootfs/etc/hostname")" = ss1 ] || fail "hostname template"
+grep -q "GET /good/streams/v1/index.json" "$LOG" || fail "simplestreams not asked first"
+! grep -q "index-system" "$LOG" || fail "the LXC index was asked for on a simplestreams server"
+expect 0 '' -- lodge start ss1
+[ "$(in_guest ss1 hostname)" = ss1 ] || fail "hostname in the guest"
+expect 0 '' -- lodge stop ss1
+ok "create -t download over simplestreams: unpacked, hostname rendered, boots"
+
+expect 0 '' -- lodge image list --format json
+python3 - "$TEST_DIR/out" "$URL/good" <<'PY' || fail "image list json: $(cat "$TEST_DIR/out")"
+import json, sys
+l = json.load(open(sys.argv[1]))
+assert len(l) == 1, l
+i = l[0]
+assert i["protocol"] == "simplestreams" and i["source"] == sys.argv[2], i
+assert i["dist"] == "busybox" and i["release"] == "test" and i["build"] == "20250101_00:00", i
+assert i["verified"] == "sha256" and len(i["fingerprint"]) == 64 and i["expiry"] > 0, i
+PY
+FP=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["fingerprint"])' \
+        "$TEST_DIR/out")
+[ "$FP" = "$(cat "$SRV/good/$IMG/meta.tar.xz" "$SRV/good/$IMG/rootfs.tar.xz" | sha256sum |
+        cut -d' ' -f1)" ] || fail "the cache is not keyed by sha256(meta || rootfs)"
+expect 0 '' -- lodge image list
+grep -q "^${FP:0:12} " "$TEST_DIR/out" || fail "image list table: $(cat "$TEST_DIR/out")"
+ok "image list: the cached image, table and json, keyed by its content hash"
+
+: >"$LOG"
+expect 0 '' -- lodge create ss2 -t download -- --dist busybox --release test --arch x86_64
+[ ! -s "$LOG" ] || fail "the second create asked the server: $(cat "$LOG")"
+[ "$(cat "$LODGE_ROOT/containers/ss2/rootfs/etc/hostname")" = ss2 ] || fail "hostname template"
+ok "a second create uses the fresh cache: no HTTP request (x86_64 is amd64)"
+
+expect 0 '' -- lodge create ss3 -t download -- --dist busybox --release test --refresh
+grep -q "GET /good/streams/v1/images.json" "$LOG" || fail "--refresh did not ask the server"
+! grep -q "rootfs.tar.xz" "$LOG" || fail "--refresh downloaded the same build again"
+ok "--refresh asks the server, and keeps the cached build when it is the newest"
+
+# --- LXC's protocol, forced and found by itself; signatures checked with gpgv
+expect 0 '' -- lodge image prune --all
+: >"$LOG"
+expect 0 '' -- lodge create lx1 -t download -- --dist busybox --release test --protocol lxc
+grep -q "GET /good/meta/1.0/index-system.asc" "$LOG" || fail "the index signature not fetched: $(cat "$LOG"; cat "$TEST_DIR/err")"
+grep -q "rootfs.tar.xz.asc" "$LOG" || fail "the rootfs's signature not fetched"
+[ "$(cat "$LODGE_ROOT/containers/lx1/rootfs/etc/hostname")" = lx1 ] || fail "hostname template"
+expect 0 '' -- lodge start lx1
+[ "$(in_guest lx1 hostname)" = lx1 ] || fail "hostname in the guest"
+expect 0 '' -- lodge stop lx1
+expect 0 '' -- lodge image list --format json
+grep -q '"verified":"gpg"' "$TEST_DIR/out" || fail "not gpg-verified: $(cat "$TEST_DIR/out")"
+ok "create -t download over LXC's index: signatures checked, hostname rendered, boots"
+
+expect 0 '' -- lodge image prune --all
+expect 0 '' -- lodge create lx2 -t download -- --dist busybox --release test --server "$URL/lxconly"
+grep -q '"protocol":"lxc"' <(lodge image list --format json) || fail "not found as lxc"
+ok "a server without simplestreams is asked for LXC's index"
+
+expect 0 '' -- lodge image list --remote "$URL/good"
+grep -Eq "^busybox +test +$ARCH +default +$BUILD" "$TEST_DIR/out" ||
+        fail "remote list: $(cat "$TEST_DIR/out")"
+! grep -q '^vm' "$TEST_DIR/out" || fail "a VM-only product listed"
+ok "image list --remote shows what the server offers"
+
+for n in ss1 ss2 ss3 lx1 lx2; do lodge destroy "$n" >/dev/null; done
+expect 0 '' -- lodge image prune --all
+nothing_cached "prune --all"
+ok "image prune --all empties the cache"
+
+# --- hostile servers
+i=0
+hostile() { # hostile TREE PATTERN [EXTRA ARGS]: create fails with PATTERN, nothing left
+        local tree=$1 pattern=$2
+        shift 2
+        i=$((i + 1))
+        expect 1 "$pattern" -- lodge create "h$i" -t download -- --dist busybox --release test \
+                --server "$URL/$tree" "$@"
+        nothing_cached "$tree"
+        ok "hostile server '$tree': refused ($(tail -n1 "$TEST_DIR/err" | cut -c1-110))"
+}
+hostile err500 'HTTP 500'
+hostile err404 'HTTP 404'
+hostile redirhost 'redirect to another host is refused'
+hostile redirloop 'too many redirects'
+hostile endless 'more than the expected|larger than expected'
+hostile endless500 'endless HTTP 500 body|HTTP 500'
+hostile truncated 'Transferred a partial file|partial|rootfs'
+t0=$SECONDS
+hostile slow 'Timeout|timed out|too slow'
+((SECONDS - t0 < 30)) || fail "the low-speed timeout took $((SECONDS - t0)) s"
+hostile wronghash 'sha256 [0-9a-f]+ does not match'
+hostile wrongsize 'bytes, the index says 1000|more than the expected 1000|larger than expected'
+hostile escape "outside the server's tree"
+hostile escapelxc "outside the server's tree" --protocol lxc
+hostile abslxc "outside the server's tree" --protocol lxc
+hostile otherkey 'signed by a key not in' --protocol lxc
+hostile badsig 'BAD signature' --protocol lxc
+hostile unsigned 'is not signed' --protocol lxc
+(
+        export LODGE_CONF=$TEST_DIR/empty.conf
+        : >"$LODGE_CONF"
+        expect 1 'no keyring' -- lodge create nokey -t download -- \
+                --dist busybox --release test --server "$URL/lxconly"
+)
+nothing_cached "no keyring"
+ok "LXC's protocol without a keyring is refused"
+hostile hostile "escape|outside|refus|\\.\\." --protocol lxc
+[ ! -e "$TEST_DIR/victim" ] || fail "the hostile tarball reached the host"
+expect 1 'Could not connect|Connection refused|Couldn.t connect' -- lodge create down -t download \
+        -- --dist busybox --release test --server http://127.0.0.1:1
+nothing_cached "server down"
+ok "a server that is down: a clear error"
+expect 1 'no image busybox/test/.*/nope' -- lodge create nope -t download -- --dist busybox \
+        --release test --variant nope
+nothing_cached "unknown image"
+ok "an image the server doesn't have: a clear error"
+
+# --- --no-verify is explicit and warns
+expect 0 'not checked' -- lodge create nv -t download -- --dist busybox --release test \
+        --server "$URL/unsigned" --protocol lxc --no-verify
+grep -q '"verified":"none"' <(lodge image list --format json) || fail "no-verify not recorded"
+lodge destroy nv >/dev/null
+lodge image prune --all >/dev/null 2>&1
+ok "--no-verify works and warns"
+
+# --- image import / remove / pull
+expect 0 '' -- lodge image import "$BB" "$BB_META" --alias bb
+expect 1 'names image' -- lodge image import "$TEST_DIR/hostile.tar.xz" --alias bb
+expect 0 '' -- lodge image list
+grep -q ' bb ' "$TEST_DIR/out" || fail "import alias: $(cat "$TEST_DIR/out")"
+expect 0 '' -- lodge image remove bb
+expect 1 "no image 'bb'" -- lodge image remove bb
+nothing_cached "image remove"
+ok "image import with an alias, remove by alias"
+
+: >"$LOG"
+expect 0 '' -- lodge image pull --dist busybox --release test
+grep -q rootfs.tar.xz "$LOG" || fail "pull downloaded nothing"
+: >"$LOG"
+expect 0 '' -- lodge create pulled -t download -- --dist busybox --release test
+[ ! -s "$LOG" ] || fail "create after pull asked the server"
+ok "image pull fills the cache for a later create"
