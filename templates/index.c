@@ -108,8 +108,6 @@ bool image_path_ok(const char *path)
                 const char *end = strchr(p, '/');
                 size_t len = end ? (size_t)(end - p) : strlen(p);
 
-                if (len == 0 && end && end[1] == '\0')
-                        break; /* a trailing slash */
                 if (!field_ok(p, len, true))
                         return false;
                 p += len;
@@ -137,7 +135,8 @@ static int lxc_line(const char *line, size_t len, struct image_entry *e)
         const char *p = line, *end = line + len;
 
         while (nf < 6) {
-                const char *semi = memchr(p, ';', (size_t)(end - p));
+                /* The last field is the rest of the line: one more ';' is an error. */
+                const char *semi = nf < 5 ? memchr(p, ';', (size_t)(end - p)) : NULL;
 
                 f[nf] = p;
                 fl[nf] = semi ? (size_t)(semi - p) : (size_t)(end - p);
@@ -151,7 +150,7 @@ static int lxc_line(const char *line, size_t len, struct image_entry *e)
         for (size_t i = 0; i < 5; i++)
                 if (!field_ok(f[i], fl[i], i == 4))
                         return -EINVAL;
-        if (fl[5] > PATH_MAX_LEN)
+        if (fl[5] == 0 || fl[5] > PATH_MAX_LEN)
                 return -EINVAL;
         e->dist = strndup(f[0], fl[0]);
         e->release = strndup(f[1], fl[1]);

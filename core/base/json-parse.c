@@ -383,9 +383,11 @@ int json_get_u64(const struct json_value *v, const char *key, uint64_t *ret)
         if (!m || m->type != JSON_NUMBER || !m->str[0])
                 return -EINVAL;
         for (const char *p = m->str; *p; p++) {
-                if (*p < '0' || *p > '9' || x > (UINT64_MAX - 9) / 10)
+                uint64_t d = (uint64_t)(*p - '0');
+
+                if (*p < '0' || *p > '9' || x > (UINT64_MAX - d) / 10)
                         return -EINVAL;
-                x = x * 10 + (uint64_t)(*p - '0');
+                x = x * 10 + d;
         }
         *ret = x;
         return 0;

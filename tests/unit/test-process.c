@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -92,11 +93,58 @@ static void test_spawn_output_is_capped(void **state)
         assert_memory_equal(out, "0123456789abcdef\n0123", 21);
 }
 
+struct lines {
+        char got[8][64];
+        unsigned n;
+};
+
+static void on_line(const char *line, void *userdata)
+{
+        struct lines *l = userdata;
+
+        if (l->n < 8)
+                snprintf(l->got[l->n++], sizeof(l->got[0]), "%s", line);
+}
+
+/* fds become 3, 4, … even when they are 3 and 4 swapped; lines come one by one. */
+static void test_spawn_fds_and_lines(void **state)
+{
+        cleanup_close int a = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        cleanup_close int b = -EBADF;
+        struct lines l = { 0 };
+        int p[2], fds[2];
+        struct spawn_options so = { .fds = fds, .n_fds = 2, .on_line = on_line, .userdata = &l };
+        char buf[16] = { 0 };
+
+        (void)state;
+        assert_true(a >= 0);
+        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+        b = p[0];
+        fds[0] = p[1]; /* the write end becomes 3 */
+        fds[1] = a;    /* /dev/null becomes 4 */
+        assert_int_equal(spawn_wait_opts((char *[]){ SH, "-c",
+                                                     "echo one; echo hi >&3; printf 'two\\nthree';"
+                                                     "[ -r /dev/fd/4 ] && ! [ -e /dev/fd/5 ]",
+                                                     NULL },
+                                         &so, NULL),
+                         0);
+        close(p[1]);
+        assert_int_equal(read(b, buf, sizeof(buf) - 1), 3);
+        assert_string_equal(buf, "hi\n");
+        assert_int_equal(l.n, 3);
+        assert_string_equal(l.got[0], "one");
+        assert_string_equal(l.got[1], "two");
+        assert_string_equal(l.got[2], "three");
+        so.n_fds = SPAWN_FDS_MAX + 1;
+        assert_int_equal(spawn_wait_opts((char *[]){ "/bin/true", NULL }, &so, NULL), -EINVAL);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_spawn_status_and_output),
                 cmocka_unit_test(test_spawn_refuses),
+                cmocka_unit_test(test_spawn_fds_and_lines),
                 cmocka_unit_test(test_spawn_clean),
                 cmocka_unit_test(test_spawn_output_is_capped),
         };
