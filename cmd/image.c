@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "cmd/cmd.h"
+#include "core/base/interrupt.h"
 #include "core/base/json.h"
 #include "core/base/log.h"
 #include "core/base/strv.h"
@@ -166,6 +167,7 @@ static int image_pull(int argc, char **argv, const struct lodge_global_opts *g)
         struct cmd_progress progress;
         int r;
 
+        interrupt_install();
         cmd_progress_init(&progress, g);
         r = lodge_image_pull(&g->paths, argc, argv, cmd_progress_cb, &progress, &img, &warnings,
                              &err);
@@ -199,6 +201,7 @@ static int image_import(int argc, char **argv, const struct lodge_global_opts *g
         }
         if (argc - optind < 1 || argc - optind > 2)
                 return cmd_usage_error(&cmd_image, "import needs ROOTFS.tar and maybe META.tar");
+        interrupt_install();
         if (lodge_image_import(&g->paths, argv[optind],
                                argc - optind == 2 ? argv[optind + 1] : NULL, aliases, &img,
                                &err) < 0)

@@ -470,7 +470,8 @@ int cache_prune_stale(int images_fd, struct lodge_error **err)
 
                 if (strncmp(de->d_name, CACHE_STAGE_PREFIX, strlen(CACHE_STAGE_PREFIX)) != 0)
                         continue;
-                sfd = open_dir_at(images_fd, de->d_name);
+                /* A staging directory, or a partial download (a file). */
+                sfd = openat(images_fd, de->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
                 if (sfd < 0 || flock(sfd, LOCK_EX | LOCK_NB) < 0)
                         continue; /* a download still running */
                 if (rm_rf_at(images_fd, de->d_name, NULL) >= 0)

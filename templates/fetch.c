@@ -47,6 +47,11 @@ static void on_line(const char *line, void *userdata)
         }
 }
 
+static bool cancel(void *userdata)
+{
+        return interrupt_pending() != 0;
+}
+
 /* A number from the environment (tests make the timeouts short), or def. */
 static unsigned env_unsigned(const char *name, unsigned def)
 {
@@ -102,7 +107,9 @@ int fetch_url(const char *url, int fd, const struct fetch_options *o, struct lod
         char exe[PATH_MAX], a_max[32], a_ct[16], a_lst[16], a_ret[16], a_del[16];
         const char *argv[24];
         struct fetch_run run = { .o = o };
-        struct spawn_options so = { .fds = &fd, .n_fds = 1, .on_line = on_line, .userdata = &run };
+        struct spawn_options so = {
+                .fds = &fd, .n_fds = 1, .on_line = on_line, .cancel = cancel, .userdata = &run
+        };
         cleanup_close int exe_fd = -EBADF;
         size_t n = 0;
         int r;

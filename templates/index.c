@@ -88,7 +88,11 @@ static bool field_ok(const char *s, size_t n, bool allow_colon)
                         continue;
                 return false;
         }
-        return !(n <= 2 && s[0] == '.' && (n == 1 || s[1] == '.'));
+        /* ".", "..", and "..." too: all dots is no name a server needs. */
+        for (size_t i = 0; i < n; i++)
+                if (s[i] != '.')
+                        return true;
+        return false;
 }
 
 bool image_path_ok(const char *path)

@@ -86,18 +86,24 @@ fail:
 
 /* Read to the end, keeping the start, so the child never blocks on a full
  * pipe; hand each whole line to on_line when there is one. */
-static size_t read_output(int fd, const struct spawn_options *opts,
+static size_t read_output(int fd, pid_t pid, const struct spawn_options *opts,
                           char out[static SPAWN_OUTPUT_MAX + 1])
 {
         char line[SPAWN_OUTPUT_MAX + 1];
         size_t len = 0, llen = 0;
+        bool killed = false;
 
         for (;;) {
                 char buf[4096];
                 ssize_t n = read(fd, buf, sizeof(buf));
 
-                if (n < 0 && errno == EINTR)
+                if (n < 0 && errno == EINTR) {
+                        if (!killed && opts && opts->cancel && opts->cancel(opts->userdata)) {
+                                (void)kill(pid, SIGKILL);
+                                killed = true;
+                        }
                         continue;
+                }
                 if (n <= 0)
                         break;
                 if (len < SPAWN_OUTPUT_MAX) {
@@ -158,7 +164,7 @@ int spawn_wait_opts(char *const *argv, const struct spawn_options *opts, char **
         close(outp[1]);
         close(errp[1]);
 
-        (void)read_output(outp[0], opts, out);
+        (void)read_output(outp[0], pid, opts, out);
         close(outp[0]);
         if (read_all(errp[0], &e, sizeof(e)) != (ssize_t)sizeof(e))
                 e = 0;

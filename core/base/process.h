@@ -34,6 +34,9 @@ struct spawn_options {
         const int *fds;
         size_t n_fds; /* at most SPAWN_FDS_MAX */
         void (*on_line)(const char *line, void *userdata);
+        /* Asked when a signal interrupts the wait (may be NULL): true kills
+         * the program (SIGKILL), and the wait goes on until it is gone. */
+        bool (*cancel)(void *userdata);
         void *userdata;
 };
 int spawn_wait_opts(char *const *argv, const struct spawn_options *opts, char **ret_output);

@@ -241,6 +241,34 @@ expect 1 'no image busybox/test/.*/nope' -- lodge create nope -t download -- --d
 nothing_cached "unknown image"
 ok "an image the server doesn't have: a clear error"
 
+# --- Ctrl-C in the middle of a download: no image, no container, lodge-fetch gone; the
+# partial download is kept hidden for the next try to resume, until a prune
+: >"$LOG"
+LODGE_FETCH_LOW_SPEED_TIME=60 "$LODGE_BIN" create int1 -t download -- --dist busybox \
+        --release test --server "$URL/slow" >/dev/null 2>"$TEST_DIR/int.err" &
+lpid=$!
+for _ in $(seq 100); do
+        grep -q 'slow/.*rootfs.tar.xz$' "$LOG" && break
+        sleep 0.1
+done
+sleep 1
+pgrep -f "lodge-fetch .*$URL/slow" >/dev/null || fail "no lodge-fetch while downloading"
+t0=$SECONDS
+kill -INT "$lpid"
+rc=0
+wait "$lpid" || rc=$?
+((rc != 0 && SECONDS - t0 < 10)) || fail "interrupted create: exit $rc after $((SECONDS - t0)) s"
+grep -q 'interrupted' "$TEST_DIR/int.err" || fail "interrupted: $(cat "$TEST_DIR/int.err")"
+! pgrep -f "lodge-fetch .*$URL/slow" >/dev/null || fail "lodge-fetch outlived an interrupted lodge"
+left=$(find "$LODGE_CACHE/images" -mindepth 1 -maxdepth 1 ! -name .lock ! -name '.tmp-part-*')
+[ -z "$left" ] || fail "an interrupted download left: $left"
+[ -z "$(ls "$LODGE_ROOT/containers")" ] || fail "an interrupted create left a container"
+assert_no_leftovers
+[ -n "$(find "$LODGE_CACHE/images" -name '.tmp-part-*')" ] || fail "no partial kept to resume"
+expect 0 '' -- lodge image prune
+[ -z "$(find "$LODGE_CACHE/images" -name '.tmp-*')" ] || fail "prune left a partial download"
+ok "Ctrl-C during a download leaves no image and no container; lodge-fetch is gone"
+
 # --- --no-verify is explicit and warns
 expect 0 'not checked' -- lodge create nv -t download -- --dist busybox --release test \
         --server "$URL/unsigned" --protocol lxc --no-verify
