@@ -33,32 +33,33 @@ sign() { gpg_q --yes -u "${2:-good@lodge.invalid}" -a -b -o "$1.asc" "$1"; }
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 size() { stat -c %s "$1"; }
 
-# make_tree DIR [ROOTFS]: an image server tree in both protocols.
+# make_tree DIR [ROOTFS [DIST RELEASE META]]: an image server tree in both protocols.
 make_tree() {
-        local d=$1 rootfs=${2:-$BB}
-        mkdir -p "$d/$IMG" "$d/meta/1.0" "$d/streams/v1"
-        cp "$rootfs" "$d/$IMG/rootfs.tar.xz"
-        cp "$BB_META" "$d/$IMG/meta.tar.xz"
-        echo "busybox;test;$ARCH;default;$BUILD;/$IMG/" >"$d/meta/1.0/index-system"
+        local d=$1 rootfs=${2:-$BB} dist=${3:-busybox} rel=${4:-test} meta=${5:-$BB_META}
+        local img=images/$dist/$rel/$ARCH/default/$BUILD
+        mkdir -p "$d/$img" "$d/meta/1.0" "$d/streams/v1"
+        cp "$rootfs" "$d/$img/rootfs.tar.xz"
+        cp "$meta" "$d/$img/meta.tar.xz"
+        echo "$dist;$rel;$ARCH;default;$BUILD;/$img/" >"$d/meta/1.0/index-system"
         sign "$d/meta/1.0/index-system"
-        sign "$d/$IMG/rootfs.tar.xz"
-        sign "$d/$IMG/meta.tar.xz"
+        sign "$d/$img/rootfs.tar.xz"
+        sign "$d/$img/meta.tar.xz"
         cat >"$d/streams/v1/index.json" <<EOF
 {"format": "index:1.0", "index": {"images": {"datatype": "image-downloads",
  "path": "streams/v1/images.json", "format": "products:1.0",
- "products": ["busybox:test:$ARCH:default"]}}}
+ "products": ["$dist:$rel:$ARCH:default"]}}}
 EOF
-        local r=$d/$IMG/rootfs.tar.xz m=$d/$IMG/meta.tar.xz
+        local r=$d/$img/rootfs.tar.xz m=$d/$img/meta.tar.xz
         cat >"$d/streams/v1/images.json" <<EOF
 {"content_id": "images", "datatype": "image-downloads", "format": "products:1.0",
- "products": {"busybox:test:$ARCH:default": {"aliases": "busybox/test", "arch": "$ARCH",
-  "os": "Busybox", "release": "test", "release_title": "test", "variant": "default",
+ "products": {"$dist:$rel:$ARCH:default": {"aliases": "$dist/$rel", "arch": "$ARCH",
+  "os": "${dist^}", "release": "$rel", "release_title": "$rel", "variant": "default",
   "versions": {"20240101_00:00": {"items": {}},
    "$BUILD": {"items": {
-    "meta.tar.xz": {"ftype": "lxc.tar.xz", "path": "$IMG/meta.tar.xz",
+    "meta.tar.xz": {"ftype": "lxc.tar.xz", "path": "$img/meta.tar.xz",
       "sha256": "$(sha "$m")", "size": $(size "$m"),
       "combined_rootxz_sha256": "$(cat "$m" "$r" | sha256sum | cut -d' ' -f1)"},
-    "root.tar.xz": {"ftype": "root.tar.xz", "path": "$IMG/rootfs.tar.xz",
+    "root.tar.xz": {"ftype": "root.tar.xz", "path": "$img/rootfs.tar.xz",
       "sha256": "$(sha "$r")", "size": $(size "$r")}}}}},
   "vm:x:$ARCH:default": {"arch": "$ARCH", "os": "vm", "release": "x", "variant": "default",
    "versions": {"1": {"items": {"disk": {"ftype": "disk-kvm.img", "path": "x/disk.qcow2",
@@ -192,6 +193,25 @@ for n in ss1 ss2 ss3 lx1 lx2; do lodge destroy "$n" >/dev/null; done
 expect 0 '' -- lodge image prune --all
 nothing_cached "prune --all"
 ok "image prune --all empties the cache"
+
+# --- a Debian (systemd) guest over each protocol
+DEB=$(fixture_debian)
+make_tree "$SRV/deb" "$DEB" debian bookworm "$(meta_of "$DEB")"
+expect 0 '' -- lodge create deb1 -t download -- --dist debian --release bookworm \
+        --server "$URL/deb"
+[ "$(cat "$LODGE_ROOT/containers/deb1/rootfs/etc/hostname")" = deb1 ] || fail "hostname template"
+expect 0 '' -- lodge start deb1
+[ "$(in_guest deb1 hostname)" = deb1 ] || fail "hostname in the Debian guest"
+expect 0 '' -- lodge stop deb1
+expect 0 '' -- lodge image prune --all
+expect 0 '' -- lodge create deb2 -t download -- --dist debian --release bookworm \
+        --server "$URL/deb" --protocol lxc
+[ "$(cat "$LODGE_ROOT/containers/deb2/rootfs/etc/hostname")" = deb2 ] || fail "hostname template"
+grep -q '"protocol":"lxc"' <(lodge image list --format json) || fail "deb2 not over lxc"
+for n in deb1 deb2; do lodge destroy "$n" >/dev/null; done
+expect 0 '' -- lodge image prune --all
+rm -rf "$SRV/deb"
+ok "a Debian guest over simplestreams boots; over LXC's index it is created too"
 
 # --- hostile servers
 i=0
