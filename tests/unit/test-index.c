@@ -113,7 +113,8 @@ static void test_lxc_paths_that_escape(void **state)
                 "/",
                 "/images/a\\b/",
                 "/images/a b/",
-                "images/k//", "/01/....../", /* found by fuzz-index-lxc */
+                "images/k//",
+                "/01/....../", /* found by fuzz-index-lxc */
         };
 
         (void)state;
@@ -179,8 +180,7 @@ static void test_ss_images(void **state)
                                                  "\"incus.tar.xz\":{\"ftype\":\"incus.tar.xz\","
                                                  "\"path\":\"new/incus.tar.xz\","
                                                  "\"sha256\":\"" SHA_B "\",\"size\":880,\"combined_"
-                                                                       "rootxz_sha256\":\"" SHA_A
-                                                 "\"}}},"
+                                                 "rootxz_sha256\":\"" SHA_A "\"}}},"
                                                  "\"20250117_05:24\":{\"items\":{" ITEM(
                                                          "squashfs", "newer/rootfs.squashfs", SHA_A,
                                                          "5") "}}}},"
