@@ -107,10 +107,11 @@ int fetch_url(const char *url, int fd, const struct fetch_options *o, struct lod
         char exe[PATH_MAX], a_max[32], a_ct[16], a_lst[16], a_ret[16], a_del[16];
         const char *argv[24];
         struct fetch_run run = { .o = o };
+        int fds[2] = { fd, -EBADF };
         struct spawn_options so = {
-                .fds = &fd, .n_fds = 1, .on_line = on_line, .cancel = cancel, .userdata = &run
+                .fds = fds, .n_fds = 1, .on_line = on_line, .cancel = cancel, .userdata = &run
         };
-        cleanup_close int exe_fd = -EBADF;
+        cleanup_close int exe_fd = -EBADF, ca_fd = -EBADF;
         size_t n = 0;
         int r;
 
@@ -144,8 +145,13 @@ int fetch_url(const char *url, int fd, const struct fetch_options *o, struct lod
         argv[n++] = "--retry-delay-ms";
         argv[n++] = a_del;
         if (o->ca) {
-                argv[n++] = "--ca";
-                argv[n++] = o->ca;
+                /* Opened here: lodge-fetch runs as nobody, who may not read it. */
+                ca_fd = open(o->ca, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+                if (ca_fd < 0)
+                        return lodge_error_set(err, errno, "CA bundle '%s'", o->ca);
+                fds[so.n_fds++] = ca_fd;
+                argv[n++] = "--ca-fd";
+                argv[n++] = "4";
         }
         if (o->allow_host_change)
                 argv[n++] = "--allow-host-change";

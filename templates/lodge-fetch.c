@@ -32,10 +32,12 @@
 #define OUT_FD 3
 #define NOBODY 65534
 #define DISCARD_MAX (1U << 20)
+#define CA_MAX (16U << 20)
 
 struct fetch_opts {
         const char *url;
-        const char *ca;
+        char *ca; /* the CA bundle's PEM text, read from --ca-fd; NULL: the system's */
+        size_t ca_len;
         uint64_t max_size;       /* 0: no cap */
         long connect_timeout;    /* seconds */
         long low_speed_time;     /* seconds under low_speed_limit */
@@ -255,8 +257,13 @@ static void setup_handle(CURL *h, const struct fetch_opts *o, struct transfer *t
         (void)curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L); /* followed by hand, checked */
         (void)curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
         (void)curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-        if (o->ca)
-                (void)curl_easy_setopt(h, CURLOPT_CAINFO, o->ca);
+        if (o->ca) {
+                struct curl_blob blob = { .data = o->ca,
+                                          .len = o->ca_len,
+                                          .flags = CURL_BLOB_COPY };
+
+                (void)curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
+        }
         (void)curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, o->connect_timeout);
         (void)curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, o->low_speed_time);
         (void)curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, o->low_speed_limit);
@@ -345,6 +352,45 @@ static int drop_privileges(void)
         return 0;
 }
 
+/* The CA bundle lodge opened for us: we may not be able to open it by name
+ * once we are nobody. */
+static int read_ca(int fd, struct fetch_opts *o)
+{
+        size_t cap = 1 << 16;
+
+        if (fd < 3 || fd == OUT_FD)
+                return -EBADF;
+        o->ca = malloc(cap);
+        o->ca_len = 0;
+        for (;;) {
+                ssize_t n;
+
+                if (!o->ca)
+                        return -ENOMEM;
+                if (o->ca_len == cap) {
+                        char *grown;
+
+                        if (cap >= CA_MAX)
+                                return -EFBIG;
+                        grown = realloc(o->ca, cap * 2);
+                        if (!grown)
+                                return -ENOMEM;
+                        o->ca = grown;
+                        cap *= 2;
+                }
+                n = read(fd, o->ca + o->ca_len, cap - o->ca_len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        break;
+                o->ca_len += (size_t)n;
+        }
+        close(fd);
+        return 0;
+}
+
 static int parse_u64(const char *s, uint64_t *ret)
 {
         char *end;
@@ -361,7 +407,7 @@ static int parse_u64(const char *s, uint64_t *ret)
 int main(int argc, char **argv)
 {
         static const struct option longopts[] = {
-                { "ca", required_argument, NULL, 'c' },
+                { "ca-fd", required_argument, NULL, 'c' },
                 { "max-size", required_argument, NULL, 'm' },
                 { "connect-timeout", required_argument, NULL, 'C' },
                 { "low-speed-time", required_argument, NULL, 'T' },
@@ -395,12 +441,10 @@ int main(int argc, char **argv)
                         o.resume |= c == 'u';
                         continue;
                 }
-                if (c == 'c') {
-                        o.ca = optarg;
-                        continue;
-                }
                 if (c == '?' || parse_u64(optarg, &v) < 0 || v > INT32_MAX * 1024ULL * 1024)
                         return fail(EINVAL, "bad arguments");
+                if (c == 'c' && read_ca((int)v, &o) < 0)
+                        return fail(EINVAL, "cannot read the CA bundle from fd %d", (int)v);
                 if (c == 'm')
                         o.max_size = v;
                 else if (c == 'C')
@@ -449,5 +493,6 @@ int main(int argc, char **argv)
         }
         curl_easy_cleanup(t.h);
         curl_global_cleanup();
+        free(o.ca);
         return rc;
 }

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """A test image server for test-download.sh, on 127.0.0.1 only.
 
-    image-server.py ROOT PORTFILE LOGFILE
+    image-server.py ROOT PORTFILE LOGFILE [CERT KEY]
 
 Serves the files below ROOT (GET and HEAD, no directory listings). The first
 path component names a tree; a few trees misbehave on purpose for every file
@@ -14,17 +14,20 @@ one):
     redirhost    302 to the same file on "localhost" (another host name)
     redirloop    302 to itself, forever
     redirhttps   302 to an https:// URL on 127.0.0.1 (nothing listens there)
+    redirhttp    302 to an http:// URL on 127.0.0.1 (a downgrade when serving https)
     endless      200, chunked, a body that never ends
     endless500   500, chunked, an error page that never ends
     truncated    200 with the full Content-Length, half the body, then closed
     slow         200, then one byte every 2 s
 
 Each request is logged as one line "METHOD PATH" to LOGFILE. The chosen port
-is written to PORTFILE once listening.
+is written to PORTFILE once listening. With CERT and KEY (PEM) it speaks
+https.
 """
 import http.server
 import os
 import socketserver
+import ssl
 import sys
 import time
 
@@ -92,6 +95,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.send_plain(302, b"moved\n", [("Location", loc)])
         if target and tree == "redirloop":
             return self.send_plain(302, b"moved\n", [("Location", "http://%s%s" % (host, self.path))])
+        if target and tree == "redirhttp":
+            return self.send_plain(302, b"moved\n", [("Location", "http://%s%s" % (host, self.path))])
         if target and tree == "redirhttps":
             return self.send_plain(302, b"moved\n", [("Location", "https://%s%s" % (host, self.path))])
         if target and tree == "endless":
@@ -135,6 +140,10 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 
 srv = Server(("127.0.0.1", 0), Handler)
+if len(sys.argv) > 5:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(sys.argv[4], sys.argv[5])
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
 with open(PORTFILE + ".tmp", "w") as f:
     f.write(str(srv.server_address[1]))
 os.rename(PORTFILE + ".tmp", PORTFILE)

@@ -213,6 +213,32 @@ expect 0 '' -- lodge image prune --all
 rm -rf "$SRV/deb"
 ok "a Debian guest over simplestreams boots; over LXC's index it is created too"
 
+# --- https: the certificate is checked (a self-signed one only with --ca), and a redirect
+# from https down to http is refused
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+        -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+        -keyout "$TEST_DIR/tls.key" -out "$TEST_DIR/tls.crt" 2>/dev/null
+python3 "$LODGE_SRCDIR/tests/integration/image-server.py" "$SRV" "$TEST_DIR/tlsport" "$LOG" \
+        "$TEST_DIR/tls.crt" "$TEST_DIR/tls.key" &
+TEST_PIDS+=($!)
+for _ in $(seq 100); do
+        [ -s "$TEST_DIR/tlsport" ] && break
+        sleep 0.05
+done
+TLS=https://127.0.0.1:$(cat "$TEST_DIR/tlsport")
+expect 1 'certificate|SSL|TLS' -- lodge create tls1 -t download -- --dist busybox \
+        --release test --server "$TLS/good"
+nothing_cached "untrusted certificate"
+expect 0 '' -- lodge create tls1 -t download -- --dist busybox --release test \
+        --server "$TLS/good" --ca "$TEST_DIR/tls.crt"
+lodge destroy tls1 >/dev/null
+lodge image prune --all >/dev/null 2>&1
+ln -s good "$SRV/redirhttp"
+expect 1 'from https down to http is refused' -- lodge create tls2 -t download -- \
+        --dist busybox --release test --server "$TLS/redirhttp" --ca "$TEST_DIR/tls.crt"
+nothing_cached "https to http"
+ok "https: an untrusted certificate is refused, --ca trusts one; no redirect down to http"
+
 # --- hostile servers
 i=0
 hostile() { # hostile TREE PATTERN [EXTRA ARGS]: create fails with PATTERN, nothing left
