@@ -10,12 +10,14 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/base/cleanup.h"
 #include "core/base/fileio.h"
+#include "core/base/interrupt.h"
 #include "core/base/strv.h"
 #include "templates/templates-internal.h"
 
@@ -259,6 +261,30 @@ static int fetch_index(const struct image_plan *pl, enum image_protocol *ret_pro
         return r;
 }
 
+/* The partial download images_fd/part, created if needed, locked. Another
+ * lodge downloading the same file holds it: wait for it, and when it has
+ * moved the file away meanwhile (into its image), start a new one. */
+static int open_partial(int images_fd, const char *part, struct lodge_error **err)
+{
+        for (;;) {
+                cleanup_close int fd = -EBADF;
+                struct stat a, b;
+
+                fd = openat(images_fd, part, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+                if (fd < 0)
+                        return lodge_error_set(err, errno, "create '%s' in the image cache", part);
+                while (flock(fd, LOCK_EX) < 0) {
+                        if (errno != EINTR)
+                                return lodge_error_set(err, errno, "lock '%s'", part);
+                        if (interrupt_pending())
+                                return lodge_error_set(err, EINTR, "interrupted");
+                }
+                if (fstat(fd, &a) == 0 && fstatat(images_fd, part, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+                    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+                        return TAKE_FD(fd);
+        }
+}
+
 /* Download one file of the image into the staging directory as name, and
  * check it. A partial download is kept (hidden, for the next try to resume)
  * only when interrupted. */
@@ -286,12 +312,9 @@ static int download_file(const struct image_plan *pl, int images_fd, int stage_f
                         return r;
         }
         snprintf(part, sizeof(part), CACHE_STAGE_PREFIX "part-%.32s", h);
-        fd = openat(images_fd, part, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        fd = open_partial(images_fd, part, err);
         if (fd < 0)
-                return lodge_error_set(err, errno, "create '%s' in the image cache", part);
-        if (flock(fd, LOCK_EX | LOCK_NB) < 0)
-                return lodge_error_set(err, EBUSY, "'%s' is being downloaded by another lodge",
-                                       url);
+                return fd;
         fo.resume = true;
         fo.max_size = f->size ? f->size : FILE_MAX;
         fo.what = base;

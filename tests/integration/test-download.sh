@@ -340,3 +340,18 @@ grep -q rootfs.tar.xz "$LOG" || fail "pull downloaded nothing"
 expect 0 '' -- lodge create pulled -t download -- --dist busybox --release test
 [ ! -s "$LOG" ] || fail "create after pull asked the server"
 ok "image pull fills the cache for a later create"
+
+# --- two creates of the same image at once share the download or the cache: both succeed,
+# one image is cached
+lodge destroy pulled >/dev/null
+lodge image prune --all >/dev/null 2>&1
+"$LODGE_BIN" create par1 -t download -- --dist busybox --release test >/dev/null 2>"$TEST_DIR/p1" &
+p1=$!
+"$LODGE_BIN" create par2 -t download -- --dist busybox --release test >/dev/null 2>"$TEST_DIR/p2" &
+p2=$!
+wait "$p1" || fail "par1: $(cat "$TEST_DIR/p1")"
+wait "$p2" || fail "par2: $(cat "$TEST_DIR/p2")"
+[ "$(lodge image list --format json | grep -o '"fingerprint"' | wc -l)" = 1 ] ||
+        fail "two images for one: $(lodge image list)"
+[ -z "$(find "$LODGE_CACHE/images" -name '.tmp-*')" ] || fail "leftovers in the cache"
+ok "two creates of the same image at once: both made, one image cached"
