@@ -19,6 +19,8 @@ one):
     endless500   500, chunked, an error page that never ends
     truncated    200 with the full Content-Length, half the body, then closed
     slow         200, then one byte every 2 s
+    flaky        the first request: like truncated; later ones honour a Range
+                 ("bytes=N-") with a 206
 
 Each request is logged as one line "METHOD PATH" to LOGFILE. The chosen port
 is written to PORTFILE once listening. With CERT and KEY (PEM) it speaks
@@ -32,6 +34,7 @@ import sys
 import time
 
 ROOT, PORTFILE, LOGFILE = sys.argv[1:4]
+FLAKY_SEEN = set()
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -41,8 +44,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
     def log_request_line(self):
+        rng = self.headers.get("Range")
         with open(LOGFILE, "a") as f:
-            f.write("%s %s\n" % (self.command, self.path))
+            f.write("%s %s%s\n" % (self.command, self.path, " range=" + rng if rng else ""))
 
     def local_path(self):
         path = self.path.split("?", 1)[0]
@@ -107,7 +111,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.send_plain(404, b"not found\n")
         with open(path, "rb") as f:
             data = f.read()
-        if target and tree == "truncated":
+        if target and tree == "flaky":
+            first = self.path not in FLAKY_SEEN
+            FLAKY_SEEN.add(self.path)
+            rng = self.headers.get("Range", "")
+            if not first and rng.startswith("bytes=") and rng.endswith("-"):
+                start = int(rng[6:-1])
+                self.send_response(206)
+                self.send_header("Content-Range", "bytes %d-%d/%d" % (start, len(data) - 1, len(data)))
+                self.send_header("Content-Length", str(len(data) - start))
+                self.end_headers()
+                self.wfile.write(data[start:])
+                return
+        if target and (tree == "truncated" or (tree == "flaky" and first)):
             self.send_response(200)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()

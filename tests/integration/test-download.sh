@@ -68,7 +68,7 @@ EOF
 }
 
 make_tree "$SRV/good"
-for t in err500 err404 redirhost redirloop redirhttps endless endless500 truncated slow; do
+for t in err500 err404 redirhost redirloop redirhttps endless endless500 truncated slow flaky; do
         ln -s good "$SRV/$t"
 done
 # LXC's protocol only.
@@ -213,6 +213,14 @@ expect 0 '' -- lodge image prune --all
 rm -rf "$SRV/deb"
 ok "a Debian guest over simplestreams boots; over LXC's index it is created too"
 
+# --- a transfer cut off in the middle is retried from where it stopped (a range request)
+: >"$LOG"
+expect 0 '' -- lodge create flaky -t download -- --dist busybox --release test --server "$URL/flaky"
+grep -Eq 'flaky/.*rootfs.tar.xz range=bytes=[1-9][0-9]*-$' "$LOG" || fail "no resume: $(cat "$LOG")"
+lodge destroy flaky >/dev/null
+lodge image prune --all >/dev/null 2>&1
+ok "a download cut off halfway resumes with a range request and succeeds"
+
 # --- https: the certificate is checked (a self-signed one only with --ca), and a redirect
 # from https down to http is refused
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
@@ -250,7 +258,9 @@ hostile() { # hostile TREE PATTERN [EXTRA ARGS]: create fails with PATTERN, noth
         nothing_cached "$tree"
         ok "hostile server '$tree': refused ($(tail -n1 "$TEST_DIR/err" | cut -c1-110))"
 }
+: >"$LOG"
 hostile err500 'HTTP 500'
+[ "$(grep -c 'err500/.*rootfs.tar.xz$' "$LOG")" = 2 ] || fail "a 500 was not retried once: $(cat "$LOG")"
 hostile err404 'HTTP 404'
 hostile redirhost 'redirect to another host is refused'
 hostile redirloop 'too many redirects'
