@@ -45,7 +45,10 @@ fi
 work=$(mktemp -d /var/tmp/lodge-bench-dl.XXXXXX)
 server_pid=
 cleanup() {
-        [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+        if [ -n "$server_pid" ]; then
+                kill "$server_pid" 2>/dev/null || true
+                wait "$server_pid" 2>/dev/null || true
+        fi
         rm -rf --one-file-system "$work"
 }
 trap cleanup EXIT
