@@ -158,7 +158,7 @@ static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, cur
         struct transfer *t = userdata;
         uint64_t now = now_ms();
 
-        if (!t->o->progress || t->discard || now - t->last_progress_ms < 200)
+        if (!t->o->progress || t->discard || dlnow <= 0 || now - t->last_progress_ms < 200)
                 return 0;
         t->last_progress_ms = now;
         printf("progress %" PRIu64 " %" PRIu64 "\n", t->written,
@@ -332,6 +332,8 @@ static int attempt(CURL *h, struct transfer *t, bool *retry)
                 *retry = transient(CURLE_OK, code);
                 return fail(code == 404 ? ENOENT : EPROTO, "the server answered HTTP %ld", code);
         }
+        if (o->progress) /* the last word: complete */
+                printf("progress %" PRIu64 " %" PRIu64 "\n", t->written, t->written);
         printf("ok %ld %" PRIu64 "\n", code, t->written);
         fflush(stdout);
         return 0;
