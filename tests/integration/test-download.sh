@@ -308,7 +308,14 @@ for _ in $(seq 100); do
         sleep 0.1
 done
 sleep 1
-pgrep -f "lodge-fetch .*$URL/slow" >/dev/null || fail "no lodge-fetch while downloading"
+fpid=$(pgrep -f "lodge-fetch .*$URL/slow") || fail "no lodge-fetch while downloading"
+grep -Eq '^Uid:\s+65534\s+65534\s+65534\s+65534' "/proc/$fpid/status" &&
+        grep -Eq '^Gid:\s+65534\s+65534\s+65534\s+65534' "/proc/$fpid/status" &&
+        grep -Eq '^Groups:\s*$' "/proc/$fpid/status" &&
+        grep -Eq '^NoNewPrivs:\s+1' "/proc/$fpid/status" &&
+        grep -Eq '^CapEff:\s+0+$' "/proc/$fpid/status" ||
+        fail "lodge-fetch is not unprivileged: $(grep -E 'Uid|Gid|Groups|NoNewPrivs|CapEff' "/proc/$fpid/status")"
+[ "$(find "/proc/$fpid/fd" -mindepth 1 | wc -l)" -le 8 ] || fail "lodge-fetch holds fds: $(ls -l "/proc/$fpid/fd")"
 t0=$SECONDS
 kill -INT "$lpid"
 rc=0
@@ -323,7 +330,7 @@ assert_no_leftovers
 [ -n "$(find "$LODGE_CACHE/images" -name '.tmp-part-*')" ] || fail "no partial kept to resume"
 expect 0 '' -- lodge image prune
 [ -z "$(find "$LODGE_CACHE/images" -name '.tmp-*')" ] || fail "prune left a partial download"
-ok "Ctrl-C during a download leaves no image and no container; lodge-fetch is gone"
+ok "lodge-fetch runs as nobody with no_new_privs and no capabilities; Ctrl-C during a download leaves no image and no container; lodge-fetch is gone"
 
 # --- --no-verify is explicit and warns
 expect 0 'not checked' -- lodge create nv -t download -- --dist busybox --release test \
