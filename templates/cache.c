@@ -185,7 +185,7 @@ int cache_read(int images_fd, const char *fingerprint, struct lodge_image *ret,
         if (r < 0)
                 return lodge_error_set(err, -r, "image '%.12s'", fingerprint);
         r = parse_info(text, &c);
-        if (r >= 0 && strcmp(c.fingerprint, fingerprint) != 0)
+        if (r >= 0 && (!c.fingerprint || strcmp(c.fingerprint, fingerprint) != 0))
                 r = -EINVAL;
         if (r < 0) {
                 lodge_image_done(&c);
@@ -241,20 +241,33 @@ int cache_write_info(int dirfd, const struct lodge_image *c, struct lodge_error 
         return write_file_atomic_at(dirfd, "info", buf, len, 0644, err);
 }
 
-int cache_list(int images_fd, struct lodge_image **ret, size_t *ret_n, struct lodge_error **err)
+/* A directory stream of its own: a dup of images_fd would share (and move)
+ * its directory offset. NULL with errno set on failure. */
+static DIR *open_dir_stream(int images_fd)
 {
-        /* Its own open file: a dup would share the directory offset. */
-        cleanup_close int fd = openat(images_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        struct lodge_image *v = NULL;
-        size_t n = 0;
+        int fd = openat(images_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         DIR *d;
 
         if (fd < 0)
-                return lodge_error_set(err, errno, "image cache");
+                return NULL;
         d = fdopendir(fd);
+        if (!d) {
+                int e = errno;
+
+                close(fd);
+                errno = e;
+        }
+        return d;
+}
+
+int cache_list(int images_fd, struct lodge_image **ret, size_t *ret_n, struct lodge_error **err)
+{
+        struct lodge_image *v = NULL;
+        size_t n = 0;
+        DIR *d = open_dir_stream(images_fd);
+
         if (!d)
                 return lodge_error_set(err, errno, "image cache");
-        fd = -EBADF;
         for (struct dirent *de = readdir(d); de; de = readdir(d)) {
                 struct lodge_image c = { 0 }, *grown;
 
@@ -452,17 +465,11 @@ int cache_remove_locked(int images_fd, const char *fingerprint, struct lodge_err
 
 int cache_prune_stale(int images_fd, struct lodge_error **err)
 {
-        /* Its own open file: a dup would share the directory offset. */
-        cleanup_close int fd = openat(images_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         unsigned removed = 0;
-        DIR *d;
+        DIR *d = open_dir_stream(images_fd);
 
-        if (fd < 0)
-                return lodge_error_set(err, errno, "image cache");
-        d = fdopendir(fd);
         if (!d)
                 return lodge_error_set(err, errno, "image cache");
-        fd = -EBADF;
         /* Staging directories whose owner is gone: what an interrupted
          * download or remove left behind. */
         for (struct dirent *de = readdir(d); de; de = readdir(d)) {

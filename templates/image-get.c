@@ -26,7 +26,7 @@
 #define IMAGES_JSON_MAX (64ULL << 20)
 #define SIG_MAX (64ULL << 10)
 #define FILE_MAX (16ULL << 30) /* when the index gives no size */
-#define DEFAULT_TTL (24 * 3600)
+#define DEFAULT_TTL ((int64_t)24 * 3600)
 #define CONF_MAX (1U << 20)
 
 /* The settings of a request after lodge.conf and the defaults. */

@@ -201,11 +201,7 @@ static int curl_errno(CURLcode c)
                 return EPROTO;
         case CURLE_FILESIZE_EXCEEDED:
                 return EFBIG;
-        case CURLE_PARTIAL_FILE:
-        case CURLE_RECV_ERROR:
-        case CURLE_GOT_NOTHING:
-                return EIO;
-        default:
+        default: /* partial file, receive errors, nothing received, … */
                 return EIO;
         }
 }

@@ -64,7 +64,7 @@ int sha256_fds(const int *fds, size_t n, char ret[static 65], uint64_t *ret_size
 int verify_file(int fd, const struct image_file *f, const char *what, struct lodge_error **err)
 {
         char sum[65];
-        uint64_t size;
+        uint64_t size = 0;
         int r;
 
         r = sha256_fds(&fd, 1, sum, &size, err);
