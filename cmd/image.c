@@ -276,7 +276,7 @@ const struct lodge_cmd cmd_image = {
                    "                          --help')\n"
                    "  import                  put local tarballs into the cache\n"
                    "  remove                  remove cached images\n"
-                   "  prune                   remove expired images (all with --all) and what\n"
-                   "                          interrupted downloads left\n",
+                   "  prune                   remove expired and superseded images (all with\n"
+                   "                          --all) and what interrupted downloads left\n",
         .run = run_image,
 };

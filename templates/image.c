@@ -135,6 +135,28 @@ int lodge_template_image_remove(const char *cache_dir, const char *ref, struct l
         return cache_remove_locked(images_fd, c.fingerprint, err);
 }
 
+static bool same(const char *a, const char *b)
+{
+        return a && b && strcmp(a, b) == 0;
+}
+
+/* Has a newer build of the same image from the same server been cached? */
+static bool superseded(const struct lodge_image *v, size_t n, size_t i)
+{
+        const struct lodge_image *a = &v[i];
+
+        for (size_t j = 0; j < n; j++) {
+                const struct lodge_image *b = &v[j];
+
+                if (j != i && same(a->source, b->source) && same(a->dist, b->dist) &&
+                    same(a->release, b->release) && same(a->arch, b->arch) &&
+                    same(a->variant, b->variant) && a->build && b->build &&
+                    strcmp(b->build, a->build) > 0)
+                        return true;
+        }
+        return false;
+}
+
 int lodge_template_image_prune(const char *cache_dir, bool all, struct lodge_error **err)
 {
         cleanup_close int images_fd = cache_open(cache_dir, false, NULL);
@@ -156,7 +178,7 @@ int lodge_template_image_prune(const char *cache_dir, bool all, struct lodge_err
         if (r < 0)
                 return r;
         for (size_t i = 0; r >= 0 && i < n; i++) {
-                if (!all && (v[i].expiry == 0 || v[i].expiry > now))
+                if (!all && (v[i].expiry == 0 || v[i].expiry > now) && !superseded(v, n, i))
                         continue;
                 r = cache_remove_locked(images_fd, v[i].fingerprint, err);
                 if (r >= 0)

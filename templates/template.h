@@ -96,6 +96,7 @@ int lodge_template_image_import(const char *cache_dir, const char *rootfs, const
  * ambiguous. */
 int lodge_template_image_remove(const char *cache_dir, const char *ref, struct lodge_error **err);
 
-/* Remove expired images (all with all), and what interrupted downloads left;
- * returns how many images went. */
+/* Remove expired images, and those of which a newer build from the same
+ * server is cached (all of them with all), and what interrupted downloads
+ * left; returns how many images went. */
 int lodge_template_image_prune(const char *cache_dir, bool all, struct lodge_error **err);

@@ -164,6 +164,30 @@ grep -q "GET /good/streams/v1/images.json" "$LOG" || fail "--refresh did not ask
 ! grep -q "rootfs.tar.xz" "$LOG" || fail "--refresh downloaded the same build again"
 ok "--refresh asks the server, and keeps the cached build when it is the newest"
 
+# A newer build on the server: --refresh downloads it, and new creates use it.
+make_tree "$SRV/evolve"
+expect 0 '' -- lodge create ev1 -t download -- --dist busybox --release test --server "$URL/evolve"
+xz -dc "$BB" | xz -1 -T1 >"$TEST_DIR/bb2.tar.xz" # the same tree, other bytes
+BUILD=20250202_00:00 make_tree "$SRV/evolve" "$TEST_DIR/bb2.tar.xz"
+: >"$LOG"
+expect 0 '' -- lodge create ev2 -t download -- --dist busybox --release test --server "$URL/evolve"
+[ ! -s "$LOG" ] || fail "a fresh cached image was checked with the server"
+expect 0 '' -- lodge create ev3 -t download -- --dist busybox --release test \
+        --server "$URL/evolve" --refresh
+grep -q "20250202_00:00/rootfs.tar.xz" "$LOG" || fail "the newer build not downloaded: $(cat "$LOG")"
+expect 0 '' -- lodge image list --format json
+python3 - "$TEST_DIR/out" "$URL/evolve" <<'PY' || fail "image list after a new build: $(cat "$TEST_DIR/out")"
+import json, sys
+builds = sorted(i["build"] for i in json.load(open(sys.argv[1])) if i["source"] == sys.argv[2])
+assert builds == ["20250101_00:00", "20250202_00:00"], builds
+PY
+expect 0 '1 image removed' -- lodge image prune
+expect 0 '' -- lodge image list --format json
+grep -q '"build":"20250202_00:00"' "$TEST_DIR/out" && ! grep -q '"build":"20250101_00:00"' \
+        "$TEST_DIR/out" || fail "prune kept the superseded build: $(cat "$TEST_DIR/out")"
+for n in ev1 ev2 ev3; do lodge destroy "$n" >/dev/null; done
+ok "a newer build on the server is downloaded with --refresh; prune drops the superseded one"
+
 # --- LXC's protocol, forced and found by itself; signatures checked with gpgv
 expect 0 '' -- lodge image prune --all
 : >"$LOG"
