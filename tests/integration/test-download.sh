@@ -287,6 +287,11 @@ hostile err500 'HTTP 500'
 [ "$(grep -c 'err500/.*rootfs.tar.xz$' "$LOG")" = 2 ] || fail "a 500 was not retried once: $(cat "$LOG")"
 hostile err404 'HTTP 404'
 hostile redirhost 'redirect to another host is refused'
+expect 0 '' -- lodge create rh -t download -- --dist busybox --release test \
+        --server "$URL/redirhost" --allow-redirect-host
+lodge destroy rh >/dev/null
+lodge image prune --all >/dev/null 2>&1
+ok "--allow-redirect-host follows a redirect to another host (localhost)"
 hostile redirloop 'too many redirects'
 hostile endless 'more than the expected|larger than expected'
 hostile endless500 'endless HTTP 500 body|HTTP 500'
