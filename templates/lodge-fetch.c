@@ -299,7 +299,8 @@ static int attempt(CURL *h, struct transfer *t, bool *retry)
                 if (t->err)
                         return fail(t->err, "%s", t->errmsg[0] ? t->errmsg : "write the download");
                 if (c == CURLE_FILESIZE_EXCEEDED)
-                        return fail(EFBIG, "%s: larger than expected", url);
+                        return fail(EFBIG, "larger than the expected %" PRIu64 " bytes",
+                                    o->max_size);
                 if (c == CURLE_RANGE_ERROR && t->written > 0) {
                         /* No ranges here: the next attempt starts over. */
                         if (ftruncate(OUT_FD, 0) < 0 || lseek(OUT_FD, 0, SEEK_SET) < 0)

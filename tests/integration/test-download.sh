@@ -293,14 +293,14 @@ lodge destroy rh >/dev/null
 lodge image prune --all >/dev/null 2>&1
 ok "--allow-redirect-host follows a redirect to another host (localhost)"
 hostile redirloop 'too many redirects'
-hostile endless 'more than the expected|larger than expected'
+hostile endless 'more than the expected [0-9]+ bytes|larger than the expected [0-9]+ bytes'
 hostile endless500 'endless HTTP 500 body|HTTP 500'
 hostile truncated 'Transferred a partial file|partial|rootfs'
 t0=$SECONDS
 hostile slow 'Timeout|timed out|too slow'
 ((SECONDS - t0 < 30)) || fail "the low-speed timeout took $((SECONDS - t0)) s"
 hostile wronghash 'sha256 [0-9a-f]+ does not match'
-hostile wrongsize 'bytes, the index says 1000|more than the expected 1000|larger than expected'
+hostile wrongsize 'bytes, the index says 1000|(more|larger) than the expected 1000 bytes'
 hostile escape "outside the server's tree"
 hostile escapelxc "outside the server's tree" --protocol lxc
 hostile abslxc "outside the server's tree" --protocol lxc
