@@ -178,18 +178,17 @@ static int unpack_cached(const struct lodge_template_ctx *ctx, int images_fd,
         rootfs = openat(dir, "rootfs", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (rootfs < 0)
                 return lodge_error_set(err, errno, "image '%.12s': rootfs", img->fingerprint);
-        if (img->meta == LODGE_IMAGE_META_LXC) {
+        if (img->meta != LODGE_IMAGE_META_NONE) {
                 meta = openat(dir, "meta", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
                 if (meta < 0)
                         return lodge_error_set(err, errno, "image '%.12s': meta", img->fingerprint);
         }
-        r = image_unpack(ctx, rootfs, "rootfs", meta, "meta", res, err);
+        r = image_unpack(ctx, rootfs, "rootfs", img->meta == LODGE_IMAGE_META_LXC ? meta : -EBADF,
+                         "meta", res, err);
+        if (r >= 0 && img->meta == LODGE_IMAGE_META_INCUS)
+                r = incus_meta_apply(meta, ctx->rootfs_fd, ctx->name, &res->warnings, err);
         if (r < 0)
                 return lodge_error_prefix(err, r, "image '%.12s'", img->fingerprint);
-        if (img->meta == LODGE_IMAGE_META_INCUS &&
-            strv_extend(&res->warnings, "the image's Incus metadata (its templates) is not "
-                                        "applied: lodge reads LXC meta tarballs only") < 0)
-                return lodge_error_set(err, ENOMEM, "warnings");
         return 0;
 }
 

@@ -263,3 +263,21 @@ int image_request_parse(int argc, char **argv, bool need_image, struct image_req
 int image_get(const char *cache_dir, const char *conf_path, const struct image_request *rq,
               lodge_template_progress_cb progress, void *userdata, struct lodge_image *ret,
               bool *ret_downloaded, char ***ret_warnings, struct lodge_error **err);
+
+/* ---- incus-meta.c: Incus image metadata (incus.tar.xz) ---- */
+
+/* The templates of metadata.yaml that apply at create: "PATH\0TEMPLATE"
+ * pairs (PATH absolute in the guest, TEMPLATE a file in templates/).
+ * -EINVAL for an entry that is not an absolute path. */
+int incus_templates_parse(const char *yaml, char ***ret, struct lodge_error **err);
+
+/* in with {{ container.name }} and {{ instance.name }} replaced by name;
+ * -EOPNOTSUPP when it holds any other Pongo2 markup, -ENOMEM. */
+int incus_template_render(const char *in, const char *name, char **ret);
+
+/* Render the create templates of the Incus metadata tarball meta_fd into the
+ * rootfs rootfd (files replaced atomically, never through a symlink; a
+ * missing directory skips the file, as Incus does). A template lodge can't
+ * render is left out and said in *warnings. */
+int incus_meta_apply(int meta_fd, int rootfd, const char *name, char ***warnings,
+                     struct lodge_error **err);

@@ -188,6 +188,52 @@ grep -q '"build":"20250202_00:00"' "$TEST_DIR/out" && ! grep -q '"build":"202501
 for n in ev1 ev2 ev3; do lodge destroy "$n" >/dev/null; done
 ok "a newer build on the server is downloaded with --refresh; prune drops the superseded one"
 
+# --- simplestreams with Incus metadata, as images.linuxcontainers.org serves it: the create
+# templates of metadata.yaml rendered with the container's name, others left with a warning
+mkdir -p "$TEST_DIR/incus/templates" "$SRV/incus/$IMG" "$SRV/incus/streams/v1"
+cat >"$TEST_DIR/incus/metadata.yaml" <<EOF
+architecture: x86_64
+creation_date: 1737006240
+templates:
+  /etc/hostname:
+    when:
+    - create
+    - copy
+    template: hostname.tpl
+  /etc/motd:
+    when:
+    - create
+    template: motd.tpl
+EOF
+echo '{{ container.name }}' >"$TEST_DIR/incus/templates/hostname.tpl"
+echo '{% if container.name %}hello{% endif %}' >"$TEST_DIR/incus/templates/motd.tpl"
+tar -C "$TEST_DIR/incus" -cJf "$SRV/incus/$IMG/incus.tar.xz" metadata.yaml templates
+cp "$BB" "$SRV/incus/$IMG/rootfs.tar.xz"
+cp "$SRV/good/streams/v1/index.json" "$SRV/incus/streams/v1/"
+python3 - "$SRV/incus" "$IMG" "$ARCH" "$BUILD" <<'PY'
+import hashlib, json, os, sys
+srv, img, arch, build = sys.argv[1:5]
+items, data = {}, {}
+for ftype, name in (("root.tar.xz", "rootfs.tar.xz"), ("incus.tar.xz", "incus.tar.xz")):
+    data[ftype] = open(os.path.join(srv, img, name), "rb").read()
+    items[ftype] = {"ftype": ftype, "path": img + "/" + name, "size": len(data[ftype]),
+                    "sha256": hashlib.sha256(data[ftype]).hexdigest()}
+items["incus.tar.xz"]["combined_rootxz_sha256"] = hashlib.sha256(
+    data["incus.tar.xz"] + data["root.tar.xz"]).hexdigest()
+json.dump({"products": {"busybox:test:%s:default" % arch: {
+    "os": "busybox", "release": "test", "arch": arch, "variant": "default",
+    "versions": {build: {"items": items}}}}},
+    open(os.path.join(srv, "streams/v1/images.json"), "w"))
+PY
+expect 0 "image template for '/etc/motd' not applied" -- lodge create inc1 -t download -- \
+        --dist busybox --release test --server "$URL/incus"
+[ "$(cat "$LODGE_ROOT/containers/inc1/rootfs/etc/hostname")" = inc1 ] ||
+        fail "Incus hostname template not rendered"
+! grep -q hello "$LODGE_ROOT/containers/inc1/rootfs/etc/motd" 2>/dev/null || fail "motd rendered"
+grep -q '"protocol":"simplestreams"' <(lodge image list --format json) || fail "not cached"
+lodge destroy inc1 >/dev/null
+ok "simplestreams with Incus metadata: the hostname template rendered, the rest warned about"
+
 # --- LXC's protocol, forced and found by itself; signatures checked with gpgv
 expect 0 '' -- lodge image prune --all
 : >"$LOG"
