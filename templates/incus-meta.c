@@ -65,7 +65,7 @@ static int read_incus(int fd, char **ret_yaml, char ***ret_tpls, struct lodge_er
                 buf = malloc(strlen(path) + 1 + (size_t)size + 1);
                 if (!buf)
                         return lodge_error_set(err, ENOMEM, "Incus metadata");
-                strcpy(buf, path);
+                memcpy(buf, path, strlen(path) + 1);
                 while (got < (size_t)size) {
                         la_ssize_t k = archive_read_data(a, buf + strlen(path) + 1 + got,
                                                          (size_t)size - got);
@@ -130,7 +130,7 @@ static bool key_value(const char *p, char *key, size_t keylen, const char **ret_
 
 int incus_templates_parse(const char *yaml, char ***ret, struct lodge_error **err)
 {
-        cleanup_free char *copy = strdup(yaml);
+        cleanup_free char *copy = yaml ? strdup(yaml) : NULL;
         cleanup_strv char **out = NULL;
         char *save = NULL, path[1024] = "", tpl[256] = "";
         bool in_templates = false, in_when = false, create = false;
