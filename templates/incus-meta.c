@@ -136,6 +136,10 @@ int incus_templates_parse(const char *yaml, char ***ret, struct lodge_error **er
         bool in_templates = false, in_when = false, create = false;
         int r = 0;
 
+        if (!yaml) {
+                *ret = NULL;
+                return 0;
+        }
         if (!copy)
                 return lodge_error_set(err, ENOMEM, "metadata.yaml");
         /* One entry ends where the next begins (or the section does). */
