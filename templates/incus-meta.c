@@ -264,6 +264,7 @@ static int write_in_root(int rootfd, const char *path, const char *text, struct 
                 return lodge_error_set(err, ENOMEM, "template '%s'", path);
         slash = strrchr(dir, '/');
         if (!slash || !filename_is_valid(slash + 1))
+                /* cppcheck-suppress memleak ; dir is freed by its cleanup attribute */
                 return lodge_error_set(err, EINVAL, "template '%s': not a file path", path);
         base = path + (slash - dir) + 1;
         *slash = '\0';
