@@ -49,6 +49,7 @@ cleanup() {
                 kill "$server_pid" 2>/dev/null || true
                 wait "$server_pid" 2>/dev/null || true
         fi
+        gpgconf --homedir "$work/gnupg" --kill all 2>/dev/null || true # the agent gpg started
         rm -rf --one-file-system "$work"
 }
 trap cleanup EXIT

@@ -28,6 +28,8 @@ gpg_q() { gpg --batch --quiet --pinentry-mode loopback --passphrase '' "$@" 2>/d
 gpg_q --quick-gen-key 'lodge test <good@lodge.invalid>' ed25519 sign never
 gpg_q --quick-gen-key 'lodge other <other@lodge.invalid>' ed25519 sign never
 gpg_q --export good@lodge.invalid >"$TEST_DIR/keyring.gpg"
+# The signing below needs gpg-agent; it would outlive the test by minutes.
+stop_gpg_agent() { gpgconf --homedir "$GNUPGHOME" --kill all 2>/dev/null || true; }
 sign() { gpg_q --yes -u "${2:-good@lodge.invalid}" -a -b -o "$1.asc" "$1"; }
 
 sha() { sha256sum "$1" | cut -d' ' -f1; }
@@ -103,6 +105,7 @@ rm "$SRV/unsigned/$IMG/rootfs.tar.xz.asc"
 xz -T1 -c "$TEST_DIR/hostile.tar" >"$TEST_DIR/hostile.tar.xz"
 make_tree "$SRV/hostile" "$TEST_DIR/hostile.tar.xz"
 
+stop_gpg_agent
 : >"$LOG"
 python3 "$LODGE_SRCDIR/tests/integration/image-server.py" "$SRV" "$TEST_DIR/port" "$LOG" &
 TEST_PIDS+=($!)
@@ -447,3 +450,4 @@ wait "$p2" || fail "par2: $(cat "$TEST_DIR/p2")"
         fail "two images for one: $(lodge image list)"
 [ -z "$(find "$LODGE_CACHE/images" -name '.tmp-*')" ] || fail "leftovers in the cache"
 ok "two creates of the same image at once: both made, one image cached"
+stop_gpg_agent
