@@ -4,6 +4,7 @@
  * version numbers. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include "core/apparmor.h"
 #include "core/base/cleanup.h"
 #include "core/base/fileio.h"
+#include "core/base/path.h"
 #include "core/cgroup.h"
 #include "core/container.h"
 #include "core/guest.h"
@@ -197,6 +199,25 @@ static void check_monitor(struct report *r)
         add(r, "monitor", LODGE_CHECK_OK, "lodge-monitor: %s", path);
 }
 
+/* create -t download: lodge-fetch (the one program that links libcurl) and
+ * gpgv, which checks LXC image servers' signatures. */
+static void check_download(struct report *r)
+{
+        char path[PATH_MAX];
+        int fd = libexec_open("lodge-fetch", LODGE_LIBEXECDIR, path);
+        bool gpgv = access("/usr/bin/gpgv", X_OK) == 0;
+
+        if (fd < 0) {
+                add(r, "downloads", LODGE_CHECK_WARN,
+                    "no lodge-fetch: create -t download reads file:// servers only");
+                return;
+        }
+        close(fd);
+        add(r, "downloads", gpgv ? LODGE_CHECK_OK : LODGE_CHECK_WARN, "lodge-fetch: %s; %s", path,
+            gpgv ? "gpgv checks LXC servers' signatures"
+                 : "no /usr/bin/gpgv: LXC servers' images need --no-verify");
+}
+
 static void check_userns(struct report *r)
 {
         cleanup_free char *max = NULL;
@@ -261,6 +282,7 @@ int lodge_check(const struct lodge_paths *p, struct lodge_check_item **ret, size
         check_paths(&r);
         check_processes(&r);
         check_monitor(&r);
+        check_download(&r);
         if (r.oom) {
                 lodge_check_free(r.items, r.n);
                 return lodge_error_set(err, ENOMEM, "check");

@@ -9,6 +9,7 @@
 
 #include "core/base/error.h"
 #include "core/config.h"
+#include "templates/template.h" /* struct lodge_image */
 
 /* Where lodge keeps things; see DESIGN.md "Paths and state". */
 struct lodge_paths {
@@ -228,6 +229,22 @@ struct lodge_template_desc {
         const char *usage;
 };
 size_t lodge_templates_describe(struct lodge_template_desc *ret, size_t max);
+
+/* Images in the cache ($LODGE_CACHE/images) and on image servers; see
+ * templates/template.h for each. args are the download template's arguments
+ * (argv[0] ignored). */
+int lodge_image_list(const struct lodge_paths *p, struct lodge_image **ret, size_t *ret_n,
+                     struct lodge_error **err);
+int lodge_image_list_remote(const struct lodge_paths *p, int argc, char **argv,
+                            struct lodge_image **ret, size_t *ret_n, struct lodge_error **err);
+int lodge_image_pull(const struct lodge_paths *p, int argc, char **argv, lodge_progress_cb progress,
+                     void *userdata, struct lodge_image *ret, char ***ret_warnings,
+                     struct lodge_error **err);
+int lodge_image_import(const struct lodge_paths *p, const char *rootfs, const char *meta,
+                       char *const *aliases, struct lodge_image *ret, struct lodge_error **err);
+int lodge_image_remove(const struct lodge_paths *p, const char *ref, struct lodge_error **err);
+/* Returns how many images were removed. */
+int lodge_image_prune(const struct lodge_paths *p, bool all, struct lodge_error **err);
 
 /* What `lodge check` reports: each confinement layer and piece of kernel
  * support lodge uses, and whether this host (and this build) provides it. */

@@ -229,6 +229,7 @@ static int build_container(const struct lodge_paths *p, const struct root_dirs *
                 .rootfs_fd = rootfd,
                 .rootfs_path = rootfs_path,
                 .cache_dir = p->cache,
+                .conf_path = p->conf,
                 .progress = opts->progress,
                 .userdata = opts->userdata,
         };

@@ -25,6 +25,7 @@
 #include "core/base/fdpass.h"
 #include "core/base/fileio.h"
 #include "core/base/log.h"
+#include "core/base/path.h"
 #include "core/base/process.h"
 #include "core/core-internal.h"
 #include "core/guest-net.h"
@@ -359,37 +360,11 @@ static void keeper_stop(struct monitor *m)
  * LODGE_LIBEXECDIR; root's, and writable by no one else. */
 int monitor_exe_open(void)
 {
-        char self[PATH_MAX], path[PATH_MAX + 32];
-        const char *candidates[2] = { NULL, LODGE_LIBEXECDIR "/lodge-monitor" };
-        ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        int fd = libexec_open("lodge-monitor", LODGE_LIBEXECDIR, NULL);
 
-        if (n > 0) {
-                char *slash;
-
-                self[n] = '\0';
-                slash = strrchr(self, '/');
-                if (slash) {
-                        *slash = '\0';
-                        snprintf(path, sizeof(path), "%s/lodge-monitor", self);
-                        candidates[0] = path;
-                }
-        }
-        for (size_t i = 0; i < ELEMENTSOF(candidates); i++) {
-                struct stat st;
-                int fd;
-
-                if (!candidates[i])
-                        continue;
-                fd = open(candidates[i], O_PATH | O_CLOEXEC);
-                if (fd < 0)
-                        continue;
-                if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == 0 &&
-                    !(st.st_mode & 022) && (st.st_mode & 0100))
-                        return fd;
-                log_warn("%s: not root's or writable by others: not used", candidates[i]);
-                close(fd);
-        }
-        return -ENOENT;
+        if (fd == -EPERM)
+                log_warn("lodge-monitor: not root's or writable by others: not used");
+        return fd < 0 ? -ENOENT : fd;
 }
 
 /* Once init runs, all that is left to do until it ends is serving: become

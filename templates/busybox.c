@@ -328,7 +328,7 @@ static int make_applets(int rootfd, const char *busybox, struct lodge_error **er
         char *argv[] = { (char *)busybox, "--list-full", NULL };
         int r;
 
-        r = spawn_wait_lines(argv, &opts);
+        r = spawn_wait_opts(argv, &opts, NULL);
         if (r != 0)
                 return lodge_error_set(err, r < 0 ? -r : EIO, "busybox --list-full: %s",
                                        r < 0 ? "could not run it" : "failed");

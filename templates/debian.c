@@ -422,7 +422,7 @@ static int debootstrap(const char *tree, void *userdata, struct lodge_error **er
                 memmove(argv + 3, argv + 4, 4 * sizeof(char *));
         if (ctx->progress)
                 ctx->progress("running debootstrap", 0, 0, ctx->userdata);
-        r = spawn_wait_lines(argv, &opts);
+        r = spawn_wait_opts(argv, &opts, NULL);
         if (r < 0)
                 return lodge_error_set(err, -r, "run '%s'", prog);
         if (r == 0)

@@ -115,46 +115,54 @@ static int open_input(const char *opt, const char *path, struct lodge_error **er
         return fd;
 }
 
-static int local_populate(const struct lodge_template_ctx *ctx, void *state,
-                          struct lodge_template_result *res, struct lodge_error **err)
+int image_unpack(const struct lodge_template_ctx *ctx, int rootfs_fd, const char *rootfs_name,
+                 int meta_fd, const char *meta_name, struct lodge_template_result *res,
+                 struct lodge_error **err)
 {
-        const struct local_state *s = state;
         CLEANUP(image_meta_done) struct image_meta meta = { 0 };
         struct extract_options opts = { 0 };
         int r;
 
         /* The meta first: its excludes apply to the unpacking. */
-        if (s->meta) {
-                cleanup_close int fd = open_input("--meta", s->meta, err);
-
-                if (fd < 0)
-                        return fd;
-                r = meta_read(fd, s->meta, &meta, err);
+        if (meta_fd >= 0) {
+                r = meta_read(meta_fd, meta_name, &meta, err);
                 if (r < 0)
                         return r;
         }
 
-        {
-                cleanup_close int fd = open_input("--file", s->file, err);
-
-                if (fd < 0)
-                        return fd;
-                opts.excludes = meta.excludes;
-                opts.progress = ctx->progress;
-                opts.userdata = ctx->userdata;
-                r = extract_archive(fd, s->file, ctx->rootfs_path, &opts, err);
-                if (r < 0)
-                        return r;
-        }
+        opts.excludes = meta.excludes;
+        opts.progress = ctx->progress;
+        opts.userdata = ctx->userdata;
+        r = extract_archive(rootfs_fd, rootfs_name, ctx->rootfs_path, &opts, err);
+        if (r < 0)
+                return r;
 
         r = meta_render_templates(ctx->rootfs_fd, ctx->name, meta.templates, err);
         if (r < 0)
-                return lodge_error_prefix(err, r, "'%s'", s->meta);
+                return lodge_error_prefix(err, r, "'%s'", meta_name);
 
         res->config = TAKE_PTR(meta.config);
         res->warnings = TAKE_PTR(meta.warnings);
         res->message = TAKE_PTR(meta.create_message);
         return 0;
+}
+
+static int local_populate(const struct lodge_template_ctx *ctx, void *state,
+                          struct lodge_template_result *res, struct lodge_error **err)
+{
+        const struct local_state *s = state;
+        cleanup_close int meta_fd = -EBADF;
+        cleanup_close int fd = -EBADF;
+
+        if (s->meta) {
+                meta_fd = open_input("--meta", s->meta, err);
+                if (meta_fd < 0)
+                        return meta_fd;
+        }
+        fd = open_input("--file", s->file, err);
+        if (fd < 0)
+                return fd;
+        return image_unpack(ctx, fd, s->file, meta_fd, s->meta, res, err);
 }
 
 const struct lodge_template_ops template_local_ops = {

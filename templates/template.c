@@ -11,6 +11,7 @@ static const struct lodge_template_ops *const templates[] = {
         &template_local_ops,
         &template_busybox_ops,
         &template_debian_ops,
+        &template_download_ops,
         NULL,
 };
 

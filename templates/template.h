@@ -15,10 +15,11 @@ typedef void (*lodge_template_progress_cb)(const char *what, uint64_t done, uint
                                            void *userdata);
 
 struct lodge_template_ctx {
-        const char *name;        /* the container's name */
-        int rootfs_fd;           /* O_DIRECTORY of the empty rootfs to fill */
-        const char *rootfs_path; /* the same directory, by path */
-        const char *cache_dir;   /* $LODGE_CACHE: where a template keeps what it builds */
+        const char *name;                    /* the container's name */
+        int rootfs_fd;                       /* O_DIRECTORY of the empty rootfs to fill */
+        const char *rootfs_path;             /* the same directory, by path */
+        const char *cache_dir;               /* $LODGE_CACHE: what a template builds or downloads */
+        const char *conf_path;               /* $LODGE_CONF (image.server, image.keyring) */
         lodge_template_progress_cb progress; /* may be NULL */
         void *userdata;
 };
@@ -116,3 +117,53 @@ int lodge_template_provision(int rootfd, const struct lodge_guest_provision *p,
  * no status yet: it won't run again) or "exited N"; -ENOENT when there is
  * none. */
 int lodge_template_run_once_status(int rootfd, char **ret, struct lodge_error **err);
+/* ---- images: the cache of downloaded and imported images (cache.c) ---- */
+
+enum lodge_image_meta { LODGE_IMAGE_META_NONE, LODGE_IMAGE_META_LXC, LODGE_IMAGE_META_INCUS };
+
+struct lodge_image {
+        char *fingerprint;                             /* sha256(meta || rootfs), 64 hex digits */
+        char *source;                                  /* the server's URL, or "import" */
+        char *protocol;                                /* "lxc", "simplestreams", "import" */
+        char *dist, *release, *arch, *variant, *build; /* may be NULL (imports) */
+        char *verified;                                /* "gpg", "sha256", "none" */
+        char **aliases;
+        enum lodge_image_meta meta;
+        uint64_t size;                      /* rootfs + meta bytes */
+        int64_t created, expiry, last_used; /* unix time; expiry 0: never */
+};
+void lodge_image_done(struct lodge_image *c);
+void lodge_image_list_free(struct lodge_image *v, size_t n);
+
+/* The images in cache_dir, in no particular order. */
+int lodge_template_image_list(const char *cache_dir, struct lodge_image **ret, size_t *ret_n,
+                              struct lodge_error **err);
+
+/* The newest image of each product a server offers (argv: --server URL,
+ * --protocol, --keyring, --no-verify, --ca; argv[0] is ignored); only
+ * dist/release/arch/variant/build/source/protocol are set. */
+int lodge_template_image_remote(const char *conf_path, int argc, char **argv,
+                                struct lodge_image **ret, size_t *ret_n, struct lodge_error **err);
+
+/* Download an image into the cache as "create -t download" would (argv as
+ * its template arguments, argv[0] ignored), or find it fresh there. */
+int lodge_template_image_pull(const char *cache_dir, const char *conf_path, int argc, char **argv,
+                              lodge_template_progress_cb progress, void *userdata,
+                              struct lodge_image *ret, char ***ret_warnings,
+                              struct lodge_error **err);
+
+/* Copy a rootfs tarball (and an LXC meta tarball, may be NULL) into the
+ * cache under the given aliases (NULL-terminated, may be NULL). An alias
+ * already naming another image is -EEXIST. */
+int lodge_template_image_import(const char *cache_dir, const char *rootfs, const char *meta,
+                                char *const *aliases, struct lodge_image *ret,
+                                struct lodge_error **err);
+
+/* Remove an image by alias or fingerprint prefix: -ENOENT, -EINVAL when
+ * ambiguous. */
+int lodge_template_image_remove(const char *cache_dir, const char *ref, struct lodge_error **err);
+
+/* Remove expired images, and those of which a newer build from the same
+ * server is cached (all of them with all), and what interrupted downloads
+ * left; returns how many images went. */
+int lodge_template_image_prune(const char *cache_dir, bool all, struct lodge_error **err);

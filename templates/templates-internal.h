@@ -65,6 +65,15 @@ bool guest_is_symlink(int rootfd, const char *path);
 
 /* Does path exist inside the rootfs (symlinks followed inside it)? */
 bool guest_exists(int rootfd, const char *path);
+extern const struct lodge_template_ops template_download_ops;
+
+/* local.c: what every template that starts from tarballs does: read the LXC
+ * meta tarball (meta_fd < 0: none), unpack the rootfs with its excludes
+ * into ctx's rootfs, render its templates, and pass its config, warnings and
+ * create message on in res. */
+int image_unpack(const struct lodge_template_ctx *ctx, int rootfs_fd, const char *rootfs_name,
+                 int meta_fd, const char *meta_name, struct lodge_template_result *res,
+                 struct lodge_error **err);
 
 /* ---- extract.c: unpacking untrusted archives safely ---- */
 
@@ -150,3 +159,181 @@ int meta_read(int archive_fd, const char *name, struct image_meta *ret, struct l
  * directory -EINVAL. */
 int meta_render_templates(int rootfd, const char *container_name, char *const *templates,
                           struct lodge_error **err);
+
+/* ---- index.c: image-server indexes (LXC index-system, simplestreams) ---- */
+
+struct image_file {
+        char *path;      /* below the server's root, checked by image_path_ok() */
+        char sha256[65]; /* lower-case hex; "" when the index gives none (LXC) */
+        uint64_t size;   /* 0 when the index gives none */
+};
+
+struct image_entry {
+        char *dist, *release, *arch, *variant, *build;
+        struct image_file rootfs;
+        struct image_file meta; /* path NULL when the image has none */
+        bool meta_is_lxc;       /* an LXC meta tarball (else Incus metadata) */
+        char *fingerprint;      /* simplestreams' sha256(meta || rootfs), or NULL */
+};
+void image_entry_done(struct image_entry *e);
+void image_entries_free(struct image_entry *e, size_t n);
+
+/* Is path one that stays in the server's tree: relative or with one leading
+ * '/', components of [A-Za-z0-9._+:-] only, no "." or ".." component, no
+ * empty one but a trailing slash, at most 1024 bytes. */
+bool image_path_ok(const char *path);
+
+/* Parse LXC's index (dist;release;arch;variant;build;path lines; '#' and
+ * empty lines skipped). -EINVAL for a malformed line (with its number),
+ * -EACCES for a path leaving the server's tree. *ret holds *ret_n entries,
+ * freed with image_entries_free(). */
+int index_lxc_parse(const char *buf, size_t len, struct image_entry **ret, size_t *ret_n,
+                    struct lodge_error **err);
+
+/* From simplestreams' index.json, the path of the image-downloads stream. */
+int index_ss_images_path(const char *buf, size_t len, char **ret, struct lodge_error **err);
+
+/* From simplestreams' images.json, each product's newest version that has a
+ * root.tar.xz item, with that item and the metadata item (lxc.tar.xz, else
+ * incus.tar.xz or lxd.tar.xz), both with sha256 and size. Products that are
+ * no container image are skipped; -EACCES for a path leaving the tree. */
+int index_ss_parse(const char *buf, size_t len, struct image_entry **ret, size_t *ret_n,
+                   struct lodge_error **err);
+
+const struct image_entry *image_entry_find(const struct image_entry *v, size_t n, const char *dist,
+                                           const char *release, const char *arch,
+                                           const char *variant);
+
+/* Architecture names: "amd64" for "x86_64" or "amd64" (Debian's and the image
+ * servers' spelling), "x86_64" for either (the kernel's); NULL when unknown.
+ * image_arch_equal() compares through them. */
+const char *image_arch_debian(const char *name);
+const char *image_arch_kernel(const char *name);
+bool image_arch_equal(const char *a, const char *b);
+
+/* ---- verify.c: checking downloads ---- */
+
+/* sha256 (lower-case hex) of the concatenated contents of fds, read from
+ * offset 0 with pread; *ret_size (may be NULL) their total size. */
+int sha256_fds(const int *fds, size_t n, char ret[static 65], uint64_t *ret_size,
+               struct lodge_error **err);
+
+/* fd against f's size and sha256 where the index gave them: -EBADMSG on a
+ * mismatch. */
+int verify_file(int fd, const struct image_file *f, const char *what, struct lodge_error **err);
+
+/* data_fd against the detached signature sig_fd with gpgv and the keyring
+ * (a binary keyring file, "gpg --export" or .gpg): -ENOKEY without keyring or
+ * when signed by a key not in it, -EBADMSG for a bad or missing signature. */
+int verify_signature(int data_fd, int sig_fd, const char *keyring, const char *what,
+                     struct lodge_error **err);
+
+/* ---- fetch.c: downloads ---- */
+
+struct fetch_options {
+        uint64_t max_size; /* bytes: the index's size, or a hard cap; 0: none */
+        const char *ca;    /* CA bundle; NULL: the system's */
+        bool allow_host_change;
+        bool resume;      /* go on from what fd holds (a range request) */
+        const char *what; /* for progress */
+        lodge_template_progress_cb progress;
+        void *userdata;
+};
+
+/* Download url (https://, http:// through lodge-fetch; file:// read here)
+ * into fd, a regular file. Nothing but a complete 200 (or 206) body is ever
+ * written. -EFBIG past max_size, -ENOENT for a 404, -EPERM for a refused
+ * redirect, -ETIMEDOUT, -EINTR when interrupted, -EOPNOTSUPP without
+ * lodge-fetch. */
+int fetch_url(const char *url, int fd, const struct fetch_options *o, struct lodge_error **err);
+
+/* The same into memory (at most max bytes, NUL-terminated). */
+int fetch_to_memory(const char *url, uint64_t max, const struct fetch_options *o, char **ret,
+                    size_t *ret_len, struct lodge_error **err);
+
+/* ---- cache.c: the image cache ---- */
+
+#define CACHE_STAGE_PREFIX ".tmp-"
+
+/* $cache_dir/images as an O_DIRECTORY fd, made when create is true. */
+int cache_open(const char *cache_dir, bool create, struct lodge_error **err);
+/* The cache's lock (flock on images/.lock), shared or exclusive; returns
+ * the fd that holds it. */
+int cache_lock(int images_fd, bool exclusive, struct lodge_error **err);
+
+int cache_read(int images_fd, const char *fingerprint, struct lodge_image *ret,
+               struct lodge_error **err);
+int cache_write_info(int dirfd, const struct lodge_image *c, struct lodge_error **err);
+int cache_list(int images_fd, struct lodge_image **ret, size_t *ret_n, struct lodge_error **err);
+/* By alias or fingerprint prefix (at least 8 characters): -ENOENT, or
+ * -EINVAL when ambiguous. */
+int cache_resolve(int images_fd, const char *ref, struct lodge_image *ret,
+                  struct lodge_error **err);
+/* The newest build cached from source for dist/release/arch/variant; -ENOENT
+ * (without setting err) when none. */
+int cache_find(int images_fd, const char *source, const char *dist, const char *release,
+               const char *arch, const char *variant, struct lodge_image *ret,
+               struct lodge_error **err);
+
+/* A hidden staging directory (locked while its fd is open) for an image
+ * being downloaded or imported; its name in ret_name. */
+int cache_stage(int images_fd, char ret_name[static 32], struct lodge_error **err);
+void cache_unstage(int images_fd, const char *name);
+/* Fingerprint the staged rootfs (and meta), write c's info and move it into
+ * place under the cache's lock; when that content is cached already, merge
+ * c's aliases into it and drop the staging directory. Sets c->fingerprint
+ * and c->size. */
+int cache_commit(int images_fd, const char *stage, int stage_fd, struct lodge_image *c,
+                 struct lodge_error **err);
+/* Rewrite an image's info (aliases, expiry, last use). */
+int cache_update(int images_fd, const struct lodge_image *c, struct lodge_error **err);
+/* With the lock held exclusively. */
+int cache_remove_locked(int images_fd, const char *fingerprint, struct lodge_error **err);
+/* Remove staging directories nobody holds; returns how many. */
+int cache_prune_stale(int images_fd, struct lodge_error **err);
+
+/* ---- download.c, image-get.c: images from a server ---- */
+
+enum image_protocol { IMAGE_PROTOCOL_AUTO, IMAGE_PROTOCOL_SIMPLESTREAMS, IMAGE_PROTOCOL_LXC };
+
+struct image_request {
+        char *server; /* NULL: image.server in lodge.conf, else the default */
+        char *dist, *release;
+        char *arch;    /* NULL: the host's */
+        char *variant; /* NULL: "default" */
+        char *keyring; /* NULL: image.keyring in lodge.conf */
+        char *ca;
+        enum image_protocol protocol;
+        bool no_verify, refresh, allow_host_change;
+};
+void image_request_done(struct image_request *rq);
+
+/* The download template's arguments (argv[0] is skipped); need_image: --dist
+ * and --release are required. -EINVAL with the reason. */
+int image_request_parse(int argc, char **argv, bool need_image, struct image_request *rq,
+                        struct lodge_error **err);
+
+/* The image rq names, from the cache when fresh there (no network), else
+ * from the server, checked and cached (*ret_downloaded, may be NULL, set
+ * true then). *ret_warnings gets what the user should know (--no-verify). */
+int image_get(const char *cache_dir, const char *conf_path, const struct image_request *rq,
+              lodge_template_progress_cb progress, void *userdata, struct lodge_image *ret,
+              bool *ret_downloaded, char ***ret_warnings, struct lodge_error **err);
+
+/* ---- incus-meta.c: Incus image metadata (incus.tar.xz) ---- */
+
+/* The templates of metadata.yaml that apply at create: "PATH\0TEMPLATE"
+ * pairs (PATH absolute in the guest, TEMPLATE a file in templates/).
+ * -EINVAL for an entry that is not an absolute path. */
+int incus_templates_parse(const char *yaml, char ***ret, struct lodge_error **err);
+
+/* in with {{ container.name }} and {{ instance.name }} replaced by name;
+ * -EOPNOTSUPP when it holds any other Pongo2 markup, -ENOMEM. */
+int incus_template_render(const char *in, const char *name, char **ret);
+
+/* Render the create templates of the Incus metadata tarball meta_fd into the
+ * rootfs rootfd (files replaced atomically, never through a symlink; a
+ * missing directory skips the file, as Incus does). A template lodge can't
+ * render is left out and said in *warnings. */
+int incus_meta_apply(int meta_fd, int rootfd, const char *name, char ***warnings,
+                     struct lodge_error **err);

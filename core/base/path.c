@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -242,4 +243,44 @@ int mkdir_p_at(int dirfd, const char *path, mode_t mode)
                 cur = fd;
         }
         return TAKE_FD(cur);
+}
+
+int libexec_open(const char *name, const char *libexecdir, char *ret_path)
+{
+        char self[PATH_MAX], here[PATH_MAX + 64], installed[PATH_MAX + 64];
+        const char *candidates[2] = { NULL, installed };
+        ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        int r = -ENOENT;
+
+        snprintf(installed, sizeof(installed), "%s/%s", libexecdir, name);
+        if (n > 0) {
+                char *slash;
+
+                self[n] = '\0';
+                slash = strrchr(self, '/');
+                if (slash) {
+                        *slash = '\0';
+                        snprintf(here, sizeof(here), "%s/%s", self, name);
+                        candidates[0] = here;
+                }
+        }
+        for (size_t i = 0; i < ELEMENTSOF(candidates); i++) {
+                struct stat st;
+                int fd;
+
+                if (!candidates[i])
+                        continue;
+                fd = open(candidates[i], O_PATH | O_CLOEXEC);
+                if (fd < 0)
+                        continue;
+                if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == 0 &&
+                    !(st.st_mode & 022) && (st.st_mode & 0100)) {
+                        if (ret_path)
+                                snprintf(ret_path, PATH_MAX, "%s", candidates[i]);
+                        return fd;
+                }
+                close(fd);
+                r = -EPERM;
+        }
+        return r;
 }

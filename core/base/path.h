@@ -32,3 +32,11 @@ bool filename_is_valid(const char *s);
 
 /* Test hook: make open_in_root() act as if openat2 were missing (P-07). */
 void path_force_no_openat2(bool on);
+
+/* One of lodge's helper programs (lodge-monitor, lodge-fetch): next to the
+ * running executable (a build tree), else in libexecdir; only when it is a
+ * regular executable file of root's that no one else may write. Opens it
+ * O_PATH|O_CLOEXEC and copies its path to ret_path (PATH_MAX bytes, may be
+ * NULL). Returns the fd, -ENOENT when there is none, or -EPERM when the only
+ * one found is not safe to run. */
+int libexec_open(const char *name, const char *libexecdir, char *ret_path);

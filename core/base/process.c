@@ -46,15 +46,19 @@ pid_t clone_child(uint64_t ns_flags, int cgroup_fd, int *ret_pidfd, bool *ret_in
         return pid < 0 ? -errno : (pid_t)pid;
 }
 
-/* In the child: set up and exec, or report errno through errfd and exit. */
-static _Noreturn void spawn_child(char *const *argv, bool new_mount_ns, pid_t parent, int outfd,
-                                  int errfd)
+/* In the child: set up and exec, or report errno through errfd and exit.
+ * fds[i] becomes fd 3 + i. */
+static _Noreturn void spawn_child(char *const *argv, const struct spawn_options *opts, pid_t parent,
+                                  int outfd, int errfd)
 {
+        const int *fds = opts ? opts->fds : NULL;
+        size_t n_fds = opts ? opts->n_fds : 0;
         static char *const envp[] = {
                 "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C",
                 NULL
         };
         struct sigaction dfl = { .sa_handler = SIG_DFL };
+        int moved[SPAWN_FDS_MAX];
         sigset_t none;
         int null, e;
 
@@ -66,39 +70,57 @@ static _Noreturn void spawn_child(char *const *argv, bool new_mount_ns, pid_t pa
 
         /* Never outlive lodge (killed, it can't clean up after us): a debootstrap left
          * running would write into a build directory the next builder removes. */
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent) {
-                e = errno ? errno : ESRCH;
-                (void)write(errfd, &e, sizeof(e));
-                _exit(127);
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+                goto fail;
+        if (getppid() != parent) {
+                errno = ESRCH;
+                goto fail;
         }
-        if (new_mount_ns &&
-            (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)) {
-                e = errno;
-                (void)write(errfd, &e, sizeof(e));
-                _exit(127);
+        if (opts && opts->new_mount_ns &&
+            (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0))
+                goto fail;
+        /* Out of the way first: a caller's fd may well be 3 + j. */
+        for (size_t i = 0; i < n_fds; i++) {
+                moved[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3 + SPAWN_FDS_MAX);
+                if (moved[i] < 0)
+                        goto fail;
         }
         null = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (null >= 0 && dup2(null, 0) >= 0 && dup2(outfd, 1) >= 0 && dup2(outfd, 2) >= 0) {
-                /* Whatever the caller had open: nothing but 0-2 (and errfd, until exec). */
-                (void)syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+                for (size_t i = 0; i < n_fds; i++)
+                        if (dup2(moved[i], 3 + (int)i) < 0) /* dup2 clears FD_CLOEXEC */
+                                goto fail;
+                /* Whatever the caller had open: nothing but 0-2 and fds (and errfd, until exec). */
+                (void)syscall(SYS_close_range, 3U + (unsigned)n_fds, ~0U, CLOSE_RANGE_CLOEXEC);
                 execve(argv[0], argv, envp);
         }
+fail:
         e = errno;
         (void)write(errfd, &e, sizeof(e));
         _exit(127);
 }
 
-/* Read to the end, keeping the start, so the child never blocks on a full pipe. */
-static size_t read_output(int fd, char out[static SPAWN_OUTPUT_MAX + 1])
+/* Read to the end, keeping the start, so the child never blocks on a full
+ * pipe; hand each line (in pieces of SPAWN_LINE_MAX) to on_line when there
+ * is one. */
+static size_t read_output(int fd, pid_t pid, const struct spawn_options *opts,
+                          char out[static SPAWN_OUTPUT_MAX + 1])
 {
-        size_t len = 0;
+        char line[SPAWN_LINE_MAX + 1];
+        size_t len = 0, llen = 0;
+        bool killed = false;
 
         for (;;) {
                 char buf[4096];
                 ssize_t n = read(fd, buf, sizeof(buf));
 
-                if (n < 0 && errno == EINTR)
+                if (n < 0 && errno == EINTR) {
+                        if (!killed && opts && opts->cancel && opts->cancel(opts->userdata)) {
+                                (void)kill(pid, SIGKILL);
+                                killed = true;
+                        }
                         continue;
+                }
                 if (n <= 0)
                         break;
                 if (len < SPAWN_OUTPUT_MAX) {
@@ -107,18 +129,35 @@ static size_t read_output(int fd, char out[static SPAWN_OUTPUT_MAX + 1])
                         memcpy(out + len, buf, take);
                         len += take;
                 }
+                for (ssize_t i = 0; opts && opts->on_line && i < n; i++) {
+                        if (buf[i] != '\n' && llen < SPAWN_LINE_MAX) {
+                                line[llen++] = buf[i];
+                                continue;
+                        }
+                        line[llen] = '\0';
+                        opts->on_line(line, opts->userdata);
+                        llen = 0;
+                        if (buf[i] != '\n') /* the next piece of a long line */
+                                line[llen++] = buf[i];
+                }
+        }
+        if (opts && opts->on_line && llen > 0) {
+                line[llen] = '\0';
+                opts->on_line(line, opts->userdata);
         }
         out[len] = '\0';
         return len;
 }
 
-/* Fork the child; *ret_outfd reads its output, *ret_errfd its exec errno. */
-static pid_t spawn_start(char *const *argv, bool new_mount_ns, int *ret_outfd, int *ret_errfd)
+int spawn_wait_opts(char *const *argv, const struct spawn_options *opts, char **ret_output)
 {
-        int outp[2], errp[2], e;
-        pid_t pid, parent;
+        char out[SPAWN_OUTPUT_MAX + 1];
+        int outp[2], errp[2], status, e = 0;
+        pid_t pid, parent = getpid();
 
         if (!argv || !argv[0] || argv[0][0] != '/')
+                return -EINVAL;
+        if (opts && opts->n_fds > SPAWN_FDS_MAX)
                 return -EINVAL;
         if (pipe2(outp, O_CLOEXEC) < 0)
                 return -errno;
@@ -128,7 +167,6 @@ static pid_t spawn_start(char *const *argv, bool new_mount_ns, int *ret_outfd, i
                 close(outp[1]);
                 return -e;
         }
-        parent = getpid();
         pid = fork();
         if (pid < 0) {
                 e = errno;
@@ -139,44 +177,21 @@ static pid_t spawn_start(char *const *argv, bool new_mount_ns, int *ret_outfd, i
                 return -e;
         }
         if (pid == 0)
-                spawn_child(argv, new_mount_ns, parent, outp[1], errp[1]);
+                spawn_child(argv, opts, parent, outp[1], errp[1]);
         close(outp[1]);
         close(errp[1]);
-        *ret_outfd = outp[0];
-        *ret_errfd = errp[0];
-        return pid;
-}
 
-/* After the output's end: the exec error (as -errno) or the exit status. */
-static int spawn_finish(pid_t pid, int errfd)
-{
-        int status, e = 0;
-
-        if (read_all(errfd, &e, sizeof(e)) != (ssize_t)sizeof(e))
+        (void)read_output(outp[0], pid, opts, out);
+        close(outp[0]);
+        if (read_all(errp[0], &e, sizeof(e)) != (ssize_t)sizeof(e))
                 e = 0;
-        close(errfd);
+        close(errp[0]);
+
         while (waitpid(pid, &status, 0) < 0)
                 if (errno != EINTR)
                         return -errno;
         if (e > 0)
                 return -e;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-int spawn_wait(char *const *argv, char **ret_output)
-{
-        char out[SPAWN_OUTPUT_MAX + 1];
-        int outfd = -EBADF, errfd = -EBADF, r;
-        pid_t pid;
-
-        pid = spawn_start(argv, false, &outfd, &errfd);
-        if (pid < 0)
-                return pid;
-        (void)read_output(outfd, out);
-        close(outfd);
-        r = spawn_finish(pid, errfd);
-        if (r < 0)
-                return r;
         if (ret_output) {
                 char *copy = strdup(out);
 
@@ -184,44 +199,10 @@ int spawn_wait(char *const *argv, char **ret_output)
                         return -ENOMEM;
                 *ret_output = copy;
         }
-        return r;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-int spawn_wait_lines(char *const *argv, const struct spawn_options *opts)
+int spawn_wait(char *const *argv, char **ret_output)
 {
-        char line[SPAWN_LINE_MAX + 1];
-        size_t len = 0;
-        int outfd = -EBADF, errfd = -EBADF;
-        pid_t pid;
-
-        pid = spawn_start(argv, opts->new_mount_ns, &outfd, &errfd);
-        if (pid < 0)
-                return pid;
-        for (;;) {
-                char buf[4096];
-                ssize_t n = read(outfd, buf, sizeof(buf));
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        break;
-                for (ssize_t i = 0; i < n; i++) {
-                        if (buf[i] != '\n' && len < SPAWN_LINE_MAX) {
-                                line[len++] = buf[i];
-                                continue;
-                        }
-                        line[len] = '\0';
-                        if (opts->on_line)
-                                opts->on_line(line, opts->userdata);
-                        len = 0;
-                        if (buf[i] != '\n')
-                                line[len++] = buf[i];
-                }
-        }
-        if (len > 0 && opts->on_line) {
-                line[len] = '\0';
-                opts->on_line(line, opts->userdata);
-        }
-        close(outfd);
-        return spawn_finish(pid, errfd);
+        return spawn_wait_opts(argv, NULL, ret_output);
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -27,18 +28,21 @@ pid_t clone_child(uint64_t ns_flags, int cgroup_fd, int *ret_pidfd, bool *ret_in
 #define SPAWN_OUTPUT_MAX 4096
 int spawn_wait(char *const *argv, char **ret_output);
 
-/* spawn_wait_lines(): each line the program writes to stdout or stderr, without
- * its newline; a line longer than SPAWN_LINE_MAX bytes comes in pieces. */
+/* spawn_wait() with more: fds[i] (kept open by the caller) becomes fd 3 + i
+ * in the program; with new_mount_ns it runs in a private mount namespace
+ * (what it mounts is gone when it exits, also when it is killed); and on_line
+ * (may be NULL) gets each line of its stdout and stderr as it comes, without
+ * the newline (a line longer than SPAWN_LINE_MAX bytes comes in pieces). */
+#define SPAWN_FDS_MAX 8
 #define SPAWN_LINE_MAX 1024
-typedef void (*spawn_line_cb)(const char *line, void *userdata);
-
 struct spawn_options {
-        bool new_mount_ns;     /* run it in a private mount namespace: what it mounts is gone
-                                * when it exits, also when it is killed */
-        spawn_line_cb on_line; /* may be NULL */
+        const int *fds;
+        size_t n_fds; /* at most SPAWN_FDS_MAX */
+        bool new_mount_ns;
+        void (*on_line)(const char *line, void *userdata);
+        /* Asked when a signal interrupts the wait (may be NULL): true kills
+         * the program (SIGKILL), and the wait goes on until it is gone. */
+        bool (*cancel)(void *userdata);
         void *userdata;
 };
-
-/* Like spawn_wait(), with the output handed to opts->on_line line by line as
- * it comes (for progress and for the lines that explain a failure). */
-int spawn_wait_lines(char *const *argv, const struct spawn_options *opts);
+int spawn_wait_opts(char *const *argv, const struct spawn_options *opts, char **ret_output);

@@ -79,7 +79,7 @@ import json, sys
 items = json.load(open(sys.argv[1]))
 layers = {i["layer"]: i for i in items}
 for l in ("namespaces", "user namespaces", "idmapped mounts", "cgroups", "device cgroup",
-          "capabilities", "seccomp", "apparmor", "safe paths", "pidfd", "monitor"):
+          "capabilities", "seccomp", "apparmor", "safe paths", "pidfd", "monitor", "downloads"):
     assert l in layers, l
 assert layers["idmapped mounts"]["state"] == "ok", layers["idmapped mounts"]
 assert all(i["state"] in ("ok", "warn", "missing") and i["detail"] for i in items), items

@@ -58,3 +58,42 @@ expect 0 '' -- vg destroy v
 expect 1 'not a tar' -- vg create bad -t local -- --file /etc/hostname
 assert_no_leftovers
 ok "create, list, check, info, config, start, console --log, freeze, destroy and error paths: valgrind-clean"
+
+# --- images: the cache commands, and create -t download over http (lodge-fetch) and file://
+srv=$TEST_DIR/srv
+python3 - "$srv" "$BB" "$(meta_of "$BB")" <<'PY'
+import hashlib, json, os, shutil, sys
+srv, rootfs, meta = sys.argv[1:4]
+d = os.path.join(srv, "images/bb/1")
+os.makedirs(d)
+os.makedirs(os.path.join(srv, "streams/v1"))
+items = {}
+for ftype, src, name in (("root.tar.xz", rootfs, "rootfs.tar.xz"), ("lxc.tar.xz", meta, "meta.tar.xz")):
+    shutil.copy(src, os.path.join(d, name))
+    data = open(src, "rb").read()
+    items[ftype] = {"ftype": ftype, "path": "images/bb/1/" + name, "size": len(data),
+                    "sha256": hashlib.sha256(data).hexdigest()}
+json.dump({"index": {"images": {"datatype": "image-downloads", "path": "streams/v1/images.json"}}},
+          open(os.path.join(srv, "streams/v1/index.json"), "w"))
+json.dump({"products": {"p": {"os": "busybox", "release": "vg", "arch": "amd64", "variant": "default",
+                              "versions": {"1": {"items": items}}}}},
+          open(os.path.join(srv, "streams/v1/images.json"), "w"))
+PY
+python3 "$LODGE_SRCDIR/tests/integration/image-server.py" "$srv" "$TEST_DIR/port" /dev/null &
+TEST_PIDS+=($!)
+for _ in $(seq 100); do [ -s "$TEST_DIR/port" ] && break; sleep 0.05; done
+url=http://127.0.0.1:$(cat "$TEST_DIR/port")
+expect 0 '' -- vg image list --remote "$url"
+expect 0 '' -- vg create d1 -t download -- --dist busybox --release vg --arch amd64 --server "$url"
+expect 0 '' -- vg create d2 -t download -- --dist busybox --release vg --arch amd64 --server "$url"
+expect 0 '' -- vg create d3 -t download -- --dist busybox --release vg --arch amd64 \
+        --server "file://$srv" --refresh
+expect 1 'no image' -- vg create d4 -t download -- --dist busybox --release nope --server "$url"
+expect 0 '' -- vg image list
+expect 0 '' -- vg image list --format json
+expect 0 '' -- vg image import "$BB" --alias vbb
+expect 0 '' -- vg image remove vbb
+expect 0 '' -- vg image prune --all
+for n in d1 d2 d3; do lodge destroy "$n" >/dev/null; done
+assert_no_leftovers
+ok "image list (local, remote), import, remove, prune, create -t download (http, file): valgrind-clean"

@@ -96,6 +96,7 @@ static void test_spawn_output_is_capped(void **state)
 }
 
 struct lines {
+        char got[8][64];
         unsigned n;
         size_t longest;
         char last[64];
@@ -105,12 +106,13 @@ static void on_line(const char *line, void *userdata)
 {
         struct lines *l = userdata;
 
+        if (l->n < 8)
+                snprintf(l->got[l->n], sizeof(l->got[0]), "%s", line);
         l->n++;
         if (strlen(line) > l->longest)
                 l->longest = strlen(line);
         snprintf(l->last, sizeof(l->last), "%s", line);
 }
-
 static void test_spawn_lines(void **state)
 {
         struct lines l = { 0 };
@@ -119,18 +121,18 @@ static void test_spawn_lines(void **state)
         (void)state;
         /* 3000 lines (far beyond any buffer), then one of 2500 bytes in pieces,
          * then a last one without a newline, on stderr. */
-        assert_int_equal(spawn_wait_lines((char *[]){ SH, "-c",
-                                                      "i=0; while [ $i -lt 3000 ]; do "
-                                                      "echo line$i; i=$((i+1)); done; "
-                                                      "printf '%2500s\\n' x; "
-                                                      "printf 'the end' >&2; exit 4",
-                                                      NULL },
-                                          &opts),
+        assert_int_equal(spawn_wait_opts((char *[]){ SH, "-c",
+                                                     "i=0; while [ $i -lt 3000 ]; do "
+                                                     "echo line$i; i=$((i+1)); done; "
+                                                     "printf '%2500s\\n' x; "
+                                                     "printf 'the end' >&2; exit 4",
+                                                     NULL },
+                                         &opts, NULL),
                          4);
         assert_int_equal(l.n, 3000 + 3 + 1);
         assert_int_equal(l.longest, SPAWN_LINE_MAX);
         assert_string_equal(l.last, "the end");
-        assert_int_equal(spawn_wait_lines((char *[]){ "/nonexistent/program", NULL }, &opts),
+        assert_int_equal(spawn_wait_opts((char *[]){ "/nonexistent/program", NULL }, &opts, NULL),
                          -ENOENT);
 }
 
@@ -183,11 +185,45 @@ static void test_spawn_dies_with_parent(void **state)
         assert_true(dead);
 }
 
+/* fds become 3, 4, … even when they are 3 and 4 swapped; lines come one by one. */
+static void test_spawn_fds_and_lines(void **state)
+{
+        cleanup_close int a = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        cleanup_close int b = -EBADF;
+        struct lines l = { 0 };
+        int p[2], fds[2];
+        struct spawn_options so = { .fds = fds, .n_fds = 2, .on_line = on_line, .userdata = &l };
+        char buf[16] = { 0 };
+
+        (void)state;
+        assert_true(a >= 0);
+        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+        b = p[0];
+        fds[0] = p[1]; /* the write end becomes 3 */
+        fds[1] = a;    /* /dev/null becomes 4 */
+        assert_int_equal(spawn_wait_opts((char *[]){ SH, "-c",
+                                                     "echo one; echo hi >&3; printf 'two\\nthree';"
+                                                     "[ -r /dev/fd/4 ] && ! [ -e /dev/fd/5 ]",
+                                                     NULL },
+                                         &so, NULL),
+                         0);
+        close(p[1]);
+        assert_int_equal(read(b, buf, sizeof(buf) - 1), 3);
+        assert_string_equal(buf, "hi\n");
+        assert_int_equal(l.n, 3);
+        assert_string_equal(l.got[0], "one");
+        assert_string_equal(l.got[1], "two");
+        assert_string_equal(l.got[2], "three");
+        so.n_fds = SPAWN_FDS_MAX + 1;
+        assert_int_equal(spawn_wait_opts((char *[]){ "/bin/true", NULL }, &so, NULL), -EINVAL);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_spawn_status_and_output),
                 cmocka_unit_test(test_spawn_refuses),
+                cmocka_unit_test(test_spawn_fds_and_lines),
                 cmocka_unit_test(test_spawn_clean),
                 cmocka_unit_test(test_spawn_output_is_capped),
                 cmocka_unit_test(test_spawn_lines),
