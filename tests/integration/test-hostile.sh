@@ -42,7 +42,10 @@ declare -A want=(
         [trusted-xattr]='.'
         [symlink-loop]='symlink|loop|escapes|Too many'
 )
-for c in $("$LODGE_HOSTILE_TAR" list); do
+cases=$("$LODGE_HOSTILE_TAR" list) || fail "the hostile-tar generator doesn't run"
+[ "$(wc -w <<<"$cases")" = "${#want[@]}" ] ||
+        fail "the generator has cases '$cases', the test expects ${!want[*]}"
+for c in $cases; do
         [ -n "${want[$c]:-}" ] || fail "no expectation for hostile case '$c'"
         "$LODGE_HOSTILE_TAR" "$c" "$TEST_DIR/$c.tar" "$victim"
         rc=0
