@@ -143,7 +143,13 @@ with open(f"/proc/self/fd/{fd}", "rb") as a, open(lodge, "rb") as b:
     if a.read() != b.read():
         sys.exit(f"/proc/{client}/exe is not the lodge executable")
 subprocess.run(end, check=True)
-while os.path.exists(f"/proc/{client}") and open(f"/proc/{client}/stat").read().split()[2] != "Z":
+def running(pid):  # not gone, nor a zombie; it may be reaped while we look
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+while running(client):
     time.sleep(0.05)
 try:
     w = os.open(f"/proc/self/fd/{fd}", os.O_WRONLY)
