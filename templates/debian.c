@@ -139,16 +139,6 @@ static int add_package_list(struct debian_state *s, const char *list, struct lod
         return 0;
 }
 
-static int set_once(char **slot, const char *opt, const char *value, struct lodge_error **err)
-{
-        if (*slot)
-                return lodge_error_set(err, EINVAL, "%s given twice", opt);
-        *slot = strdup(value);
-        if (!*slot)
-                return lodge_error_set(err, ENOMEM, "%s", opt);
-        return 0;
-}
-
 /* Everything is checked here, before anything is written or run; a value
  * that reaches debootstrap's command line can't be taken for an option. */
 static int check_state(struct debian_state *s, struct lodge_error **err)
@@ -210,22 +200,22 @@ static int debian_parse(int argc, char **argv, void **ret_state, struct lodge_er
         while ((c = getopt_long(argc, argv, "+:r:v:i:p:m:a:", options, NULL)) >= 0) {
                 switch (c) {
                 case 'r':
-                        r = set_once(&s->release, "--release", optarg, err);
+                        r = template_set_once(&s->release, "--release", optarg, err);
                         break;
                 case 'v':
-                        r = set_once(&s->variant, "--variant", optarg, err);
+                        r = template_set_once(&s->variant, "--variant", optarg, err);
                         break;
                 case 'i':
-                        r = set_once(&s->init, "--init", optarg, err);
+                        r = template_set_once(&s->init, "--init", optarg, err);
                         break;
                 case 'p':
                         r = add_package_list(s, optarg, err);
                         break;
                 case 'm':
-                        r = set_once(&s->mirror, "--mirror", optarg, err);
+                        r = template_set_once(&s->mirror, "--mirror", optarg, err);
                         break;
                 case 'a':
-                        r = set_once(&s->arch, "--arch", optarg, err);
+                        r = template_set_once(&s->arch, "--arch", optarg, err);
                         break;
                 case 'R':
                         s->refresh = true;
@@ -242,11 +232,12 @@ static int debian_parse(int argc, char **argv, void **ret_state, struct lodge_er
         }
         if (optind < argc)
                 return lodge_error_set(err, EINVAL, "unexpected argument '%s'", argv[optind]);
-        if ((!s->release && set_once(&s->release, "--release", DEFAULT_RELEASE, err) < 0) ||
-            (!s->init && set_once(&s->init, "--init", "systemd", err) < 0) ||
-            (!s->mirror && set_once(&s->mirror, "--mirror", DEFAULT_MIRROR, err) < 0) ||
-            (!s->arch && set_once(&s->arch, "--arch", dpkg_arch(), err) < 0) ||
-            (!s->variant && set_once(&s->variant, "--variant", "minbase", err) < 0))
+        if ((!s->release &&
+             template_set_once(&s->release, "--release", DEFAULT_RELEASE, err) < 0) ||
+            (!s->init && template_set_once(&s->init, "--init", "systemd", err) < 0) ||
+            (!s->mirror && template_set_once(&s->mirror, "--mirror", DEFAULT_MIRROR, err) < 0) ||
+            (!s->arch && template_set_once(&s->arch, "--arch", dpkg_arch(), err) < 0) ||
+            (!s->variant && template_set_once(&s->variant, "--variant", "minbase", err) < 0))
                 return -ENOMEM;
         r = check_state(s, err);
         if (r < 0)

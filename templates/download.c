@@ -36,16 +36,6 @@ static void download_free_state(void *state)
         free(state);
 }
 
-static int set_once(char **slot, const char *opt, const char *value, struct lodge_error **err)
-{
-        if (*slot)
-                return lodge_error_set(err, EINVAL, "%s given twice", opt);
-        *slot = strdup(value);
-        if (!*slot)
-                return lodge_error_set(err, ENOMEM, "%s", opt);
-        return 0;
-}
-
 int image_request_parse(int argc, char **argv, bool need_image, struct image_request *rq,
                         struct lodge_error **err)
 {
@@ -71,28 +61,28 @@ int image_request_parse(int argc, char **argv, bool need_image, struct image_req
         while (r >= 0 && (c = getopt_long(argc, argv, "+:d:r:a:", options, NULL)) >= 0) {
                 switch (c) {
                 case 'd':
-                        r = set_once(&rq->dist, "--dist", optarg, err);
+                        r = template_set_once(&rq->dist, "--dist", optarg, err);
                         break;
                 case 'r':
-                        r = set_once(&rq->release, "--release", optarg, err);
+                        r = template_set_once(&rq->release, "--release", optarg, err);
                         break;
                 case 'a':
-                        r = set_once(&rq->arch, "--arch", optarg, err);
+                        r = template_set_once(&rq->arch, "--arch", optarg, err);
                         break;
                 case 'V':
-                        r = set_once(&rq->variant, "--variant", optarg, err);
+                        r = template_set_once(&rq->variant, "--variant", optarg, err);
                         break;
                 case 's':
-                        r = set_once(&rq->server, "--server", optarg, err);
+                        r = template_set_once(&rq->server, "--server", optarg, err);
                         break;
                 case 'k':
-                        r = set_once(&rq->keyring, "--keyring", optarg, err);
+                        r = template_set_once(&rq->keyring, "--keyring", optarg, err);
                         break;
                 case 'C':
-                        r = set_once(&rq->ca, "--ca", optarg, err);
+                        r = template_set_once(&rq->ca, "--ca", optarg, err);
                         break;
                 case 'p':
-                        r = set_once(&protocol, "--protocol", optarg, err);
+                        r = template_set_once(&protocol, "--protocol", optarg, err);
                         break;
                 case 'N':
                         rq->no_verify = true;

@@ -48,16 +48,6 @@ static int check_file(const char *opt, const char *path, struct lodge_error **er
         return 0;
 }
 
-static int set_once(char **slot, const char *opt, const char *value, struct lodge_error **err)
-{
-        if (*slot)
-                return lodge_error_set(err, EINVAL, "%s given twice", opt);
-        *slot = strdup(value);
-        if (!*slot)
-                return lodge_error_set(err, ENOMEM, "%s", opt);
-        return 0;
-}
-
 static int local_parse(int argc, char **argv, void **ret_state, struct lodge_error **err)
 {
         static const struct option options[] = {
@@ -75,10 +65,10 @@ static int local_parse(int argc, char **argv, void **ret_state, struct lodge_err
         while ((c = getopt_long(argc, argv, "+:f:m:", options, NULL)) >= 0) {
                 switch (c) {
                 case 'f':
-                        r = set_once(&s->file, "--file", optarg, err);
+                        r = template_set_once(&s->file, "--file", optarg, err);
                         break;
                 case 'm':
-                        r = set_once(&s->meta, "--meta", optarg, err);
+                        r = template_set_once(&s->meta, "--meta", optarg, err);
                         break;
                 case ':':
                         return lodge_error_set(err, EINVAL, "option '%s' needs a value",

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "templates/template.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,4 +35,14 @@ void lodge_template_result_done(struct lodge_template_result *r)
         strv_free(r->warnings);
         free(r->message);
         *r = (struct lodge_template_result){ 0 };
+}
+
+int template_set_once(char **slot, const char *opt, const char *value, struct lodge_error **err)
+{
+        if (*slot)
+                return lodge_error_set(err, EINVAL, "%s given twice", opt);
+        *slot = strdup(value);
+        if (!*slot)
+                return lodge_error_set(err, ENOMEM, "%s", opt);
+        return 0;
 }

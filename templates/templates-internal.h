@@ -337,3 +337,7 @@ int incus_template_render(const char *in, const char *name, char **ret);
  * render is left out and said in *warnings. */
 int incus_meta_apply(int meta_fd, int rootfd, const char *name, char ***warnings,
                      struct lodge_error **err);
+
+/* A template option that may be given once: a copy of value in *slot, or
+ * -EINVAL "OPT given twice". */
+int template_set_once(char **slot, const char *opt, const char *value, struct lodge_error **err);
