@@ -83,36 +83,6 @@ static size_t put_utf8(char *out, unsigned cp)
         return 4;
 }
 
-/* Length of the valid UTF-8 sequence at p (before end), or 0. */
-static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
-{
-        size_t n;
-        unsigned cp;
-
-        if (p[0] < 0x80)
-                return 1;
-        if ((p[0] & 0xe0) == 0xc0 && p[0] >= 0xc2)
-                n = 2;
-        else if ((p[0] & 0xf0) == 0xe0)
-                n = 3;
-        else if ((p[0] & 0xf8) == 0xf0 && p[0] <= 0xf4)
-                n = 4;
-        else
-                return 0;
-        if ((size_t)(end - p) < n)
-                return 0;
-        for (size_t i = 1; i < n; i++)
-                if ((p[i] & 0xc0) != 0x80)
-                        return 0;
-        cp = n == 2   ? 0
-             : n == 3 ? (p[0] & 0x0fU) << 12 | (p[1] & 0x3fU) << 6
-                      : (p[0] & 0x07U) << 18 | (p[1] & 0x3fU) << 12;
-        if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp < 0xe000))) ||
-            (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-                return 0;
-        return n;
-}
-
 /* At the opening quote. The result is never longer than the input. */
 static int parse_string(struct parser *ps, char **ret)
 {
@@ -131,7 +101,8 @@ static int parse_string(struct parser *ps, char **ret)
                 if (c < 0x20)
                         goto bad;
                 if (c != '\\') {
-                        n = utf8_seq((const unsigned char *)ps->p, (const unsigned char *)ps->end);
+                        n = json_utf8_len((const unsigned char *)ps->p,
+                                          (const unsigned char *)ps->end);
                         if (n == 0)
                                 goto bad;
                         memcpy(o, ps->p, n);

@@ -2,11 +2,12 @@
 #include "core/base/json.h"
 
 #include <stddef.h>
+#include <string.h>
 
-/* Length of a valid UTF-8 sequence at p, or 0 when p does not start one. */
-static size_t utf8_len(const unsigned char *p)
+size_t json_utf8_len(const unsigned char *p, const unsigned char *end)
 {
         size_t n;
+        unsigned cp;
 
         if (p[0] < 0x80)
                 return 1;
@@ -18,9 +19,17 @@ static size_t utf8_len(const unsigned char *p)
                 n = 4;
         else
                 return 0;
+        if ((size_t)(end - p) < n)
+                return 0;
         for (size_t i = 1; i < n; i++)
                 if ((p[i] & 0xc0) != 0x80)
                         return 0;
+        cp = n == 2   ? 0
+             : n == 3 ? (p[0] & 0x0fU) << 12 | (p[1] & 0x3fU) << 6
+                      : (p[0] & 0x07U) << 18 | (p[1] & 0x3fU) << 12;
+        if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp < 0xe000))) ||
+            (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+                return 0;
         return n;
 }
 
@@ -57,7 +66,7 @@ void json_print_string(FILE *f, const char *s)
                                 fprintf(f, "\\u%04x", *p);
                                 break;
                         }
-                        n = utf8_len(p);
+                        n = json_utf8_len(p, p + strnlen((const char *)p, 4));
                         if (n == 0) {
                                 fprintf(f, "\\u%04x", *p);
                                 break;

@@ -11,6 +11,10 @@
  * the byte, so output is always valid JSON. */
 void json_print_string(FILE *f, const char *s);
 
+/* Length of the valid UTF-8 sequence at p (before end): 1 to 4, or 0 when
+ * there is none (also for overlong forms, surrogates, past U+10FFFF). */
+size_t json_utf8_len(const unsigned char *p, const unsigned char *end);
+
 /* A parsed JSON document (RFC 8259), for reading what servers publish. */
 enum json_type { JSON_NULL, JSON_BOOL, JSON_NUMBER, JSON_STRING, JSON_ARRAY, JSON_OBJECT };
 struct json_value {
