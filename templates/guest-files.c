@@ -54,6 +54,23 @@ int guest_open_dir(int rootfd, const char *path, bool create, mode_t mode)
         return fd < 0 ? -errno : fd;
 }
 
+/* The directory holding path in the guest, made when missing; *ret_base
+ * points into path. what ("write", "symlink") is for the errors. */
+static int open_parent(int rootfd, const char *path, const char *what, const char **ret_base,
+                       struct lodge_error **err)
+{
+        cleanup_free char *dir = NULL;
+        int fd, r;
+
+        r = split_path(path, &dir, ret_base);
+        if (r < 0)
+                return lodge_error_set(err, -r, "%s '%s' in the guest", what, path);
+        fd = guest_open_dir(rootfd, dir, true, 0755);
+        if (fd < 0)
+                return lodge_error_set(err, -fd, "%s '%s' in the guest: directory", what, path);
+        return fd;
+}
+
 int guest_write_file(int rootfd, const char *path, const char *content, mode_t mode,
                      struct lodge_error **err)
 {
@@ -63,17 +80,13 @@ int guest_write_file(int rootfd, const char *path, const char *content, mode_t m
 int guest_write_data(int rootfd, const char *path, const void *data, size_t len, mode_t mode,
                      struct lodge_error **err)
 {
-        cleanup_free char *dir = NULL;
         cleanup_close int dirfd = -EBADF;
         const char *base;
         int r;
 
-        r = split_path(path, &dir, &base);
-        if (r < 0)
-                return lodge_error_set(err, -r, "write '%s' in the guest", path);
-        dirfd = guest_open_dir(rootfd, dir, true, 0755);
+        dirfd = open_parent(rootfd, path, "write", &base, err);
         if (dirfd < 0)
-                return lodge_error_set(err, -dirfd, "write '%s' in the guest: directory", path);
+                return dirfd;
         /* A file (or symlink) there is replaced by rename, never written through. */
         r = write_file_atomic_at(dirfd, base, data, len, mode, err);
         if (r < 0)
@@ -84,18 +97,14 @@ int guest_write_data(int rootfd, const char *path, const void *data, size_t len,
 int guest_update_file(int rootfd, const char *path, const char *content, mode_t mode,
                       struct lodge_error **err)
 {
-        cleanup_free char *dir = NULL;
         cleanup_close int dirfd = -EBADF;
         const char *base;
         struct stat st;
         int r;
 
-        r = split_path(path, &dir, &base);
-        if (r < 0)
-                return lodge_error_set(err, -r, "write '%s' in the guest", path);
-        dirfd = guest_open_dir(rootfd, dir, true, 0755);
+        dirfd = open_parent(rootfd, path, "write", &base, err);
         if (dirfd < 0)
-                return lodge_error_set(err, -dirfd, "write '%s' in the guest: directory", path);
+                return dirfd;
         if (fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
                 st = (struct stat){ .st_mode = S_IFREG | mode };
         r = write_file_atomic_at(dirfd, base, content, strlen(content), st.st_mode & 07777, err);
@@ -128,19 +137,15 @@ int guest_read_file(int rootfd, const char *path, size_t max, char **ret, struct
 
 int guest_symlink(int rootfd, const char *path, const char *target, struct lodge_error **err)
 {
-        cleanup_free char *dir = NULL;
         cleanup_close int dirfd = -EBADF;
         const char *base;
         char tmp[64];
         unsigned rnd = 0;
         int r;
 
-        r = split_path(path, &dir, &base);
-        if (r < 0)
-                return lodge_error_set(err, -r, "symlink '%s' in the guest", path);
-        dirfd = guest_open_dir(rootfd, dir, true, 0755);
+        dirfd = open_parent(rootfd, path, "symlink", &base, err);
         if (dirfd < 0)
-                return lodge_error_set(err, -dirfd, "symlink '%s' in the guest: directory", path);
+                return dirfd;
         if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
                 return lodge_error_set(err, EIO, "get random bytes");
         snprintf(tmp, sizeof(tmp), ".#lodge-link-%08x", rnd);
