@@ -82,6 +82,33 @@ int state_read(const struct lodge_paths *p, const char *name, enum lodge_state *
  * ".create-NAME-*" and ".destroy-NAME-*" directories whose lock is free). */
 void state_gc(const struct root_dirs *d);
 
+/* ---- layer.c: the layers guests share ($LODGE_ROOT/layers) ---- */
+
+int layers_dir_open(const struct lodge_paths *p, const struct root_dirs *d, bool create,
+                    struct lodge_error **err);
+/* The rootfs fd of layer key, made with the template when missing; *ret_lock
+ * holds it (shared) until the caller's guest, naming it, is in place. */
+int layer_get(const struct lodge_paths *p, const struct root_dirs *d, const char *key,
+              const struct lodge_template_ops *t, void *state,
+              const struct lodge_template_ctx *ctx, int *ret_lock, struct lodge_error **err);
+/* Remove layer key unless a guest is made from it (-EBUSY naming it). */
+int layer_remove(const struct lodge_paths *p, const struct root_dirs *d, const char *key,
+                 bool wait, struct lodge_error **err);
+/* Remove every layer no guest uses, and what interrupted creates left. */
+int layers_prune(const struct lodge_paths *p, const struct root_dirs *d, unsigned *ret_n,
+                 struct lodge_error **err);
+
+/* ---- rootfs.c ---- */
+
+const char *rootfs_backend_name(enum lodge_backend b);
+/* The rootfs fd of the guest's layer; -EBADF when it has none. */
+int rootfs_layer_open(const struct lodge_paths *p, const struct lodge_config *cfg,
+                      struct lodge_error **err);
+/* The guest's rootfs as a detached mount (idmapped with idmap). */
+struct lodge_storage_idmap;
+int rootfs_view(const struct lodge_paths *p, int cdirfd, const struct lodge_config *cfg,
+                const struct lodge_storage_idmap *idmap, struct lodge_error **err);
+
 #define CREATE_PREFIX ".create-"
 #define DESTROY_PREFIX ".destroy-"
 

@@ -31,12 +31,12 @@ struct guest_setup {
  * the guest's own cgroups, /dev as a tmpfs with the standard nodes, devpts,
  * /dev/console on the pty, /dev/shm, /dev/mqueue, /run. Every target inside
  * the rootfs is resolved without following guest symlinks. Runs in the
- * child, in its new mount and cgroup namespaces. gm (NULL for a privileged
- * guest): from the monitor, for a guest in a user namespace, detached mounts
- * to use as the rootfs (idmapped) and as the sources of mount.N (idmapped
- * with "shift"); host device nodes are then bound, not made. */
+ * child, in its new mount and cgroup namespaces. gm: from the monitor, the
+ * rootfs as a detached mount (from its storage backend; idmapped for a guest
+ * in a user namespace), and for such a guest the sources of mount.N
+ * (idmapped with "shift"); host device nodes are then bound, not made. */
 struct guest_mounts {
-        int rootfs;                        /* the idmapped rootfs */
+        int rootfs;                        /* the rootfs, a detached mount */
         int entry[LODGE_CONFIG_MAX_MOUNT]; /* mount.N: -ENOENT, its optional source is missing */
 };
 #define GUEST_MOUNTS_NULL                                                                          \
@@ -93,6 +93,11 @@ bool guest_userns(const struct lodge_config_security *sec);
 /* Map the guest's ids 0..count-1 to the host's base.. in pid's user
  * namespace, uids and gids alike. */
 int userns_write_maps(pid_t pid, uint32_t base, uint32_t count, struct lodge_error **err);
+
+/* A user namespace (its fd) with the guest's maps and 65536 mapped to host
+ * root: for idmapping an overlay's upper layer, whose work files overlayfs
+ * makes as its mounter. Nothing runs in it. */
+int userns_new_writer(uint32_t base, uint32_t count, struct lodge_error **err);
 
 /* A detached copy of the mount at path (not of those below it), for a guest
  * in a user namespace: with idmap, idmapped through pid's user namespace

@@ -277,7 +277,8 @@ int lodge_container_config_update(const struct lodge_paths *p, const char *name,
         cleanup_close int cdirfd = -EBADF;
         int r;
 
-        if (value && (strcmp(key, "name") == 0 || strcmp(key, "rootfs.backend") == 0))
+        if (strcmp(key, "name") == 0 || strcmp(key, "rootfs.backend") == 0 ||
+            strcmp(key, "rootfs.layer") == 0)
                 return lodge_error_set(err, EINVAL, "key '%s' can't be changed", key);
         r = container_dirs_open(p, name, &d, err);
         if (r < 0)

@@ -561,7 +561,7 @@ static int pivot(int rootfd, struct lodge_error **err)
 int guest_mount_all(const struct guest_setup *s, const struct guest_mounts *gm,
                     struct lodge_error **err)
 {
-        int rootfs_fd = gm ? gm->rootfs : -EBADF;
+        int rootfs_fd = gm->rootfs;
         cleanup_close int rootfd = -EBADF;
         bool userns = guest_userns(&s->cfg->security);
         int r;
@@ -570,13 +570,9 @@ int guest_mount_all(const struct guest_setup *s, const struct guest_mounts *gm,
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
                 return lodge_error_set(err, errno, "make mounts private");
         /* pivot_root needs the rootfs to be a mount point. */
-        if (rootfs_fd >= 0) {
-                if (syscall(SYS_move_mount, rootfs_fd, "", AT_FDCWD, s->rootfs,
-                            MOVE_MOUNT_F_EMPTY_PATH) < 0)
-                        return lodge_error_set(err, errno, "mount the idmapped rootfs");
-        } else if (mount(s->rootfs, s->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
-                return lodge_error_set(err, errno, "bind the rootfs");
-        }
+        if (syscall(SYS_move_mount, rootfs_fd, "", AT_FDCWD, s->rootfs, MOVE_MOUNT_F_EMPTY_PATH) <
+            0)
+                return lodge_error_set(err, errno, "mount the rootfs");
         rootfd = open(s->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (rootfd < 0)
                 return lodge_error_set(err, errno, "open the rootfs");
@@ -595,7 +591,7 @@ int guest_mount_all(const struct guest_setup *s, const struct guest_mounts *gm,
         if (r >= 0)
                 r = mount_run(rootfd, err);
         if (r >= 0)
-                r = mount_entries(rootfd, s->cfg->mounts, gm ? gm->entry : NULL,
+                r = mount_entries(rootfd, s->cfg->mounts, userns ? gm->entry : NULL,
                                   ELEMENTSOF(s->cfg->mounts), err);
         if (r < 0)
                 return r;

@@ -36,6 +36,7 @@ struct debian_state {
         char *arch;
         char **packages; /* sorted, unique: init, base and --packages */
         bool refresh;
+        int tarfd; /* the recipe's cached tree, once found (-EBADF before) */
 };
 
 static void debian_free_state(void *state)
@@ -50,6 +51,8 @@ static void debian_free_state(void *state)
         free(s->mirror);
         free(s->arch);
         strv_free(s->packages);
+        if (s->tarfd >= 0)
+                close(s->tarfd);
         free(s);
 }
 
@@ -195,6 +198,7 @@ static int debian_parse(int argc, char **argv, void **ret_state, struct lodge_er
 
         if (!s)
                 return lodge_error_set(err, ENOMEM, "parse arguments");
+        s->tarfd = -EBADF;
         optind = 0;
         opterr = 0;
         while ((c = getopt_long(argc, argv, "+:r:v:i:p:m:a:", options, NULL)) >= 0) {
@@ -425,15 +429,12 @@ static int debootstrap(const char *tree, void *userdata, struct lodge_error **er
                                tail ? "; debootstrap.log ends: " : "", tail ? tail : "");
 }
 
-static int debian_populate(const struct lodge_template_ctx *ctx, void *state,
-                           struct lodge_template_result *res, struct lodge_error **err)
+/* The recipe's cached tree (built now when it isn't), once per create. */
+static int open_tree(const struct lodge_template_ctx *ctx, struct debian_state *s, char **ret_label,
+                     struct lodge_error **err)
 {
-        const struct debian_state *s = state;
         cleanup_free char *text = NULL, *label = NULL, *pkgs = NULL;
-        cleanup_close int tarfd = -EBADF;
-        struct extract_options xo = { .progress = ctx->progress, .userdata = ctx->userdata };
         void *args[] = { (void *)ctx, (void *)s };
-        int r;
 
         pkgs = join(s->packages, " ");
         if (!pkgs)
@@ -446,23 +447,72 @@ static int debian_populate(const struct lodge_template_ctx *ctx, void *state,
             asprintf(&label, "%s-%s-%s", s->release, s->arch, s->init) < 0)
                 return lodge_error_set(err, ENOMEM, "build the recipe");
 
-        struct recipe rc = {
-                .cache_dir = ctx->cache_dir,
-                .template = "debian",
-                .label = label,
-                .text = text,
-                .refresh = s->refresh,
-                .progress = ctx->progress,
-                .userdata = ctx->userdata,
-        };
-        tarfd = recipe_cache_open(&rc, debootstrap, args, err);
-        if (tarfd < 0)
-                return tarfd;
-        r = extract_archive(tarfd, "the cached debian tree", ctx->rootfs_path, &xo, err);
+        if (s->tarfd < 0) {
+                struct recipe rc = {
+                        .cache_dir = ctx->cache_dir,
+                        .template = "debian",
+                        .label = label,
+                        .text = text,
+                        .refresh = s->refresh,
+                        .progress = ctx->progress,
+                        .userdata = ctx->userdata,
+                };
+                int fd = recipe_cache_open(&rc, debootstrap, args, err);
+
+                if (fd < 0)
+                        return fd;
+                s->tarfd = fd;
+        }
+        if (ret_label)
+                *ret_label = TAKE_PTR(label);
+        return 0;
+}
+
+static int unpack_tree(const struct lodge_template_ctx *ctx, struct debian_state *s,
+                       struct lodge_error **err)
+{
+        struct extract_options xo = { .progress = ctx->progress, .userdata = ctx->userdata };
+        int r = open_tree(ctx, s, NULL, err);
+
         if (r < 0)
                 return r;
+        if (lseek(s->tarfd, 0, SEEK_SET) < 0)
+                return lodge_error_set(err, errno, "rewind the cached debian tree");
+        return extract_archive(s->tarfd, "the cached debian tree", ctx->rootfs_path, &xo, err);
+}
+
+static int debian_populate(const struct lodge_template_ctx *ctx, void *state,
+                           struct lodge_template_result *res, struct lodge_error **err)
+{
         (void)res;
+        return ctx->layered ? 0 : unpack_tree(ctx, state, err);
+}
+
+/* A layer per built tree: the recipe's label and the cached tarball's identity
+ * (a --refresh builds a new one, so a new layer). */
+static int debian_layer_key(const struct lodge_template_ctx *ctx, void *state, char **ret_key,
+                            struct lodge_error **err)
+{
+        struct debian_state *s = state;
+        cleanup_free char *label = NULL;
+        struct stat st;
+        int r;
+
+        r = open_tree(ctx, s, &label, err);
+        if (r < 0)
+                return r;
+        if (fstat(s->tarfd, &st) < 0)
+                return lodge_error_set(err, errno, "stat the cached debian tree");
+        if (asprintf(ret_key, "debian-%s-%llx-%llx%09ld", label, (unsigned long long)st.st_ino,
+                     (unsigned long long)st.st_mtim.tv_sec, (long)st.st_mtim.tv_nsec) < 0)
+                return lodge_error_set(err, ENOMEM, "name the layer");
         return 0;
+}
+
+static int debian_populate_layer(const struct lodge_template_ctx *ctx, void *state,
+                                 struct lodge_error **err)
+{
+        return unpack_tree(ctx, state, err);
 }
 
 const struct lodge_template_ops template_debian_ops = {
@@ -482,4 +532,6 @@ const struct lodge_template_ops template_debian_ops = {
         .parse = debian_parse,
         .populate = debian_populate,
         .free_state = debian_free_state,
+        .layer_key = debian_layer_key,
+        .populate_layer = debian_populate_layer,
 };

@@ -22,6 +22,9 @@ struct lodge_template_ctx {
         const char *conf_path;               /* $LODGE_CONF (image.server, image.keyring) */
         lodge_template_progress_cb progress; /* may be NULL */
         void *userdata;
+        /* The rootfs already holds the template's layer (see layer_key): populate only
+         * adds what is this guest's own. */
+        bool layered;
 };
 
 /* What a template learned about the guest besides its files. */
@@ -42,6 +45,15 @@ struct lodge_template_ops {
         int (*populate)(const struct lodge_template_ctx *ctx, void *state,
                         struct lodge_template_result *res, struct lodge_error **err);
         void (*free_state)(void *state);
+        /* Optional: the name of the shared, read-only base tree ("layer") these
+         * arguments make, once its source is at hand (downloaded, debootstrapped):
+         * the same name always means the same files ([A-Za-z0-9._-], up to 128).
+         * populate_layer fills ctx->rootfs_fd with it; many guests then share it,
+         * and populate runs with ctx->layered on each guest's view of it. */
+        int (*layer_key)(const struct lodge_template_ctx *ctx, void *state, char **ret_key,
+                         struct lodge_error **err);
+        int (*populate_layer)(const struct lodge_template_ctx *ctx, void *state,
+                              struct lodge_error **err);
 };
 
 /* NULL when unknown. */
