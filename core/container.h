@@ -81,6 +81,35 @@ int lodge_container_create(const struct lodge_paths *p, const char *name,
                            const struct lodge_create_options *opts, char **ret_message,
                            char ***ret_warnings, struct lodge_error **err);
 
+/* Copy the stopped guest src as a new guest dst (its own name, MACs, id range
+ * and machine-id; a static address becomes dhcp/auto, said in *ret_warnings).
+ * snapshot: only where the data can be shared (btrfs, overlay, reflinks),
+ * else -EOPNOTSUPP. */
+int lodge_container_copy(const struct lodge_paths *p, const char *src, const char *dst,
+                         bool snapshot, char ***ret_warnings, struct lodge_error **err);
+
+struct lodge_snapshot {
+        char *name;
+        int64_t created; /* unix time */
+        uint64_t size;   /* bytes of its own data */
+};
+
+/* Snapshot the guest's rootfs and config as snap (NULL: the first free
+ * "snapN", returned in *ret_name, may be NULL). A running guest is refused
+ * (-EBUSY) unless freeze: then it is frozen meanwhile. */
+int lodge_container_snapshot(const struct lodge_paths *p, const char *name, const char *snap,
+                             bool freeze, char **ret_name, struct lodge_error **err);
+/* The guest's snapshots, oldest first. */
+int lodge_container_snapshot_list(const struct lodge_paths *p, const char *name,
+                                  struct lodge_snapshot **ret, size_t *ret_n,
+                                  struct lodge_error **err);
+void lodge_snapshot_list_free(struct lodge_snapshot *v, size_t n);
+/* Put the snapshot's rootfs and config back; -EBUSY unless stopped. */
+int lodge_container_restore(const struct lodge_paths *p, const char *name, const char *snap,
+                            struct lodge_error **err);
+int lodge_container_snapshot_delete(const struct lodge_paths *p, const char *name,
+                                    const char *snap, struct lodge_error **err);
+
 /* Remove a container and everything of it. -EBUSY when it is running and
  * force is false, -ENOENT when there's no such container. */
 int lodge_container_destroy(const struct lodge_paths *p, const char *name, bool force,

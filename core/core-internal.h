@@ -109,6 +109,20 @@ struct lodge_storage_idmap;
 int rootfs_view(const struct lodge_paths *p, int cdirfd, const struct lodge_config *cfg,
                 const struct lodge_storage_idmap *idmap, struct lodge_error **err);
 
+/* Remove every snapshot in the container dir cdirfd (snapshot.c). */
+struct lodge_storage_ops;
+int snapshots_destroy(int cdirfd, const struct lodge_storage_ops *ops, struct lodge_error **err);
+
+/* ---- create.c, for copy too ---- */
+
+/* The per-guest files of a rootfs (hostname, machine-id, net.0's config...). */
+int create_guest_fixup(int rootfd, const char *name, const struct lodge_config *cfg,
+                       struct lodge_error **err);
+/* A hidden directory CREATE_PREFIX NAME-random in containers, made 0700. */
+int create_hidden_dir(int containers, const char *name, char **ret, struct lodge_error **err);
+/* Hold layer key shared (a guest being made from it): an fd to close. */
+int layer_hold(const struct root_dirs *d, const char *key, struct lodge_error **err);
+
 #define CREATE_PREFIX ".create-"
 #define DESTROY_PREFIX ".destroy-"
 

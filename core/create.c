@@ -173,7 +173,7 @@ static int build_config(const char *name, const struct create_plan *pl, const ch
 }
 
 /* The fix-ups' view of the config: the name, and net.0 as the guest sees it. */
-static int guest_fixup(int rootfd, const char *name, const struct lodge_config *cfg,
+int create_guest_fixup(int rootfd, const char *name, const struct lodge_config *cfg,
                        struct lodge_error **err)
 {
         struct lodge_guest_setup s = { .hostname = name };
@@ -293,7 +293,7 @@ static int build_container(const struct lodge_paths *p, const struct root_dirs *
                 r = guest_net_check_addresses(p, name, cfg, err);
         if (r < 0)
                 return r;
-        r = guest_fixup(rootfd, name, cfg, err);
+        r = create_guest_fixup(rootfd, name, cfg, err);
         if (r >= 0 && !provision_is_empty(&pl->prov))
                 r = lodge_template_provision(rootfd, &pl->prov.view, err);
         if (r < 0)
@@ -315,7 +315,7 @@ static int build_container(const struct lodge_paths *p, const struct root_dirs *
         return 0;
 }
 
-static int make_hidden_dir(int containers, const char *name, char **ret, struct lodge_error **err)
+int create_hidden_dir(int containers, const char *name, char **ret, struct lodge_error **err)
 {
         for (int attempt = 0; attempt < 16; attempt++) {
                 cleanup_free char *tmp = NULL;
@@ -347,7 +347,7 @@ static int create_locked(const struct lodge_paths *p, const struct root_dirs *d,
         if (fstatat(d->containers, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
                 return lodge_error_set(err, EEXIST, "container '%s' already exists", name);
 
-        r = make_hidden_dir(d->containers, name, &tmp, err);
+        r = create_hidden_dir(d->containers, name, &tmp, err);
         if (r < 0)
                 return r;
         tmpfd = open_dir_at(d->containers, tmp);

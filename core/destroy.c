@@ -52,6 +52,9 @@ static int backend_destroy(int cdirfd, struct lodge_error **err)
         ops = lodge_storage_find(rootfs_backend_name(cfg->backend));
         if (!ops)
                 return 0;
+        int r = snapshots_destroy(cdirfd, ops, err);
+        if (r < 0)
+                return r;
         return ops->destroy(cdirfd, err);
 }
 

@@ -50,6 +50,11 @@ static int layer_lock(const struct root_dirs *d, const char *key, bool exclusive
         return TAKE_FD(fd);
 }
 
+int layer_hold(const struct root_dirs *d, const char *key, struct lodge_error **err)
+{
+        return layer_lock(d, key, false, true, err);
+}
+
 static int layer_build(const struct lodge_paths *p, int layers, const char *key,
                        const struct lodge_template_ops *t, void *state,
                        const struct lodge_template_ctx *base, struct lodge_error **err)
