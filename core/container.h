@@ -230,6 +230,12 @@ struct lodge_container_info {
         /* live, when running: its network interfaces (net.N.*) */
         struct lodge_iface_info *ifaces;
         size_t n_ifaces;
+        /* lodge_container_info only: bytes on disk of its own data (an overlay's upper, a
+         * btrfs subvolume's exclusive bytes where quotas are on), of its snapshots, and of
+         * the layer it shares with other guests (layer NULL: none) */
+        bool have_disk;
+        uint64_t disk_own, disk_snapshots, disk_layer;
+        char *layer;
 };
 void lodge_container_info_done(struct lodge_container_info *i);
 
