@@ -278,8 +278,10 @@ int lodge_image_pull(const struct lodge_paths *p, int argc, char **argv, lodge_p
 int lodge_image_import(const struct lodge_paths *p, const char *rootfs, const char *meta,
                        char *const *aliases, struct lodge_image *ret, struct lodge_error **err);
 int lodge_image_remove(const struct lodge_paths *p, const char *ref, struct lodge_error **err);
-/* Returns how many images were removed. */
-int lodge_image_prune(const struct lodge_paths *p, bool all, struct lodge_error **err);
+/* Returns how many images were removed; *ret_layers how many layers no guest
+ * used (made again from the cache when needed). */
+int lodge_image_prune(const struct lodge_paths *p, bool all, unsigned *ret_layers,
+                      struct lodge_error **err);
 
 /* What `lodge check` reports: each confinement layer and piece of kernel
  * support lodge uses, and whether this host (and this build) provides it. */

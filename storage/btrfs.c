@@ -7,6 +7,7 @@
 #include <linux/btrfs.h>
 #include <linux/magic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -105,6 +106,30 @@ int btrfs_subvol_remove(int dirfd, const char *name, struct lodge_error **err)
                 (void)btrfs_subvol_set_read_only(fd, false, NULL);
         }
         return rm_rf_at(dirfd, name, err);
+}
+
+int btrfs_subvol_exclusive(int fd, uint64_t *ret)
+{
+        struct btrfs_ioctl_fs_info_args fs = { 0 };
+        struct btrfs_ioctl_ino_lookup_args ino = { .objectid = BTRFS_SUBVOL_ROOT_INO };
+        char path[128], buf[32] = { 0 };
+        cleanup_close int f = -EBADF;
+        const uint8_t *u = fs.fsid;
+
+        if (ioctl(fd, BTRFS_IOC_FS_INFO, &fs) < 0 || ioctl(fd, BTRFS_IOC_INO_LOOKUP, &ino) < 0)
+                return -errno;
+        snprintf(path, sizeof(path),
+                 "/sys/fs/btrfs/%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x"
+                 "/qgroups/0_%llu/exclusive",
+                 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
+                 u[13], u[14], u[15], (unsigned long long)ino.treeid);
+        f = open(path, O_RDONLY | O_CLOEXEC);
+        if (f < 0)
+                return -EOPNOTSUPP; /* quotas are off */
+        if (read(f, buf, sizeof(buf) - 1) <= 0)
+                return -EIO;
+        *ret = strtoull(buf, NULL, 10);
+        return 0;
 }
 
 static int btrfs_create(int cdirfd, int layerfd, struct lodge_error **err)

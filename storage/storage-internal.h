@@ -22,4 +22,6 @@ int btrfs_subvol_snapshot(int srcfd, int dirfd, const char *name, bool read_only
 int btrfs_subvol_remove(int dirfd, const char *name, struct lodge_error **err);
 int btrfs_subvol_set_read_only(int fd, bool ro, struct lodge_error **err);
 bool btrfs_is_subvol(int fd);
+/* The bytes only this subvolume holds: -EOPNOTSUPP without btrfs quotas. */
+int btrfs_subvol_exclusive(int fd, uint64_t *ret);
 

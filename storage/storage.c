@@ -134,23 +134,40 @@ static int usage_dir(struct usage *u, int fd, int depth)
         return r;
 }
 
-int lodge_storage_usage(int dirfd, const char *name, uint64_t *ret, struct lodge_error **err)
+static int usage_walk(int fd, uint64_t *ret, struct lodge_error **err)
 {
-        cleanup_close int fd = open_dir_at(dirfd, name);
         struct usage u = { 0 };
         struct stat st;
         int r;
 
-        if (fd < 0 || fstat(fd, &st) < 0)
-                return lodge_error_set(err, fd < 0 ? -fd : errno, "open '%s'", name);
+        if (fstat(fd, &st) < 0)
+                return lodge_error_set(err, errno, "stat a tree to measure");
         u.dev = st.st_dev;
         u.bytes = (uint64_t)st.st_blocks * 512;
         r = usage_dir(&u, fd, 0);
         tdestroy(u.seen, free);
         if (r < 0)
-                return lodge_error_set(err, -r, "measure '%s'", name);
+                return lodge_error_set(err, -r, "measure a tree");
         *ret = u.bytes;
         return 0;
+}
+
+int lodge_storage_usage(int dirfd, const char *name, uint64_t *ret, struct lodge_error **err)
+{
+        cleanup_close int fd = open_dir_at(dirfd, name);
+        int r;
+
+        if (fd < 0)
+                return lodge_error_set(err, -fd, "open '%s'", name);
+        /* A snapshot shares its extents: what a walk finds is not what it costs. */
+        if (btrfs_is_subvol(fd)) {
+                r = btrfs_subvol_exclusive(fd, ret);
+                if (r < 0)
+                        return lodge_error_set(err, -r, "measure '%s' (btrfs needs quotas on)",
+                                               name);
+                return 0;
+        }
+        return usage_walk(fd, ret, err);
 }
 
 /* ---- layers ---- */
@@ -222,15 +239,17 @@ int lodge_storage_layer_commit(int layersfd, const char *tmp, const char *key,
 
         if (dir < 0)
                 return lodge_error_set(err, -dir, "open the layer directory '%s'", tmp);
-        r = lodge_storage_usage(dir, "rootfs", &bytes, err);
+        rootfd = open_dir_at(dir, "rootfs");
+        if (rootfd < 0)
+                return lodge_error_set(err, -rootfd, "open the layer's rootfs");
+        r = usage_walk(rootfd, &bytes, err);
         if (r < 0)
                 return r;
         snprintf(size, sizeof(size), "%" PRIu64 "\n", bytes);
         r = write_file_atomic_at(dir, "size", size, strlen(size), 0644, err);
         if (r < 0)
                 return r;
-        rootfd = open_dir_at(dir, "rootfs");
-        if (rootfd >= 0 && btrfs_is_subvol(rootfd)) {
+        if (btrfs_is_subvol(rootfd)) {
                 r = btrfs_subvol_set_read_only(rootfd, true, err);
                 if (r < 0)
                         return r;

@@ -62,8 +62,8 @@ const char *lodge_storage_default(int dirfd);
 /* Is the filesystem of dirfd btrfs? */
 bool lodge_storage_is_btrfs(int dirfd);
 
-/* Bytes in blocks used by the tree at dirfd/name (not crossing mounts; hard links once),
- * and for btrfs subvolumes with quotas on, the bytes only it holds. */
+/* Bytes in blocks used by the tree at dirfd/name (not crossing mounts; hard links once);
+ * for a btrfs subvolume the bytes only it holds, known with quotas on (else -EOPNOTSUPP). */
 int lodge_storage_usage(int dirfd, const char *name, uint64_t *ret, struct lodge_error **err);
 
 /* ---- layers ---- */

@@ -171,6 +171,11 @@ int lodge_template_image_import(const char *cache_dir, const char *rootfs, const
                                 char *const *aliases, struct lodge_image *ret,
                                 struct lodge_error **err);
 
+/* The cached image an alias or fingerprint prefix names: -ENOENT, -EINVAL
+ * when ambiguous. */
+int lodge_template_image_resolve(const char *cache_dir, const char *ref, struct lodge_image *ret,
+                                 struct lodge_error **err);
+
 /* Remove an image by alias or fingerprint prefix: -ENOENT, -EINVAL when
  * ambiguous. */
 int lodge_template_image_remove(const char *cache_dir, const char *ref, struct lodge_error **err);
