@@ -113,7 +113,7 @@ static int copy_locked(const struct lodge_paths *p, const struct root_dirs *d, c
                                        "'%s' keeps its rootfs outside lodge (rootfs.path)", src);
         ops = lodge_storage_find(rootfs_backend_name(cfg->backend));
         if (cfg->rootfs_layer) {
-                hold = layer_hold(d, cfg->rootfs_layer, err);
+                hold = layer_hold(p, d, cfg->rootfs_layer, err);
                 if (hold < 0)
                         return hold;
         }

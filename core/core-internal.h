@@ -104,6 +104,8 @@ const char *rootfs_backend_name(enum lodge_backend b);
 /* The rootfs fd of the guest's layer; -EBADF when it has none. */
 int rootfs_layer_open(const struct lodge_paths *p, const struct lodge_config *cfg,
                       struct lodge_error **err);
+/* Enforce limits.disk where the backend can; -EOPNOTSUPP where it can't. */
+int rootfs_disk_limit(int cdirfd, const struct lodge_config *cfg, struct lodge_error **err);
 /* The guest's rootfs as a detached mount (idmapped with idmap). */
 struct lodge_storage_idmap;
 int rootfs_view(const struct lodge_paths *p, int cdirfd, const struct lodge_config *cfg,
@@ -121,7 +123,8 @@ int create_guest_fixup(int rootfd, const char *name, const struct lodge_config *
 /* A hidden directory CREATE_PREFIX NAME-random in containers, made 0700. */
 int create_hidden_dir(int containers, const char *name, char **ret, struct lodge_error **err);
 /* Hold layer key shared (a guest being made from it): an fd to close. */
-int layer_hold(const struct root_dirs *d, const char *key, struct lodge_error **err);
+int layer_hold(const struct lodge_paths *p, const struct root_dirs *d, const char *key,
+               struct lodge_error **err);
 
 #define CREATE_PREFIX ".create-"
 #define DESTROY_PREFIX ".destroy-"

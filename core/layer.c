@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Layers: the unpacked images that guests share ($LODGE_ROOT/layers/KEY),
  * made once by the template's populate_layer. Each is guarded by a lock file
- * in locks/: held exclusive while it is made or removed, shared by a create
+ * beside it (layers/.lock-KEY, kept: removing a lock file races with its
+ * takers): held exclusive while it is made or removed, shared by a create
  * from the moment it opens the layer until its guest, which names the layer
  * in its config, is in place. So a layer in use is never removed. */
 #include <dirent.h>
@@ -20,7 +21,7 @@
 #include "core/core-internal.h"
 #include "storage/storage.h"
 
-#define LAYER_LOCK_PREFIX ".layer-"
+#define LAYER_LOCK_PREFIX ".lock-"
 
 int layers_dir_open(const struct lodge_paths *p, const struct root_dirs *d, bool create,
                     struct lodge_error **err)
@@ -30,14 +31,14 @@ int layers_dir_open(const struct lodge_paths *p, const struct root_dirs *d, bool
 
 /* The lock of layer key, taken shared or exclusive (waiting: a layer is made
  * in seconds, and Ctrl-C interrupts the wait). */
-static int layer_lock(const struct root_dirs *d, const char *key, bool exclusive, bool wait,
+static int layer_lock(int layers, const char *key, bool exclusive, bool wait,
                       struct lodge_error **err)
 {
         cleanup_close int fd = -EBADF;
         char name[256];
 
         snprintf(name, sizeof(name), LAYER_LOCK_PREFIX "%s", key);
-        fd = openat(d->locks, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+        fd = openat(layers, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd < 0)
                 return lodge_error_set(err, errno, "open the lock of layer '%s'", key);
         while (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | (wait ? 0 : LOCK_NB)) < 0) {
@@ -50,9 +51,14 @@ static int layer_lock(const struct root_dirs *d, const char *key, bool exclusive
         return TAKE_FD(fd);
 }
 
-int layer_hold(const struct root_dirs *d, const char *key, struct lodge_error **err)
+int layer_hold(const struct lodge_paths *p, const struct root_dirs *d, const char *key,
+               struct lodge_error **err)
 {
-        return layer_lock(d, key, false, true, err);
+        cleanup_close int layers = layers_dir_open(p, d, true, err);
+
+        if (layers < 0)
+                return layers;
+        return layer_lock(layers, key, false, true, err);
 }
 
 static int layer_build(const struct lodge_paths *p, int layers, const char *key,
@@ -98,7 +104,7 @@ int layer_get(const struct lodge_paths *p, const struct root_dirs *d, const char
         if (layers < 0)
                 return layers;
         for (;;) {
-                lock = layer_lock(d, key, false, true, err);
+                lock = layer_lock(layers, key, false, true, err);
                 if (lock < 0)
                         return lock;
                 fd = lodge_storage_layer_open(layers, key);
@@ -110,7 +116,7 @@ int layer_get(const struct lodge_paths *p, const struct root_dirs *d, const char
                         return lodge_error_set(err, -fd, "open layer '%s'", key);
                 /* Made by whoever takes the lock exclusive first; then shared again. */
                 close(TAKE_FD(lock));
-                lock = layer_lock(d, key, true, true, err);
+                lock = layer_lock(layers, key, true, true, err);
                 if (lock < 0)
                         return lock;
                 if (lodge_storage_layer_open(layers, key) == -ENOENT) {
@@ -168,7 +174,7 @@ int layer_remove(const struct lodge_paths *p, const struct root_dirs *d, const c
         }
         if (layers < 0)
                 return layers;
-        lock = layer_lock(d, key, true, wait, err);
+        lock = layer_lock(layers, key, true, wait, err);
         if (lock == -EBUSY)
                 return lodge_error_set(err, EBUSY, "layer '%s' is being used by a create", key);
         if (lock < 0)
@@ -209,7 +215,8 @@ int layers_prune(const struct lodge_paths *p, const struct root_dirs *d, unsigne
                 cleanup_error struct lodge_error *e = NULL;
                 const char *name = de->d_name;
 
-                if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+                if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
+                    strncmp(name, LAYER_LOCK_PREFIX, strlen(LAYER_LOCK_PREFIX)) == 0)
                         continue;
                 if (strncmp(name, LODGE_STORAGE_LAYER_TMP, strlen(LODGE_STORAGE_LAYER_TMP)) ==
                     0) {
@@ -225,7 +232,7 @@ int layers_prune(const struct lodge_paths *p, const struct root_dirs *d, unsigne
                                 continue;
                         memcpy(key, name + strlen(LODGE_STORAGE_LAYER_TMP), len);
                         key[len] = 0;
-                        lock = layer_lock(d, key, true, false, &e);
+                        lock = layer_lock(layers, key, true, false, &e);
                         if (lock >= 0 && lodge_storage_layer_remove(layers, name, &e) >= 0)
                                 n++;
                         continue;

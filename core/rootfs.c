@@ -42,6 +42,24 @@ int rootfs_layer_open(const struct lodge_paths *p, const struct lodge_config *cf
         return fd;
 }
 
+int rootfs_disk_limit(int cdirfd, const struct lodge_config *cfg, struct lodge_error **err)
+{
+        const struct lodge_storage_ops *ops = lodge_storage_find(rootfs_backend_name(cfg->backend));
+
+        /* No limit: one set before goes (quotas may be off: nothing to remove). */
+        if (!cfg->limits.disk) {
+                if (ops->set_disk_limit && !cfg->rootfs_path)
+                        (void)ops->set_disk_limit(cdirfd, 0, NULL);
+                return 0;
+        }
+        if (!ops->set_disk_limit || cfg->rootfs_path)
+                return lodge_error_set(err, EOPNOTSUPP,
+                                       "limits.disk: the '%s' backend can't enforce it (btrfs with "
+                                       "quotas can)",
+                                       cfg->rootfs_path ? "rootfs.path" : ops->name);
+        return ops->set_disk_limit(cdirfd, cfg->limits.disk, err);
+}
+
 int rootfs_view(const struct lodge_paths *p, int cdirfd, const struct lodge_config *cfg,
                 const struct lodge_storage_idmap *idmap, struct lodge_error **err)
 {

@@ -181,6 +181,8 @@ int monitor_args_load(struct monitor_args *a, int cdirfd, struct lodge_error **e
         if (!a->rootfs || init_argv(a->cfg, &a->argv) < 0 || init_envp(a->cfg, &a->envp) < 0)
                 return lodge_error_set(err, ENOMEM, "start");
         r = check_init(a, cdirfd, a->argv[0], a->cfg->init_stop_signal, &a->stop_signal, err);
+        if (r >= 0)
+                r = rootfs_disk_limit(cdirfd, a->cfg, err);
         if (r < 0)
                 return r;
         a->cdirfd = fcntl(cdirfd, F_DUPFD_CLOEXEC, 3);

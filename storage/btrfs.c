@@ -168,6 +168,26 @@ static int btrfs_destroy(int dirfd, struct lodge_error **err)
         return btrfs_subvol_remove(dirfd, "rootfs", err);
 }
 
+/* A qgroup limit on what the rootfs subvolume refers to, as Incus' size. */
+static int btrfs_set_disk_limit(int cdirfd, uint64_t bytes, struct lodge_error **err)
+{
+        struct btrfs_ioctl_qgroup_limit_args a = {
+                .qgroupid = 0, /* the subvolume of the fd */
+                .lim = { .flags = BTRFS_QGROUP_LIMIT_MAX_RFER, .max_rfer = bytes ? bytes : (__u64)-1 },
+        };
+        cleanup_close int fd = open_dir_at(cdirfd, "rootfs");
+
+        if (fd < 0)
+                return lodge_error_set(err, -fd, "open the rootfs");
+        if (ioctl(fd, BTRFS_IOC_QGROUP_LIMIT, &a) < 0)
+                return lodge_error_set(err, errno,
+                                       errno == ENOTCONN || errno == EINVAL
+                                               ? "limits.disk needs btrfs quotas (btrfs quota "
+                                                 "enable MOUNTPOINT)"
+                                               : "set the btrfs quota limit");
+        return 0;
+}
+
 const struct lodge_storage_ops storage_btrfs_ops = {
         .name = "btrfs",
         .fill_dir = "rootfs",
@@ -175,4 +195,5 @@ const struct lodge_storage_ops storage_btrfs_ops = {
         .open_tree = btrfs_open_tree,
         .clone = btrfs_clone,
         .destroy = btrfs_destroy,
+        .set_disk_limit = btrfs_set_disk_limit,
 };

@@ -46,6 +46,8 @@ struct lodge_storage_ops {
                      struct lodge_error **err);
         /* Remove the backend's data in dirfd (the caller removes the rest). */
         int (*destroy)(int dirfd, struct lodge_error **err);
+        /* Limit the bytes the rootfs refers to (0: no limit); NULL where it can't be. */
+        int (*set_disk_limit)(int cdirfd, uint64_t bytes, struct lodge_error **err);
 };
 
 /* NULL when unknown. */
