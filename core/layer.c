@@ -61,6 +61,26 @@ int layer_hold(const struct lodge_paths *p, const struct root_dirs *d, const cha
         return layer_lock(layers, key, false, true, err);
 }
 
+/* What a killed build of key left (its lock is ours: no build is live). */
+static void remove_unfinished(int layers, const char *key)
+{
+        cleanup_closedir DIR *dir = NULL;
+        struct dirent *de;
+        char prefix[256];
+        int fd = fcntl(layers, F_DUPFD_CLOEXEC, 3);
+
+        snprintf(prefix, sizeof(prefix), LODGE_STORAGE_LAYER_TMP "%s-", key);
+        if (fd < 0 || !(dir = fdopendir(fd))) {
+                if (fd >= 0)
+                        close(fd);
+                return;
+        }
+        while ((de = readdir(dir)))
+                if (strncmp(de->d_name, prefix, strlen(prefix)) == 0 &&
+                    strlen(de->d_name) == strlen(prefix) + 8)
+                        (void)lodge_storage_layer_remove(layers, de->d_name, NULL);
+}
+
 static int layer_build(const struct lodge_paths *p, int layers, const char *key,
                        const struct lodge_template_ops *t, void *state,
                        const struct lodge_template_ctx *base, struct lodge_error **err)
@@ -70,6 +90,7 @@ static int layer_build(const struct lodge_paths *p, int layers, const char *key,
         struct lodge_template_ctx ctx = *base;
         int r;
 
+        remove_unfinished(layers, key);
         fd = lodge_storage_layer_begin(layers, key, &tmp, err);
         if (fd < 0)
                 return fd;

@@ -77,17 +77,32 @@ static int copy_data(struct copy *c, int in, int out, off_t size)
         if (c->cow_only)
                 return lodge_error_set(c->err, EOPNOTSUPP,
                                        "this filesystem can't share file data (no reflinks)");
-        while (size > 0) {
-                ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t)size, 0);
+        /* The data, extent by extent: holes stay holes. */
+        for (off_t pos = 0; pos < size;) {
+                off_t data = lseek(in, pos, SEEK_DATA), hole, at;
 
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return fail(c, errno, "copy");
-                if (n == 0)
-                        break; /* the file shrank */
-                size -= n;
+                if (data < 0 && errno == ENXIO)
+                        break; /* only a hole is left */
+                if (data < 0)
+                        return fail(c, errno, "find the data of");
+                hole = lseek(in, data, SEEK_HOLE);
+                if (hole < 0)
+                        return fail(c, errno, "find the holes of");
+                for (at = data; at < hole;) {
+                        off_t to = at;
+                        ssize_t n = copy_file_range(in, &at, out, &to, (size_t)(hole - at), 0);
+
+                        if (n < 0 && errno == EINTR)
+                                continue;
+                        if (n < 0)
+                                return fail(c, errno, "copy");
+                        if (n == 0)
+                                break; /* the file shrank */
+                }
+                pos = hole;
         }
+        if (ftruncate(out, size) < 0)
+                return fail(c, errno, "set the size of");
         return 0;
 }
 
