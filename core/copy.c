@@ -133,7 +133,7 @@ static int copy_locked(const struct lodge_paths *p, const struct root_dirs *d, c
                         r = lodge_error_prefix(err, r, "copy the rootfs of '%s'", src);
         }
         if (r >= 0)
-                r = view = rootfs_view(p, tmpfd, cfg, NULL, err);
+                r = view = rootfs_open(p, tmpfd, cfg, err);
         if (r >= 0)
                 r = create_guest_fixup(view, dst, cfg, err);
         if (r >= 0)

@@ -245,7 +245,11 @@ static int build_rootfs(const struct lodge_paths *p, const struct root_dirs *d,
                 if (r < 0)
                         return lodge_error_prefix(err, r, "template '%s'", pl->tmpl->name);
         }
-        view = st->open_tree(tmpfd, layerfd, NULL, err);
+        /* The whole rootfs, for the per-guest part: an overlay's only exists mounted. */
+        if (st->merged)
+                view = st->open_tree(tmpfd, layerfd, NULL, err);
+        else if ((view = open_dir_at(tmpfd, "rootfs")) < 0)
+                view = lodge_error_set(err, -view, "open the rootfs");
         if (view < 0)
                 return lodge_error_prefix(err, view, "storage '%s'", st->name);
         if (layerfd >= 0) {

@@ -60,6 +60,22 @@ int rootfs_disk_limit(int cdirfd, const struct lodge_config *cfg, struct lodge_e
         return ops->set_disk_limit(cdirfd, cfg->limits.disk, err);
 }
 
+int rootfs_open(const struct lodge_paths *p, int cdirfd, const struct lodge_config *cfg,
+                struct lodge_error **err)
+{
+        const struct lodge_storage_ops *ops = lodge_storage_find(rootfs_backend_name(cfg->backend));
+        int fd;
+
+        if (ops->merged && !cfg->rootfs_path)
+                return rootfs_view(p, cdirfd, cfg, NULL, err);
+        fd = cfg->rootfs_path ? open(cfg->rootfs_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                              : openat(cdirfd, "rootfs",
+                                       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return lodge_error_set(err, errno, "open the rootfs");
+        return fd;
+}
+
 int rootfs_view(const struct lodge_paths *p, int cdirfd, const struct lodge_config *cfg,
                 const struct lodge_storage_idmap *idmap, struct lodge_error **err)
 {

@@ -154,6 +154,7 @@ static int overlay_destroy(int dirfd, struct lodge_error **err)
 const struct lodge_storage_ops storage_overlay_ops = {
         .name = "overlay",
         .fill_dir = "overlay/upper",
+        .merged = true,
         .create = overlay_create,
         .open_tree = overlay_open_tree,
         .clone = overlay_clone,

@@ -31,6 +31,8 @@ struct lodge_storage_ops {
         const char *name;
         /* Where a template writes when there is no layer: relative to the container dir. */
         const char *fill_dir;
+        /* The rootfs exists only as a mount (open_tree); else it is the directory "rootfs". */
+        bool merged;
         /* Make the backend's data in the empty container dir cdirfd: from a layer (its
          * O_DIRECTORY fd), or empty (layerfd < 0) for a template to fill at fill_dir. */
         int (*create)(int cdirfd, int layerfd, struct lodge_error **err);
