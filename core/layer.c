@@ -64,18 +64,12 @@ int layer_hold(const struct lodge_paths *p, const struct root_dirs *d, const cha
 /* What a killed build of key left (its lock is ours: no build is live). */
 static void remove_unfinished(int layers, const char *key)
 {
-        cleanup_closedir DIR *dir = NULL;
+        cleanup_closedir DIR *dir = opendir_fd(layers);
         struct dirent *de;
         char prefix[256];
-        int fd = fcntl(layers, F_DUPFD_CLOEXEC, 3);
 
         snprintf(prefix, sizeof(prefix), LODGE_STORAGE_LAYER_TMP "%s-", key);
-        if (fd < 0 || !(dir = fdopendir(fd))) {
-                if (fd >= 0)
-                        close(fd);
-                return;
-        }
-        while ((de = readdir(dir)))
+        while (dir && (de = readdir(dir)))
                 if (strncmp(de->d_name, prefix, strlen(prefix)) == 0 &&
                     strlen(de->d_name) == strlen(prefix) + 8)
                         (void)lodge_storage_layer_remove(layers, de->d_name, NULL);
@@ -153,17 +147,12 @@ int layer_get(const struct lodge_paths *p, const struct root_dirs *d, const char
 static int layer_user(const struct root_dirs *d, const char *key, char **ret,
                       struct lodge_error **err)
 {
-        cleanup_closedir DIR *dir = NULL;
+        cleanup_closedir DIR *dir = opendir_fd(d->containers);
         struct dirent *de;
-        int fd;
 
         *ret = NULL;
-        fd = fcntl(d->containers, F_DUPFD_CLOEXEC, 3);
-        if (fd < 0 || !(dir = fdopendir(fd))) {
-                if (fd >= 0)
-                        close(fd);
+        if (!dir)
                 return lodge_error_set(err, errno, "read the containers directory");
-        }
         while ((de = readdir(dir))) {
                 CLEANUP(lodge_config_freep) struct lodge_config *cfg = NULL;
                 cleanup_close int cdir = -EBADF;
@@ -216,7 +205,6 @@ int layers_prune(const struct lodge_paths *p, const struct root_dirs *d, unsigne
         cleanup_closedir DIR *dir = NULL;
         struct dirent *de;
         unsigned n = 0;
-        int fd;
 
         *ret_n = 0;
         layers = layers_dir_open(p, d, false, err);
@@ -226,12 +214,9 @@ int layers_prune(const struct lodge_paths *p, const struct root_dirs *d, unsigne
         }
         if (layers < 0)
                 return layers;
-        fd = fcntl(layers, F_DUPFD_CLOEXEC, 3);
-        if (fd < 0 || !(dir = fdopendir(fd))) {
-                if (fd >= 0)
-                        close(fd);
+        dir = opendir_fd(layers);
+        if (!dir)
                 return lodge_error_set(err, errno, "read the layers directory");
-        }
         while ((de = readdir(dir))) {
                 cleanup_error struct lodge_error *e = NULL;
                 const char *name = de->d_name;

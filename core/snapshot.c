@@ -157,16 +157,10 @@ static int snapshot_locked(const struct lodge_paths *p, const char *name, struct
 /* Remove what interrupted snapshots and restores left (we hold the lock). */
 static void snap_gc(const struct snap_ctx *c, int snaps)
 {
-        cleanup_closedir DIR *dir = NULL;
+        cleanup_closedir DIR *dir = opendir_fd(snaps);
         struct dirent *de;
-        int fd = fcntl(snaps, F_DUPFD_CLOEXEC, 3);
 
-        if (fd < 0 || !(dir = fdopendir(fd))) {
-                if (fd >= 0)
-                        close(fd);
-                return;
-        }
-        while ((de = readdir(dir)))
+        while (dir && (de = readdir(dir)))
                 if (strncmp(de->d_name, SNAP_TMP, strlen(SNAP_TMP)) == 0)
                         (void)snap_remove(c, snaps, de->d_name, NULL);
 }
@@ -229,6 +223,24 @@ out:
         return r;
 }
 
+/* The guest's snapshots directory and a stream reading it; 0 when it has none. */
+static int snaps_open(int cdirfd, DIR **ret, struct lodge_error **err)
+{
+        int fd = open_dir_at(cdirfd, "snapshots");
+
+        *ret = NULL;
+        if (fd == -ENOENT)
+                return 0;
+        if (fd < 0)
+                return lodge_error_set(err, -fd, "open the snapshots directory");
+        *ret = opendir_fd(fd);
+        if (!*ret) {
+                close(fd);
+                return lodge_error_set(err, errno, "read the snapshots directory");
+        }
+        return fd;
+}
+
 void lodge_snapshot_list_free(struct lodge_snapshot *v, size_t n)
 {
         for (size_t i = 0; v && i < n; i++)
@@ -255,7 +267,7 @@ int lodge_container_snapshot_list(const struct lodge_paths *p, const char *name,
         struct lodge_snapshot *v = NULL;
         struct dirent *de;
         size_t n = 0;
-        int r, fd;
+        int r;
 
         *ret = NULL;
         *ret_n = 0;
@@ -265,17 +277,9 @@ int lodge_container_snapshot_list(const struct lodge_paths *p, const char *name,
         root_dirs_done(&d);
         if (r < 0)
                 return r;
-        snaps = open_dir_at(cdirfd, "snapshots");
-        if (snaps == -ENOENT)
-                return 0;
-        if (snaps < 0)
-                return lodge_error_set(err, -snaps, "open the snapshots directory");
-        fd = fcntl(snaps, F_DUPFD_CLOEXEC, 3);
-        if (fd < 0 || !(dir = fdopendir(fd))) {
-                if (fd >= 0)
-                        close(fd);
-                return lodge_error_set(err, errno, "read the snapshots directory");
-        }
+        r = snaps = snaps_open(cdirfd, &dir, err);
+        if (r <= 0)
+                return r;
         while ((de = readdir(dir))) {
                 cleanup_free char *created = NULL;
                 cleanup_close int sfd = -EBADF;
@@ -397,20 +401,13 @@ int snapshots_destroy(int cdirfd, const struct lodge_storage_ops *ops, struct lo
 {
         struct snap_ctx c = { .ops = ops };
         cleanup_closedir DIR *dir = NULL;
-        cleanup_close int snaps = open_dir_at(cdirfd, "snapshots");
+        cleanup_close int snaps = -EBADF;
         struct dirent *de;
-        int fd, r = 0;
+        int r;
 
-        if (snaps == -ENOENT)
-                return 0;
-        if (snaps < 0)
-                return lodge_error_set(err, -snaps, "open the snapshots directory");
-        fd = fcntl(snaps, F_DUPFD_CLOEXEC, 3);
-        if (fd < 0 || !(dir = fdopendir(fd))) {
-                if (fd >= 0)
-                        close(fd);
-                return lodge_error_set(err, errno, "read the snapshots directory");
-        }
+        r = snaps = snaps_open(cdirfd, &dir, err);
+        if (r <= 0)
+                return r;
         while (r >= 0 && (de = readdir(dir)))
                 if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
                         r = snap_remove(&c, snaps, de->d_name, err);

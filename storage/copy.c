@@ -21,6 +21,7 @@
 
 #include "core/base/cleanup.h"
 #include "core/base/interrupt.h"
+#include "core/base/path.h"
 #include "storage/storage-internal.h"
 
 /* Deeper than any real rootfs; it bounds the descriptors held open (two per level). */
@@ -264,16 +265,12 @@ out:
 
 static int copy_dir(struct copy *c, int src, int dst, int depth)
 {
-        int dupfd = fcntl(src, F_DUPFD_CLOEXEC, 3);
-        DIR *d;
+        DIR *d = opendir_fd(src);
         struct dirent *de;
         int r = 0;
 
-        if (dupfd < 0 || !(d = fdopendir(dupfd))) {
-                if (dupfd >= 0)
-                        close(dupfd);
+        if (!d)
                 return fail(c, errno, "read the directory");
-        }
         for (errno = 0; r >= 0 && (de = readdir(d)); errno = 0) {
                 int sig = interrupt_pending();
 

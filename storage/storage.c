@@ -82,16 +82,12 @@ static int ino_cmp(const void *a, const void *b)
 
 static int usage_dir(struct usage *u, int fd, int depth)
 {
-        int dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        DIR *d = opendir_fd(fd);
         struct dirent *de;
-        DIR *d;
         int r = 0;
 
-        if (dupfd < 0 || !(d = fdopendir(dupfd))) {
-                if (dupfd >= 0)
-                        close(dupfd);
+        if (!d)
                 return -errno;
-        }
         while (r >= 0 && (de = readdir(d))) {
                 struct stat st;
 
