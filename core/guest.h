@@ -111,5 +111,9 @@ int userns_detached_tree(const char *path, pid_t pid, bool idmap, bool ro,
  * 0: not its filesystem, < 0 (-errno): couldn't tell. */
 int userns_idmap_probe(const char *path);
 
+/* Can an overlay guest be unprivileged at path: overlayfs over idmapped
+ * layers (a trial mount in a temporary directory there)? 1, 0 or -errno. */
+int userns_overlay_probe(const char *path);
+
 /* Does the guest's bounding set keep this capability ("sys_ptrace")? */
 bool caps_kept(const struct lodge_config_security *sec, const char *name);

@@ -4,14 +4,18 @@
 #include <linux/mount.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/base/cleanup.h"
 #include "core/base/fileio.h"
+#include "core/base/path.h"
 #include "core/base/process.h"
+#include "core/base/rmtree.h"
 #include "core/guest.h"
 #include "storage/storage.h"
 
@@ -100,6 +104,41 @@ int userns_detached_tree(const char *path, pid_t pid, bool idmap, bool ro, struc
                         return lodge_error_set(err, errno, "open the guest's user namespace");
         }
         return lodge_storage_tree_clone(AT_FDCWD, path, userns, ro, err);
+}
+
+int userns_overlay_probe(const char *path)
+{
+        struct lodge_storage_idmap idmap = { .userns_fd = -EBADF, .writer_userns_fd = -EBADF };
+        const struct lodge_storage_ops *ops = lodge_storage_find("overlay");
+        cleanup_error struct lodge_error *e = NULL;
+        cleanup_free char *tmp = NULL;
+        cleanup_close int dir = -EBADF, layer = -EBADF, tree = -EBADF;
+        int r;
+
+        if (asprintf(&tmp, "%s/.lodge-probe-XXXXXX", path) < 0)
+                return -ENOMEM;
+        if (!mkdtemp(tmp))
+                return -errno;
+        dir = open_dir_at(AT_FDCWD, tmp);
+        r = dir < 0 ? dir : mkdirat(dir, "layer", 0755) < 0 ? -errno : 0;
+        if (r >= 0 && (layer = open_dir_at(dir, "layer")) < 0)
+                r = layer;
+        if (r >= 0)
+                r = ops->create(dir, layer, &e);
+        if (r >= 0)
+                r = idmap.userns_fd = userns_new("0 65534 1\n", &e);
+        if (r >= 0)
+                r = idmap.writer_userns_fd = userns_new_writer(65534, 1, &e);
+        if (r >= 0)
+                r = tree = ops->open_tree(dir, layer, &idmap, &e);
+        if (idmap.userns_fd >= 0)
+                close(idmap.userns_fd);
+        if (idmap.writer_userns_fd >= 0)
+                close(idmap.writer_userns_fd);
+        (void)rm_rf_at(AT_FDCWD, tmp, NULL);
+        if (r >= 0)
+                return 1;
+        return r == -EINVAL || r == -EOPNOTSUPP || r == -EROFS ? 0 : r;
 }
 
 int userns_idmap_probe(const char *path)
