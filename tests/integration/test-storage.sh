@@ -63,6 +63,9 @@ assert i["disk"]["layer"].startswith("local-") and i["disk"]["layer_size"] > 0, 
         ok "$b: create from a layer, boot, write, snapshot, restore, copy, destroy"
 }
 
+lodge check >"$TEST_DIR/out" || true
+grep -Eq '^idmapped mounts +ok +overlay: ' "$TEST_DIR/out" || fail "check: $(cat "$TEST_DIR/out")"
+[ -z "$(find "$LODGE_ROOT" -maxdepth 1 -name '.lodge-probe-*')" ] || fail "check left its trial overlay"
 cycle dir
 cycle overlay
 
@@ -147,6 +150,8 @@ mount -o loop "$TEST_DIR/bt.img" "$bt"
 btrfs quota enable "$bt"
 main_root=$LODGE_ROOT
 export LODGE_ROOT=$bt/root
+lodge check >"$TEST_DIR/out" || true
+grep -Eq '^idmapped mounts +ok +btrfs: .* is on btrfs' "$TEST_DIR/out" || fail "check: $(cat "$TEST_DIR/out")"
 lodge create bdef -- --file "$BB" --meta "$META" >/dev/null
 [ "$(lodge config bdef get rootfs.backend)" = btrfs ] || fail "btrfs isn't the default on btrfs"
 lodge destroy bdef
