@@ -6,7 +6,9 @@
 #
 # Two images: the busybox fixture (~2 MiB unpacked) and the Debian fixture (~170 MiB). Each
 # round, interleaved, times (medians reported):
-#   lodge-overlay-S/B   lodge create --storage overlay, its layer already made (/var/tmp, ext4)
+#   lodge-overlay-S/B   lodge create --storage overlay, its layer already made (/var/tmp, ext4);
+#                       an unprivileged guest (the default): no chown pass
+#   lodge-overlay-priv-B  the same, -c security.privileged=true
 #   lxc-copy-S/B        lxc-copy -s -B overlay of a stopped LXC container of the same rootfs
 #   lodge-btrfs-B       lodge create --storage btrfs (a loop-mounted btrfs this script makes)
 #   btrfs-snap-B        btrfs subvolume snapshot of the unpacked image: what systemd-nspawn
@@ -119,6 +121,8 @@ for ((r = 1; r <= rounds; r++)); do
                 timed "lxc-copy-$img" lxc-copy -n "lxc-$img" -N "x$r-$img" -s -B overlay -P "$lxcpath"
         done
         root=$ext_root
+        timed lodge-overlay-priv-big lodgec create "p$r" --storage overlay -c net.0.type=none \
+                -c security.privileged=true -- --file "$big"
         timed lodge-dir-big lodgec create "d$r" --storage dir -c net.0.type=none -- --file "$big"
         root=$bt_root
         timed lodge-btrfs-big lodgec create "b$r" --storage btrfs -c net.0.type=none -- --file "$big"
@@ -127,8 +131,8 @@ for ((r = 1; r <= rounds; r++)); do
 done
 
 printf '\n%-20s %10s   %s\n' "create (ms)" median "rounds"
-for k in lodge-overlay-small lodge-overlay-big lxc-copy-small lxc-copy-big lodge-btrfs-big \
-        btrfs-snap-big lodge-dir-big; do
+for k in lodge-overlay-small lodge-overlay-big lodge-overlay-priv-big lxc-copy-small lxc-copy-big \
+        lodge-btrfs-big btrfs-snap-big lodge-dir-big; do
         printf '%-20s %10s   %s\n' "$k" "$(median_ms "${times[$k]}")" "${times[$k]}"
 done
 

@@ -106,6 +106,8 @@ int rootfs_layer_open(const struct lodge_paths *p, const struct lodge_config *cf
                       struct lodge_error **err);
 /* Enforce limits.disk where the backend can; -EOPNOTSUPP where it can't. */
 int rootfs_disk_limit(int cdirfd, const struct lodge_config *cfg, struct lodge_error **err);
+/* Does the guest's rootfs exist only as a mount (overlay)? */
+bool rootfs_merged(const struct lodge_config *cfg);
 /* The guest's rootfs to look into: its directory, or a mount of it (overlay). */
 int rootfs_open(const struct lodge_paths *p, int cdirfd, const struct lodge_config *cfg,
                 struct lodge_error **err);

@@ -32,11 +32,12 @@ struct guest_setup {
  * /dev/console on the pty, /dev/shm, /dev/mqueue, /run. Every target inside
  * the rootfs is resolved without following guest symlinks. Runs in the
  * child, in its new mount and cgroup namespaces. gm: from the monitor, the
- * rootfs as a detached mount (from its storage backend; idmapped for a guest
- * in a user namespace), and for such a guest the sources of mount.N
+ * rootfs as a detached mount from its storage backend (idmapped for a guest
+ * in a user namespace; a privileged guest's plain rootfs is bound from its
+ * path instead), and for a guest in a user namespace the sources of mount.N
  * (idmapped with "shift"); host device nodes are then bound, not made. */
 struct guest_mounts {
-        int rootfs;                        /* the rootfs, a detached mount */
+        int rootfs;                        /* the rootfs as a detached mount, or -EBADF: bind the path */
         int entry[LODGE_CONFIG_MAX_MOUNT]; /* mount.N: -ENOENT, its optional source is missing */
 };
 #define GUEST_MOUNTS_NULL                                                                          \

@@ -263,11 +263,12 @@ static int launch(struct monitor *m, struct lodge_error **err)
         close(sv[1]);
 
         /* Host side, while the child waits: its user namespace, its network interfaces. */
-        if (userns) {
+        /* A privileged guest binds a plain rootfs itself; an overlay is mounted here. */
+        r = 0;
+        if (userns)
                 r = setup_userns(m, &gm, err);
-        } else {
+        else if (rootfs_merged(m->a->cfg))
                 r = gm.rootfs = rootfs_view(m->a->paths, m->a->cdirfd, m->a->cfg, NULL, err);
-        }
         if (r >= 0) {
                 clock_gettime(CLOCK_MONOTONIC, &t0);
                 r = guest_net_setup(m->a->paths, m->a->name, m->a->cfg, m->init_pid, m->s.pidfd,

@@ -570,9 +570,13 @@ int guest_mount_all(const struct guest_setup *s, const struct guest_mounts *gm,
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
                 return lodge_error_set(err, errno, "make mounts private");
         /* pivot_root needs the rootfs to be a mount point. */
-        if (syscall(SYS_move_mount, rootfs_fd, "", AT_FDCWD, s->rootfs, MOVE_MOUNT_F_EMPTY_PATH) <
-            0)
-                return lodge_error_set(err, errno, "mount the rootfs");
+        if (rootfs_fd >= 0) {
+                if (syscall(SYS_move_mount, rootfs_fd, "", AT_FDCWD, s->rootfs,
+                            MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                        return lodge_error_set(err, errno, "mount the rootfs");
+        } else if (mount(s->rootfs, s->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
+                return lodge_error_set(err, errno, "bind the rootfs");
+        }
         rootfd = open(s->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (rootfd < 0)
                 return lodge_error_set(err, errno, "open the rootfs");

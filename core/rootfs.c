@@ -60,13 +60,17 @@ int rootfs_disk_limit(int cdirfd, const struct lodge_config *cfg, struct lodge_e
         return ops->set_disk_limit(cdirfd, cfg->limits.disk, err);
 }
 
+bool rootfs_merged(const struct lodge_config *cfg)
+{
+        return !cfg->rootfs_path && lodge_storage_find(rootfs_backend_name(cfg->backend))->merged;
+}
+
 int rootfs_open(const struct lodge_paths *p, int cdirfd, const struct lodge_config *cfg,
                 struct lodge_error **err)
 {
-        const struct lodge_storage_ops *ops = lodge_storage_find(rootfs_backend_name(cfg->backend));
         int fd;
 
-        if (ops->merged && !cfg->rootfs_path)
+        if (rootfs_merged(cfg))
                 return rootfs_view(p, cdirfd, cfg, NULL, err);
         fd = cfg->rootfs_path ? open(cfg->rootfs_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
                               : openat(cdirfd, "rootfs",
