@@ -9,8 +9,8 @@
 #include "core/base/interrupt.h"
 
 /* Options --help/-h (and for snapshot --freeze, for the list --format); the
- * positional arguments must be between min and max, the first a container
- * name. Returns -1 to go on, else the exit status (0 after --help). */
+ * positional arguments must be between min and max, a container name and a
+ * snapshot name. Returns -1 to go on, else the exit status (0 after --help). */
 static int parse(const struct lodge_cmd *cmd, int argc, char **argv, int min, int max,
                  bool *freeze, enum cmd_format *format)
 {
@@ -38,7 +38,8 @@ static int parse(const struct lodge_cmd *cmd, int argc, char **argv, int min, in
         }
         if (argc - optind < min || argc - optind > max)
                 return cmd_usage_error(cmd, "expected %s", cmd->usage);
-        if (lodge_name_check(argv[optind], &err) < 0)
+        if (lodge_name_check(argv[optind], &err) < 0 ||
+            (optind + 1 < argc && lodge_snapshot_name_check(argv[optind + 1], &err) < 0))
                 return cmd_fail(&err, NULL, CMD_EXIT_USAGE);
         return -1;
 }

@@ -88,6 +88,9 @@ int lodge_container_create(const struct lodge_paths *p, const char *name,
 int lodge_container_copy(const struct lodge_paths *p, const char *src, const char *dst,
                          bool snapshot, char ***ret_warnings, struct lodge_error **err);
 
+/* Letters, digits, '.', '_', '-' (not first), up to 64: -EINVAL with the reason. */
+int lodge_snapshot_name_check(const char *snap, struct lodge_error **err);
+
 struct lodge_snapshot {
         char *name;
         int64_t created; /* unix time */

@@ -28,7 +28,7 @@
 #define SNAP_TMP ".new-"
 #define SNAP_NAME_MAX 64
 
-static int snapshot_name_check(const char *snap, struct lodge_error **err)
+int lodge_snapshot_name_check(const char *snap, struct lodge_error **err)
 {
         size_t n = strlen(snap);
 
@@ -175,7 +175,7 @@ int lodge_container_snapshot(const struct lodge_paths *p, const char *name, cons
         enum lodge_state st;
         int r;
 
-        if (snap && (r = snapshot_name_check(snap, err)) < 0)
+        if (snap && (r = lodge_snapshot_name_check(snap, err)) < 0)
                 return r;
         r = snap_ctx_open(p, name, "snapshot", &c, err);
         if (r < 0)
@@ -330,7 +330,7 @@ int lodge_container_restore(const struct lodge_paths *p, const char *name, const
         size_t len = 0;
         int r;
 
-        r = snapshot_name_check(snap, err);
+        r = lodge_snapshot_name_check(snap, err);
         if (r < 0)
                 return r;
         r = snap_ctx_open(p, name, "restore", &c, err);
@@ -385,7 +385,7 @@ int lodge_container_snapshot_delete(const struct lodge_paths *p, const char *nam
         cleanup_close int snaps = -EBADF;
         int r;
 
-        r = snapshot_name_check(snap, err);
+        r = lodge_snapshot_name_check(snap, err);
         if (r < 0)
                 return r;
         r = snap_ctx_open(p, name, "snapshot-delete", &c, err);
