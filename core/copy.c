@@ -133,9 +133,11 @@ static int copy_locked(const struct lodge_paths *p, const struct root_dirs *d, c
                         r = lodge_error_prefix(err, r, "copy the rootfs of '%s'", src);
         }
         if (r >= 0)
-                r = view = rootfs_open(p, tmpfd, cfg, err);
+                r = view = rootfs_open(p, tmpfd, cfg, LODGE_VIEW_SCRATCH, err);
         if (r >= 0)
                 r = create_guest_fixup(view, dst, cfg, err);
+        if (view >= 0)
+                close(TAKE_FD(view));
         if (r >= 0)
                 r = container_lock(d->locks, IDMAP_LOCK, "pick an id range", &idmap_lock, err);
         if (r >= 0) {
@@ -144,8 +146,8 @@ static int copy_locked(const struct lodge_paths *p, const struct root_dirs *d, c
                         r = lodge_config_write_at(cfg, tmpfd, "config", err);
                 container_unlock(&idmap_lock);
         }
-        if (r >= 0 && syncfs(tmpfd) < 0)
-                r = lodge_error_set(err, errno, "sync the copy to disk");
+        if (r >= 0)
+                r = ops->sync(tmpfd, err);
         if (r >= 0 && renameat2(d->containers, tmp, d->containers, dst, RENAME_NOREPLACE) < 0)
                 r = lodge_error_set(err, errno, "move container '%s' into place", dst);
         if (r < 0) {

@@ -101,7 +101,7 @@ static int fill_info(const struct lodge_paths *p, const struct root_dirs *d, con
         }
         {
                 /* The --run-once script's state, from the rootfs (a missing one: none). */
-                cleanup_close int rootfd = rootfs_open(p, cdirfd, cfg, NULL);
+                cleanup_close int rootfd = rootfs_open(p, cdirfd, cfg, LODGE_VIEW_READ, NULL);
 
                 if (rootfd >= 0)
                         (void)lodge_template_run_once_status(rootfd, &i.run_once, NULL);

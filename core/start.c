@@ -71,7 +71,7 @@ static int check_init(const struct monitor_args *a, int cdirfd, const char *init
         struct stat st;
         ssize_t n;
 
-        rootfd = rootfs_open(a->paths, cdirfd, a->cfg, err);
+        rootfd = rootfs_open(a->paths, cdirfd, a->cfg, LODGE_VIEW_READ, err);
         if (rootfd < 0)
                 return rootfd;
         fd = open_in_root(rootfd, init, O_PATH, 0);

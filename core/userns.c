@@ -130,7 +130,7 @@ int userns_overlay_probe(const char *path)
         if (r >= 0)
                 r = idmap.writer_userns_fd = userns_new_writer(65534, 1, &e);
         if (r >= 0)
-                r = tree = ops->open_tree(dir, layer, &idmap, &e);
+                r = tree = ops->open_tree(dir, layer, &idmap, LODGE_VIEW_GUEST, &e);
         if (idmap.userns_fd >= 0)
                 close(idmap.userns_fd);
         if (idmap.writer_userns_fd >= 0)

@@ -143,10 +143,11 @@ static int btrfs_create(int cdirfd, int layerfd, struct lodge_error **err)
 }
 
 static int btrfs_open_tree(int cdirfd, int layerfd, const struct lodge_storage_idmap *idmap,
-                         struct lodge_error **err)
+                         enum lodge_storage_view view, struct lodge_error **err)
 {
         (void)layerfd;
-        return lodge_storage_tree_clone(cdirfd, "rootfs", idmap ? idmap->userns_fd : -EBADF, false,
+        return lodge_storage_tree_clone(cdirfd, "rootfs", idmap ? idmap->userns_fd : -EBADF,
+                                        view == LODGE_VIEW_READ,
                                   err);
 }
 
@@ -193,6 +194,7 @@ const struct lodge_storage_ops storage_btrfs_ops = {
         .fill_dir = "rootfs",
         .create = btrfs_create,
         .open_tree = btrfs_open_tree,
+        .sync = storage_syncfs,
         .clone = btrfs_clone,
         .destroy = btrfs_destroy,
         .set_disk_limit = btrfs_set_disk_limit,
