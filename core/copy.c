@@ -143,7 +143,7 @@ static int copy_locked(const struct lodge_paths *p, const struct root_dirs *d, c
         if (r >= 0) {
                 r = idmap_assign(d->containers, dst, cfg, err);
                 if (r >= 0)
-                        r = lodge_config_write_at(cfg, tmpfd, "config", err);
+                        r = lodge_config_write_new_at(cfg, tmpfd, "config", err);
                 container_unlock(&idmap_lock);
         }
         if (r >= 0)

@@ -310,7 +310,7 @@ static int build_container(const struct lodge_paths *p, const struct root_dirs *
                 return r;
         r = idmap_assign(d->containers, name, cfg, err);
         if (r >= 0)
-                r = lodge_config_write_at(cfg, tmpfd, "config", err);
+                r = lodge_config_write_new_at(cfg, tmpfd, "config", err);
         container_unlock(&idmap_lock);
         if (r < 0)
                 return r;
