@@ -150,9 +150,13 @@ for img in small big; do
         sleep 5
         lodgec stop "c1-$img" >/dev/null
         printf '%-34s %8s\n' "lodge ($img)" "$(du -sk "$ext_root/containers/c1-$img/overlay" | cut -f1)"
+        printf '%-34s %8s\n' "  of which the guest's journal" \
+                "$(du -sk "$ext_root/containers/c1-$img/overlay/upper/var/log/journal" 2>/dev/null | cut -f1)"
         lxc-start -n "x1-$img" -P "$lxcpath" >/dev/null 2>&1 || true
         sleep 5
         lxc-stop -n "x1-$img" -P "$lxcpath" -t 10 >/dev/null 2>&1 || lxc-stop -k -n "x1-$img" -P "$lxcpath" >/dev/null 2>&1 || true
         delta=$(sed -n 's/^lxc.rootfs.path *= *overlay:.*:\(.*\)$/\1/p' "$lxcpath/x1-$img/config")
         printf '%-34s %8s\n' "lxc-copy -s -B overlay ($img)" "$(du -sk "$delta" | cut -f1)"
+        printf '%-34s %8s\n' "  of which the guest's journal" \
+                "$(du -sk "$delta/var/log/journal" 2>/dev/null | cut -f1)"
 done
