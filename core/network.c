@@ -259,6 +259,40 @@ int networks_up_all(const struct lodge_paths *p, char ***failed, struct lodge_er
 
 /* ---- the front door: lodge network create|delete|list|show ---- */
 
+/* A free private /24 for network name: no route of the host's, no other
+ * network's subnet. */
+static int subnet_auto(const struct lodge_paths *p, const char *name, struct lodge_net *n,
+                       struct ip_prefix *ret, struct lodge_error **err)
+{
+        cleanup_free struct ip_prefix *routes = NULL;
+        cleanup_free struct lodge_net_network *all = NULL;
+        size_t k = 0, m = 0;
+        unsigned start = 0;
+        int r;
+
+        /* From a point that depends on the name: two hosts seldom pick the same. */
+        for (const char *c = name; *c; c++)
+                start = start * 31u + (unsigned char)*c;
+        r = lodge_net_routes_ipv4(n, &routes, &k, err);
+        if (r < 0)
+                return r;
+        /* Also what other networks of lodge's hold, up or not. */
+        r = load_all(p, &all, &m, err);
+        if (r < 0)
+                return r;
+        if (m > 0) {
+                struct ip_prefix *more = reallocarray(routes, k + m, sizeof(*routes));
+
+                if (!more)
+                        return lodge_error_set(err, ENOMEM, "pick a subnet");
+                routes = more;
+                for (size_t i = 0; i < m; i++)
+                        if (all[i].has_ipv4)
+                                routes[k++] = all[i].ipv4;
+        }
+        return lodge_net_subnet_pick(routes, k, start, ret, err);
+}
+
 static int options_to_network(const struct lodge_paths *p, const char *name,
                               const struct lodge_network_options *o, struct lodge_net *n,
                               struct lodge_net_network *nw, struct lodge_error **err)
@@ -269,33 +303,7 @@ static int options_to_network(const struct lodge_paths *p, const char *name,
         *nw = (struct lodge_net_network){ .nat = o->nat > 0 };
         snprintf(nw->name, sizeof(nw->name), "%s", name);
         if (strcmp(v4, "auto") == 0) {
-                cleanup_free struct ip_prefix *routes = NULL;
-                cleanup_free struct lodge_net_network *all = NULL;
-                size_t k = 0, m = 0;
-                unsigned start;
-
-                r = lodge_net_routes_ipv4(n, &routes, &k, err);
-                if (r < 0)
-                        return r;
-                /* Also what other networks of lodge's hold, up or not. */
-                r = load_all(p, &all, &m, err);
-                if (r < 0)
-                        return r;
-                if (m > 0) {
-                        struct ip_prefix *more = reallocarray(routes, k + m, sizeof(*routes));
-
-                        if (!more)
-                                return lodge_error_set(err, ENOMEM, "pick a subnet");
-                        routes = more;
-                        for (size_t i = 0; i < m; i++)
-                                if (all[i].has_ipv4)
-                                        routes[k++] = all[i].ipv4;
-                }
-                /* From a point that depends on the name: two hosts seldom pick the same. */
-                start = 0;
-                for (const char *c = name; *c; c++)
-                        start = start * 31u + (unsigned char)*c;
-                r = lodge_net_subnet_pick(routes, k, start, &nw->ipv4, err);
+                r = subnet_auto(p, name, n, &nw->ipv4, err);
                 if (r < 0)
                         return r;
                 nw->has_ipv4 = true;
@@ -379,8 +387,8 @@ static int create_locked(const struct lodge_paths *p, const char *name,
                 lodge_error_free(err);
         else if (r >= 0)
                 return lodge_error_set(err, EEXIST,
-                                       "a lodge bridge '%s' exists without a definition: delete it "
-                                       "first",
+                                       "a lodge bridge '%s' exists without a definition in this "
+                                       "root (another root's, or left over: delete it first)",
                                        name);
         else
                 return r;
@@ -548,7 +556,7 @@ int network_default_name(const struct lodge_paths *p, char ret[static 16], struc
 int network_create_default(const struct lodge_paths *p, struct lodge_error **err)
 {
         struct host_conf c;
-        char name[16];
+        char name[16] = "";
         int r;
 
         r = host_conf_read(p->conf, &c, err);

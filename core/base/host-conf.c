@@ -17,7 +17,6 @@ struct conf_key {
         size_t offset; /* of its char * in struct host_conf */
 };
 
-/* Sorted by name (bsearch). */
 static const struct conf_key keys[] = {
         { "image.ca", offsetof(struct host_conf, image_ca) },
         { "image.keyring", offsetof(struct host_conf, image_keyring) },
@@ -27,9 +26,12 @@ static const struct conf_key keys[] = {
         { "network.default.ipv6", offsetof(struct host_conf, network_default_ipv6) },
 };
 
-static int key_cmp(const void *k, const void *e)
+static const struct conf_key *key_find(const char *name)
 {
-        return strcmp(k, *(const char *const *)e);
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                if (strcmp(keys[i].name, name) == 0)
+                        return &keys[i];
+        return NULL;
 }
 
 static char *trim(char *s)
@@ -58,7 +60,7 @@ static int read_line(const char *path, unsigned lineno, char *line, struct host_
         *eq = '\0';
         k = trim(k);
         v = trim(eq + 1);
-        key = bsearch(k, keys, ELEMENTSOF(keys), sizeof(keys[0]), key_cmp);
+        key = key_find(k);
         if (!key)
                 return lodge_error_set(err, EINVAL, "'%s' line %u: unknown key '%s'", path, lineno,
                                        k);

@@ -171,6 +171,23 @@ ip link show "${NET}d" >/dev/null 2>&1 && fail "a failed create left bridge ${NE
 [ -e "$LODGE_RUNDIR/.networks/${NET}d" ] && fail "a failed create left its run directory"
 ok "network faults: duplicate, bad name or subnet, a foreign bridge, dnsmasq missing"
 
+# --- check: what lodge's networks need, asked, not looked for
+check_state() { # LAYER: its state in lodge check's JSON (in $TEST_DIR/out)
+        python3 -c 'import json,sys; print({i["layer"]: i["state"] for i in json.load(open(sys.argv[1]))}[sys.argv[2]])' \
+                "$TEST_DIR/out" "$1"
+}
+expect 0 '' -- lodge check --format json
+[ "$(check_state dnsmasq)" = ok ] && [ "$(check_state nftables)" = ok ] ||
+        fail "check: dnsmasq and nft are here: $(cat "$TEST_DIR/out")"
+LODGE_DNSMASQ=/nonexistent/dnsmasq LODGE_NFT=/nonexistent/nft expect 0 '' -- lodge check --format json
+[ "$(check_state dnsmasq)" = warn ] && [ "$(check_state nftables)" = warn ] ||
+        fail "check: dnsmasq and nft missing: $(cat "$TEST_DIR/out")"
+grep -q "'/nonexistent/dnsmasq' is not installed" "$TEST_DIR/out" || fail "check doesn't say why"
+expect 0 '' -- setpriv --reuid=65534 --regid=65534 --clear-groups "$LODGE_BIN" check
+grep -Eq '^nftables +warn +nft failed .*not permitted' "$TEST_DIR/out" ||
+        fail "check: nft without CAP_NET_ADMIN: $(cat "$TEST_DIR/out")"
+ok "check: dnsmasq and nftables there and usable, or why not"
+
 # --- guests: two on DHCP, one static
 for g in bb1 bb2; do
         lodge create "$g" -t local -c net.0.type=veth -c "net.0.link=$NET" -c net.0.ipv4=dhcp \
