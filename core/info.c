@@ -132,7 +132,7 @@ static int fill_info(const struct lodge_paths *p, const struct root_dirs *d, con
         }
         /* Running: the addresses it has now (DHCP's too) rather than the config's. */
         if (i.init_pid > 0 &&
-            guest_net_live(p->tag, name, cfg, (pid_t)i.init_pid, &i.ifaces, &i.n_ifaces) >= 0) {
+            guest_net_live(p, name, cfg, (pid_t)i.init_pid, &i.ifaces, &i.n_ifaces) >= 0) {
                 cleanup_strv char **live = NULL;
 
                 for (size_t k = 0; k < i.n_ifaces; k++)
