@@ -297,8 +297,7 @@ static void check_idmap(struct report *r, const struct lodge_paths *p)
                 else
                         add(r, "idmapped mounts", LODGE_CHECK_OK,
                             "btrfs: not used here (%s is not on btrfs)", p->root);
-        }
-        else if (ok == 0)
+        } else if (ok == 0)
                 add(r, "idmapped mounts", LODGE_CHECK_MISSING,
                     "dir: %s can't be idmapped: only privileged guests can be made there", p->root);
         else

@@ -90,11 +90,11 @@ int layers_dir_open(const struct lodge_paths *p, const struct root_dirs *d, bool
 /* The rootfs fd of layer key, made with the template when missing; *ret_lock
  * holds it (shared) until the caller's guest, naming it, is in place. */
 int layer_get(const struct lodge_paths *p, const struct root_dirs *d, const char *key,
-              const struct lodge_template_ops *t, void *state,
-              const struct lodge_template_ctx *ctx, int *ret_lock, struct lodge_error **err);
+              const struct lodge_template_ops *t, void *state, const struct lodge_template_ctx *ctx,
+              int *ret_lock, struct lodge_error **err);
 /* Remove layer key unless a guest is made from it (-EBUSY naming it). */
-int layer_remove(const struct lodge_paths *p, const struct root_dirs *d, const char *key,
-                 bool wait, struct lodge_error **err);
+int layer_remove(const struct lodge_paths *p, const struct root_dirs *d, const char *key, bool wait,
+                 struct lodge_error **err);
 /* Remove every layer no guest uses, and what interrupted creates left. */
 int layers_prune(const struct lodge_paths *p, const struct root_dirs *d, unsigned *ret_n,
                  struct lodge_error **err);

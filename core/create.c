@@ -24,7 +24,7 @@
 
 /* Keys that lodge create sets itself; -c may not override them. */
 static const char *const reserved_keys[] = { "name", "rootfs.backend", "rootfs.path",
-                                              "rootfs.layer" };
+                                             "rootfs.layer" };
 
 struct create_plan {
         const struct lodge_template_ops *tmpl;
@@ -226,8 +226,8 @@ static int build_rootfs(const struct lodge_paths *p, const struct root_dirs *d,
                 r = pl->tmpl->layer_key(ctx, pl->tmpl_state, &layer, err);
                 if (r < 0)
                         return lodge_error_prefix(err, r, "template '%s'", pl->tmpl->name);
-                layerfd = layer_get(p, d, layer, pl->tmpl, pl->tmpl_state, ctx, ret_layer_lock,
-                                    err);
+                layerfd =
+                        layer_get(p, d, layer, pl->tmpl, pl->tmpl_state, ctx, ret_layer_lock, err);
                 if (layerfd < 0)
                         return layerfd;
         }

@@ -72,9 +72,9 @@ int rootfs_open(const struct lodge_paths *p, int cdirfd, const struct lodge_conf
 
         if (rootfs_merged(cfg))
                 return rootfs_view(p, cdirfd, cfg, NULL, view, err);
-        fd = cfg->rootfs_path ? open(cfg->rootfs_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-                              : openat(cdirfd, "rootfs",
-                                       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        fd = cfg->rootfs_path
+                     ? open(cfg->rootfs_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                     : openat(cdirfd, "rootfs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
                 return lodge_error_set(err, errno, "open the rootfs");
         return fd;

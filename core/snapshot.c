@@ -63,7 +63,9 @@ static int snap_ctx_open(const struct lodge_paths *p, const char *name, const ch
 {
         int r;
 
-        *c = (struct snap_ctx){ .d = ROOT_DIRS_NULL, .lock = CONTAINER_LOCK_NULL, .cdirfd = -EBADF };
+        *c = (struct snap_ctx){ .d = ROOT_DIRS_NULL,
+                                .lock = CONTAINER_LOCK_NULL,
+                                .cdirfd = -EBADF };
         r = container_dirs_open(p, name, &c->d, err);
         if (r >= 0)
                 r = container_lock(c->d.locks, name, what, &c->lock, err);
@@ -378,8 +380,8 @@ int lodge_container_restore(const struct lodge_paths *p, const char *name, const
         return r;
 }
 
-int lodge_container_snapshot_delete(const struct lodge_paths *p, const char *name,
-                                    const char *snap, struct lodge_error **err)
+int lodge_container_snapshot_delete(const struct lodge_paths *p, const char *name, const char *snap,
+                                    struct lodge_error **err)
 {
         CLEANUP(snap_ctx_done) struct snap_ctx c;
         cleanup_close int snaps = -EBADF;

@@ -24,12 +24,10 @@ static int dir_open_tree(int cdirfd, int layerfd, const struct lodge_storage_idm
 {
         (void)layerfd;
         return lodge_storage_tree_clone(cdirfd, "rootfs", idmap ? idmap->userns_fd : -EBADF,
-                                        view == LODGE_VIEW_READ,
-                                  err);
+                                        view == LODGE_VIEW_READ, err);
 }
 
-static int dir_clone(int srcfd, int dstfd, bool cow_only, bool read_only,
-                     struct lodge_error **err)
+static int dir_clone(int srcfd, int dstfd, bool cow_only, bool read_only, struct lodge_error **err)
 {
         cleanup_close int rootfd = open_dir_at(srcfd, "rootfs");
 

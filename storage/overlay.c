@@ -25,11 +25,9 @@ static int overlay_create(int cdirfd, int layerfd, struct lodge_error **err)
                 const char *path;
                 mode_t mode;
         } dirs[] = {
-                { "overlay", 0700 },
-                { "overlay/upper", 0755 },
-                { "overlay/work", 0700 },
-                { "rootfs", 0755 },        /* where the guest's mount goes */
-                { "overlay/lower", 0755 }, /* only without a layer */
+                { "overlay", 0700 },       { "overlay/upper", 0755 },
+                { "overlay/work", 0700 },  { "rootfs", 0755 }, /* where the guest's mount goes */
+                { "overlay/lower", 0755 },                     /* only without a layer */
         };
 
         for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
@@ -71,8 +69,8 @@ static int set_layers(int fs, const int *lower, size_t n_lower, int upper, int w
         if (by_fd)
                 return 0;
         for (size_t i = 0; i < n_lower; i++)
-                snprintf(lowers + strlen(lowers), sizeof(lowers) - strlen(lowers), "%s/proc/self/fd/%d",
-                         i ? ":" : "", lower[i]);
+                snprintf(lowers + strlen(lowers), sizeof(lowers) - strlen(lowers),
+                         "%s/proc/self/fd/%d", i ? ":" : "", lower[i]);
         snprintf(paths[0], sizeof(paths[0]), "/proc/self/fd/%d", upper);
         snprintf(paths[1], sizeof(paths[1]), "/proc/self/fd/%d", work);
         if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "lowerdir", lowers, 0) < 0 ||

@@ -32,4 +32,3 @@ int btrfs_subvol_set_read_only(int fd, bool ro, struct lodge_error **err);
 bool btrfs_is_subvol(int fd);
 /* The bytes only this subvolume holds: -EOPNOTSUPP without btrfs quotas. */
 int btrfs_subvol_exclusive(int fd, uint64_t *ret);
-

@@ -43,7 +43,7 @@ const char *lodge_storage_default(int dirfd)
 }
 
 int lodge_storage_tree_clone(int dirfd, const char *name, int userns_fd, bool ro,
-                       struct lodge_error **err)
+                             struct lodge_error **err)
 {
         struct mount_attr attr = { .attr_set = (userns_fd >= 0 ? MOUNT_ATTR_IDMAP : 0) |
                                                (ro ? MOUNT_ATTR_RDONLY : 0),
@@ -56,8 +56,7 @@ int lodge_storage_tree_clone(int dirfd, const char *name, int userns_fd, bool ro
         if (fd < 0)
                 return lodge_error_set(err, errno, "clone the mount of '%s'", name[0] ? name : ".");
         if (attr.attr_set &&
-            syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) <
-                    0)
+            syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
                 return lodge_error_set(err, errno,
                                        userns_fd >= 0 && errno == EINVAL
                                                ? "idmap the mount of '%s': its filesystem can't "

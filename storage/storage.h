@@ -55,8 +55,7 @@ struct lodge_storage_ops {
         /* Copy the data of src into the empty dst (a container dir or a snapshot dir);
          * cow_only refuses a full copy (copy --snapshot). read_only makes the copy read-only
          * where the backend can (btrfs snapshots). */
-        int (*clone)(int srcfd, int dstfd, bool cow_only, bool read_only,
-                     struct lodge_error **err);
+        int (*clone)(int srcfd, int dstfd, bool cow_only, bool read_only, struct lodge_error **err);
         /* Remove the backend's data in dirfd (the caller removes the rest). */
         int (*destroy)(int dirfd, struct lodge_error **err);
         /* Limit the bytes the rootfs refers to (0: no limit); NULL where it can't be. */
