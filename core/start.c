@@ -188,8 +188,6 @@ int monitor_args_load(struct monitor_args *a, int cdirfd, struct lodge_error **e
         a->cdirfd = fcntl(cdirfd, F_DUPFD_CLOEXEC, 3);
         if (a->cdirfd < 0)
                 return lodge_error_set(err, errno, "keep the container directory open");
-        if (r < 0)
-                return r;
         /* A broken policy file refuses the start here, before anything is made;
          * after a reboot the monitor reads it again, as the config. */
         return seccomp_prepare(&a->cfg->security, &a->seccomp, err);
