@@ -134,11 +134,13 @@ int layer_get(const struct lodge_paths *p, const struct root_dirs *d, const char
                 lock = layer_lock(layers, key, true, true, err);
                 if (lock < 0)
                         return lock;
-                if (lodge_storage_layer_open(layers, key) == -ENOENT) {
-                        r = layer_build(p, layers, key, t, state, ctx, err);
-                        if (r < 0)
-                                return r;
-                }
+                fd = lodge_storage_layer_open(layers, key);
+                if (fd >= 0)
+                        close(fd); /* made meanwhile */
+                else if (fd != -ENOENT)
+                        return lodge_error_set(err, -fd, "open layer '%s'", key);
+                else if ((r = layer_build(p, layers, key, t, state, ctx, err)) < 0)
+                        return r;
                 close(TAKE_FD(lock));
         }
 }
