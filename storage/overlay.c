@@ -25,27 +25,27 @@ static int overlay_create(int cdirfd, int layerfd, struct lodge_error **err)
                 const char *path;
                 mode_t mode;
         } dirs[] = {
-                { "overlay", 0700 },       { "overlay/upper", 0755 },
-                { "overlay/work", 0700 },  { "rootfs", 0755 }, /* where the guest's mount goes */
-                { "overlay/lower", 0755 },                     /* only without a layer */
+                { "overlay", 0700 },
+                { "overlay/upper", 0755 },
+                { "overlay/work", 0700 },
+                { "rootfs", 0755 }, /* where the guest's mount goes */
         };
+        struct stat st;
 
-        for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-                if (i == 4 && layerfd >= 0)
-                        break;
+        for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
                 if (mkdirat(cdirfd, dirs[i].path, dirs[i].mode) < 0)
                         return lodge_error_set(err, errno, "create directory '%s'", dirs[i].path);
+        /* No layer: an empty one of its own below what the template writes. */
+        if (layerfd < 0) {
+                if (mkdirat(cdirfd, "overlay/lower", 0755) < 0)
+                        return lodge_error_set(err, errno, "create directory 'overlay/lower'");
+                return 0;
         }
         /* The merged root takes the upper's owner and mode: those of the layer's root. */
-        if (layerfd >= 0) {
-                struct stat st;
-
-                if (fstat(layerfd, &st) < 0 ||
-                    fchownat(cdirfd, "overlay/upper", st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) <
-                            0 ||
-                    fchmodat(cdirfd, "overlay/upper", st.st_mode & 07777, 0) < 0)
-                        return lodge_error_set(err, errno, "set up 'overlay/upper'");
-        }
+        if (fstat(layerfd, &st) < 0 ||
+            fchownat(cdirfd, "overlay/upper", st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+            fchmodat(cdirfd, "overlay/upper", st.st_mode & 07777, 0) < 0)
+                return lodge_error_set(err, errno, "set up 'overlay/upper'");
         return 0;
 }
 
