@@ -19,6 +19,7 @@
 #include "core/base/strv.h"
 #include "core/cgroup.h"
 #include "core/core-internal.h"
+#include "core/idmap.h"
 #include "core/guest-net.h"
 #include "core/monitor.h"
 #include "core/run.h"
@@ -207,6 +208,22 @@ void monitor_args_done(struct monitor_args *a)
         a->argv = a->envp = NULL;
 }
 
+/* An unprivileged guest's range, as the config says now (edited by hand, or
+ * another guest's changed since): never a missing one (it would run
+ * privileged), never one overlapping another isolated guest's. */
+static int check_idmap(const struct root_dirs *d, const char *name, struct lodge_config *cfg,
+                       struct lodge_error **err)
+{
+        if (cfg->security.privileged)
+                return 0;
+        if (!cfg->security.has_idmap)
+                return lodge_error_set(err, EINVAL,
+                                       "security.idmap is missing: 'lodge config %s set "
+                                       "security.privileged false' picks one",
+                                       name);
+        return idmap_assign(d->containers, name, cfg, err);
+}
+
 static int start_locked(const struct lodge_paths *p, const struct root_dirs *d, const char *name,
                         const struct lodge_start_options *opts, struct lodge_error **err)
 {
@@ -227,6 +244,8 @@ static int start_locked(const struct lodge_paths *p, const struct root_dirs *d, 
                                                ? "running"
                                                : lodge_state_to_string(st.state));
         r = monitor_args_load(&a, cdirfd, err);
+        if (r >= 0)
+                r = check_idmap(d, name, a.cfg, err);
         if (r >= 0)
                 r = apparmor_prepare(p, d->root, name, &a.cfg->security, opts ? opts->warn : NULL,
                                      opts ? opts->userdata : NULL, err);
