@@ -298,8 +298,10 @@ static void check_idmap(struct report *r, const struct lodge_paths *p)
                         add(r, "idmapped mounts", LODGE_CHECK_OK,
                             "btrfs: not used here (%s is not on btrfs)", p->root);
         } else if (ok == 0)
-                add(r, "idmapped mounts", LODGE_CHECK_MISSING,
-                    "dir: %s can't be idmapped: only privileged guests can be made there", p->root);
+                add(r, "idmapped mounts", LODGE_CHECK_WARN,
+                    "dir: %s can't be idmapped: an unprivileged guest's files are shifted to its "
+                    "ids at create (dir only; overlay guests can only be privileged here)",
+                    p->root);
         else
                 add(r, "idmapped mounts", LODGE_CHECK_WARN, "dir: %s: can't tell (%s)", p->root,
                     strerror(-ok));

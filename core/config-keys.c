@@ -182,6 +182,7 @@ static const struct conf_key conf_keys[] = {
         { "security.idmap", T_IDMAP, TOP(security.idmap_base), TOP_FLAG(security.has_idmap),
           .aux = offsetof(struct lodge_config, security.idmap_count) },
         { "security.idmap.isolated", T_BOOL, TOP(security.idmap_isolated) },
+        { "security.idmap.shifted", T_BOOL, TOP(security.idmap_shifted) },
         { "security.nesting", T_BOOL, TOP(security.nesting) },
         { "security.privileged", T_BOOL, TOP(security.privileged) },
         { "security.seccomp", T_MODE_STRING, TOP(security.seccomp_path), TOP_FLAG(security.seccomp),

@@ -89,6 +89,7 @@ struct lodge_config_security {
         uint32_t idmap_base; /* "security.idmap = BASE:COUNT": guest 0 is host BASE */
         uint32_t idmap_count;
         bool idmap_isolated; /* default true */
+        bool idmap_shifted;  /* the rootfs is owned by the range on disk, not idmapped */
         enum lodge_apparmor_mode apparmor;
         char *apparmor_profile;
         bool apparmor_required;

@@ -81,6 +81,17 @@ static int copy_config(const char *src, const char *dst, struct lodge_config *cf
         return 0;
 }
 
+static int shift_copy(int tmpfd, uint32_t from, const struct lodge_config *cfg,
+                      struct lodge_error **err)
+{
+        cleanup_close int rootfd = open_dir_at(tmpfd, "rootfs");
+
+        if (rootfd < 0)
+                return lodge_error_set(err, -rootfd, "open the copy's rootfs");
+        return lodge_storage_shift(rootfd, from, cfg->security.idmap_base,
+                                   cfg->security.idmap_count, NULL, NULL, NULL, err);
+}
+
 static int copy_locked(const struct lodge_paths *p, const struct root_dirs *d, const char *src,
                        const char *dst, bool snapshot, char ***warnings, struct lodge_error **err)
 {
@@ -91,6 +102,7 @@ static int copy_locked(const struct lodge_paths *p, const struct root_dirs *d, c
         cleanup_free char *tmp = NULL;
         enum lodge_state st;
         struct stat sb;
+        uint32_t old_base;
         int r;
 
         if (fstatat(d->containers, dst, &sb, AT_SYMLINK_NOFOLLOW) == 0)
@@ -116,6 +128,7 @@ static int copy_locked(const struct lodge_paths *p, const struct root_dirs *d, c
                 if (hold < 0)
                         return hold;
         }
+        old_base = cfg->security.idmap_base;
         r = copy_config(src, dst, cfg, warnings, err);
         if (r < 0)
                 return r;
@@ -145,6 +158,9 @@ static int copy_locked(const struct lodge_paths *p, const struct root_dirs *d, c
                         r = lodge_config_write_new_at(cfg, tmpfd, "config", err);
                 container_unlock(&idmap_lock);
         }
+        /* Owned by the source's ids on disk: by its own from now. */
+        if (r >= 0 && cfg->security.idmap_shifted)
+                r = shift_copy(tmpfd, old_base, cfg, err);
         if (r >= 0)
                 r = ops->sync(tmpfd, err);
         if (r >= 0 && renameat2(d->containers, tmp, d->containers, dst, RENAME_NOREPLACE) < 0)

@@ -7,6 +7,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/base/cleanup.h"
@@ -24,7 +25,7 @@
 
 /* Keys that lodge create sets itself; -c may not override them. */
 static const char *const reserved_keys[] = { "name", "rootfs.backend", "rootfs.path",
-                                             "rootfs.layer" };
+                                             "rootfs.layer", "security.idmap.shifted" };
 
 struct create_plan {
         const struct lodge_template_ops *tmpl;
@@ -32,6 +33,7 @@ struct create_plan {
         const struct lodge_storage_ops *storage;
         struct lodge_config *cfg; /* the -c assignments, checked */
         struct provision prov;    /* --user, --ssh-key... read and checked */
+        bool shift_ids;           /* the root can't be idmapped: own the files by the range */
 };
 
 static void create_plan_done(struct create_plan *pl)
@@ -267,6 +269,38 @@ static int build_rootfs(const struct lodge_paths *p, const struct root_dirs *d,
         return TAKE_FD(view);
 }
 
+/* On a filesystem that can't be idmapped: the rootfs owned by the guest's
+ * range on disk, once (its time said, with why). */
+static int shift_rootfs(int tmpfd, const struct lodge_config *cfg,
+                        const struct lodge_create_options *opts, struct lodge_template_result *res,
+                        struct lodge_error **err)
+{
+        cleanup_close int rootfd = open_dir_at(tmpfd, "rootfs");
+        struct timespec t0, t1;
+        char *w = NULL;
+        uint64_t n = 0;
+        int r;
+
+        if (rootfd < 0)
+                return lodge_error_set(err, -rootfd, "open the rootfs");
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        r = lodge_storage_shift(rootfd, 0, cfg->security.idmap_base, cfg->security.idmap_count,
+                                opts->progress, opts->userdata, &n, err);
+        if (r < 0)
+                return lodge_error_prefix(err, r, "shift the rootfs to the guest's ids");
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if (asprintf(&w,
+                     "this filesystem can't be idmapped: the %llu files of the rootfs were "
+                     "shifted to the guest's ids once (%.1f s; security.idmap.shifted = true)",
+                     (unsigned long long)n,
+                     (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9) < 0 ||
+            strv_push(&res->warnings, w) < 0) {
+                free(w);
+                return lodge_error_set(err, ENOMEM, "warn");
+        }
+        return 0;
+}
+
 /* Fill the hidden directory tmp: rootfs, template, config. */
 static int build_container(const struct lodge_paths *p, const struct root_dirs *d, const char *name,
                            const struct create_plan *pl, const struct lodge_create_options *opts,
@@ -309,9 +343,13 @@ static int build_container(const struct lodge_paths *p, const struct root_dirs *
         if (r < 0)
                 return r;
         r = idmap_assign(d->containers, name, cfg, err);
+        if (r >= 0 && pl->shift_ids)
+                r = lodge_config_set(cfg, "security.idmap.shifted", "true", err);
         if (r >= 0)
                 r = lodge_config_write_new_at(cfg, tmpfd, "config", err);
         container_unlock(&idmap_lock);
+        if (r >= 0 && pl->shift_ids)
+                r = shift_rootfs(tmpfd, cfg, opts, res, err);
         if (r < 0)
                 return r;
 
@@ -394,14 +432,20 @@ int lodge_container_create(const struct lodge_paths *p, const char *name,
         state_gc(&d);
         if (!pl.storage)
                 pl.storage = lodge_storage_find(lodge_storage_default(d.root));
-        /* Before the long part: an unprivileged guest needs an idmapped rootfs. */
-        if (!pl.cfg->security.privileged && userns_idmap_probe(p->root) == 0)
-                r = lodge_error_set(err, EOPNOTSUPP,
-                                    "the filesystem of '%s' can't be idmapped, which a guest in a "
-                                    "user namespace needs; make it with -c "
-                                    "security.privileged=true, or keep LODGE_ROOT on ext4, xfs, "
-                                    "btrfs or tmpfs",
-                                    p->root);
+        /* Before the long part: an unprivileged guest needs an idmapped rootfs, or
+         * one of its own whose files are owned by its ids (dir). */
+        if (!pl.cfg->security.privileged && userns_idmap_probe(p->root) == 0) {
+                if (strcmp(pl.storage->name, "dir") == 0)
+                        pl.shift_ids = true;
+                else
+                        r = lodge_error_set(
+                                err, EOPNOTSUPP,
+                                "the filesystem of '%s' can't be idmapped, which an unprivileged "
+                                "'%s' guest needs: use --storage dir (its files are then shifted "
+                                "to its ids once, at create), -c security.privileged=true, or a "
+                                "LODGE_ROOT on ext4, xfs, btrfs or tmpfs",
+                                p->root, pl.storage->name);
+        }
         if (r >= 0)
                 r = container_lock(d.locks, name, "create", &l, err);
         if (r >= 0) {

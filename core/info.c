@@ -298,7 +298,7 @@ int lodge_container_config_update(const struct lodge_paths *p, const char *name,
         int r;
 
         if (strcmp(key, "name") == 0 || strcmp(key, "rootfs.backend") == 0 ||
-            strcmp(key, "rootfs.layer") == 0)
+            strcmp(key, "rootfs.layer") == 0 || strcmp(key, "security.idmap.shifted") == 0)
                 return lodge_error_set(err, EINVAL, "key '%s' can't be changed", key);
         r = container_dirs_open(p, name, &d, err);
         if (r < 0)
@@ -311,6 +311,13 @@ int lodge_container_config_update(const struct lodge_paths *p, const char *name,
         r = cdirfd = container_dir_open(&d, name, err);
         if (r >= 0)
                 r = lodge_config_load_at(cdirfd, "config", "config", &cfg, err);
+        /* Its files are owned by its range on disk: that range is for good. */
+        if (r >= 0 && cfg->security.idmap_shifted &&
+            (strcmp(key, "security.idmap") == 0 || strcmp(key, "security.privileged") == 0))
+                r = lodge_error_set(err, EINVAL,
+                                    "key '%s' can't be changed: the rootfs is owned by the "
+                                    "guest's ids on disk (security.idmap.shifted)",
+                                    key);
         if (r >= 0)
                 r = value ? lodge_config_set(cfg, key, value, err)
                           : lodge_config_unset(cfg, key, err);

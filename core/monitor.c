@@ -153,7 +153,9 @@ static int userns_rootfs(struct monitor *m, struct guest_mounts *gm, struct lodg
                         return r;
                 }
         }
-        r = rootfs_view(m->a->paths, m->a->cdirfd, m->a->cfg, &idmap, LODGE_VIEW_GUEST, err);
+        /* Shifted: its files are owned by its ids on disk already. */
+        r = rootfs_view(m->a->paths, m->a->cdirfd, m->a->cfg, sec->idmap_shifted ? NULL : &idmap,
+                        LODGE_VIEW_GUEST, err);
         close(idmap.userns_fd);
         if (idmap.writer_userns_fd >= 0)
                 close(idmap.writer_userns_fd);

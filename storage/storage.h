@@ -80,6 +80,18 @@ bool lodge_storage_is_btrfs(int dirfd);
  * for a btrfs subvolume the bytes only it holds, known with quotas on (else -EOPNOTSUPP). */
 int lodge_storage_usage(int dirfd, const char *name, uint64_t *ret, struct lodge_error **err);
 
+typedef void (*lodge_storage_progress_cb)(const char *what, uint64_t done, uint64_t total,
+                                          void *userdata);
+
+/* Move the ownership of the tree rootfd from ids from..from+count-1 to
+ * to..to+count-1: owners, ACL entries, file capabilities' root id (v2 ones
+ * become v3 of the new root); setuid/setgid bits kept. For a guest in a user
+ * namespace on a filesystem that can't be idmapped. *ret_n (may be NULL):
+ * how many entries were seen. */
+int lodge_storage_shift(int rootfd, uint32_t from, uint32_t to, uint32_t count,
+                        lodge_storage_progress_cb progress, void *userdata, uint64_t *ret_n,
+                        struct lodge_error **err);
+
 /* ---- layers ---- */
 
 /* Is key a valid layer name ([A-Za-z0-9._-], 1 to 128, not starting with '.')? */

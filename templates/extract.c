@@ -296,7 +296,8 @@ static int limits_init(int dest_fd, const char *dest_path, const struct extract_
         if (fstatvfs(dest_fd, &sv) < 0)
                 return lodge_error_set(err, errno, "measure free space of '%s'", dest_path);
         free_bytes = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
-        if (free_bytes < args->max_bytes) {
+        /* No blocks at all: a filesystem that keeps no count (ramfs), not a full one. */
+        if (free_bytes < args->max_bytes && sv.f_blocks > 0) {
                 args->max_bytes = free_bytes;
                 args->max_bytes_is_free_space = true;
         }

@@ -163,17 +163,41 @@ expect 0 '' -- lodge stop --kill un
 for k in 0 1 2 3; do lodge config un unset "mount.$k"; done
 ok "mount.N: a host file without shift is out of guest root's reach; with shift it is its own; ro, optional"
 
-# A root on a filesystem that can't be idmapped (ramfs): an unprivileged guest is refused
-# before anything is made; lodge check says so.
+# A root on a filesystem that can't be idmapped (ramfs): an unprivileged overlay guest is
+# refused before anything is made; a dir guest's files are shifted to its ids once, and
+# what it writes is stored as its ids; lodge check says so.
 mkdir "$TEST_DIR/ramfs"
 mount -t ramfs ramfs "$TEST_DIR/ramfs"
-LODGE_ROOT=$TEST_DIR/ramfs/root expect 1 "the filesystem of '$TEST_DIR/ramfs/root' can't be idmapped" -- \
-        lodge create rf -t local -- --file "$BB"
-[ -z "$(ls "$TEST_DIR/ramfs/root/containers")" ] || fail "a refused create left: $(ls -a "$TEST_DIR/ramfs/root/containers")"
-LODGE_ROOT=$TEST_DIR/ramfs/root expect 1 '' -- lodge check # missing: exit 1
-grep -Eq '^idmapped mounts +missing ' "$TEST_DIR/out" || fail "check: $(cat "$TEST_DIR/out")"
+main_root=$LODGE_ROOT
+export LODGE_ROOT=$TEST_DIR/ramfs/root
+expect 1 "the filesystem of '$TEST_DIR/ramfs/root' can't be idmapped.*--storage dir" -- \
+        lodge create rf --storage overlay -t local -- --file "$BB"
+[ -z "$(ls "$LODGE_ROOT/containers")" ] || fail "a refused create left: $(ls -a "$LODGE_ROOT/containers")"
+expect 0 "files of the rootfs were shifted to the guest's ids" -- \
+        lodge create rf -t local -- --file "$BB" --meta "$(meta_of "$BB")"
+[ "$(lodge config rf get security.idmap.shifted)" = true ] || fail "the shift isn't recorded"
+rb=$(lodge config rf get security.idmap | cut -d: -f1)
+[ "$(stat -c %u:%g "$LODGE_ROOT/containers/rf/rootfs/bin/busybox")" = "$rb:$rb" ] ||
+        fail "shifted rootfs: busybox is $(stat -c %u:%g "$LODGE_ROOT/containers/rf/rootfs/bin/busybox")"
+expect 0 '' -- lodge start rf
+[ "$(lodge attach rf -- stat -c %u:%g /bin/busybox)" = 0:0 ] || fail "the guest doesn't own its files"
+lodge attach rf -- touch /root/made
+[ "$(stat -c %u "$LODGE_ROOT/containers/rf/rootfs/root/made")" = "$rb" ] || fail "a guest file isn't stored as $rb"
+[ "$(awk '/^Uid:/ { print $2 }' "/proc/$(init_pid rf)/status")" = "$rb" ] || fail "rf doesn't run as $rb"
+expect 0 '' -- lodge stop --kill rf
+expect 1 "can't be changed: the rootfs is owned" -- lodge config rf set security.privileged true
+expect 0 '' -- lodge copy rf rf2
+rb2=$(lodge config rf2 get security.idmap | cut -d: -f1)
+[ "$rb2" != "$rb" ] && [ "$(stat -c %u "$LODGE_ROOT/containers/rf2/rootfs/root/made")" = "$rb2" ] ||
+        fail "the copy of a shifted guest isn't owned by its own range $rb2"
+expect 0 '' -- lodge check
+grep -Eq "^idmapped mounts +warn +dir: .* can't be idmapped: an unprivileged guest's files are shifted" \
+        "$TEST_DIR/out" || fail "check: $(cat "$TEST_DIR/out")"
+lodge destroy rf
+lodge destroy rf2
+export LODGE_ROOT=$main_root
 umount "$TEST_DIR/ramfs"
-ok "a root on a filesystem that can't be idmapped: an unprivileged create is refused clearly, check says so"
+ok "a root that can't be idmapped: overlay refused clearly; dir shifted once to the guest's ids (copy too), check says so"
 
 # Unprivileged is the default: each new guest gets a range of its own, stable, from the pool.
 expect 0 '' -- lodge create d1 -t local -- --file "$BB"
