@@ -79,9 +79,9 @@ struct lodge_template_cache_entry {
         int64_t created; /* unix time */
 };
 
-/* The entries under cache_dir ($LODGE_CACHE), for "lodge image list": *ret
- * (free with lodge_template_cache_entries_free) and *ret_n; none when there
- * is no cache yet. */
+/* The entries under cache_dir ($LODGE_CACHE), for "lodge image list", by
+ * template and key: *ret (free with lodge_template_cache_entries_free) and
+ * *ret_n; none when there is no cache yet. */
 int lodge_template_cache_list(const char *cache_dir, struct lodge_template_cache_entry **ret,
                               size_t *ret_n, struct lodge_error **err);
 void lodge_template_cache_entries_free(struct lodge_template_cache_entry *e, size_t n);
