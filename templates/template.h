@@ -67,7 +67,7 @@ struct lodge_guest_setup {
  * of net.0 (ifupdown, or systemd-networkd when that is what the guest has),
  * /etc/resolv.conf, and per init: systemd units that can't work in a
  * container masked, sysvinit's getty on the console only and SIGPWR a
- * shutdown now. */
+ * shutdown now, and openrc's rc_sys when the image sets none. */
 int lodge_template_fixup(int rootfd, const struct lodge_guest_setup *s, struct lodge_error **err);
 
 /* One base tree in the cache of templates that build them (debian). */

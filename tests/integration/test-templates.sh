@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The busybox and debian templates, the guest fix-ups and first-boot provisioning:
-# a busybox guest boots and stops on SIGUSR2; Debian guests (systemd and sysvinit) made from
+# a busybox guest boots and stops on SIGUSR2; Debian guests (systemd, sysvinit, openrc) made from
 # the recipe cache boot to their ready state; two guests of one recipe get their own hostname
 # and machine id; --user/--ssh-key files have the right owners and modes; --run-once runs
 # exactly once across two boots; and the faults: unknown release, mirror down, no
@@ -269,6 +269,23 @@ wait_for 60 sh -c "! '$LODGE_BIN' attach s1 -- pgrep -f /etc/init.d/rc >/dev/nul
 expect 0 '' -- lodge stop s1 --timeout 60
 grep -q 'ended=clean' "$LODGE_RUNDIR/s1/state" || fail "s1 did not stop cleanly"
 ok "debian sysvinit guest reaches runlevel 2 with one getty (console) and stops cleanly"
+
+# --- debian openrc from the shared cache (sysvinit as PID 1, openrc as its rc)
+expect 0 '' -- tlodge create o1 -t debian -- --init openrc
+grep -q '^rc_sys="systemd-nspawn"$' "$LODGE_ROOT/containers/o1/rootfs/etc/rc.conf" || fail "rc_sys not set"
+expect 0 '' -- lodge start o1
+wait_for 60 sh -c "'$LODGE_BIN' attach o1 -- runlevel | grep -q ' 2\$'" || fail "openrc guest never reached runlevel 2"
+wait_for 60 sh -c "'$LODGE_BIN' attach o1 -- rc-status --runlevel | grep -qx default" ||
+        fail "openrc is not in its default runlevel: $(in_guest o1 rc-status --runlevel)"
+wait_for 60 sh -c "! '$LODGE_BIN' attach o1 -- pgrep -f '/sbin/openrc' >/dev/null" || fail "openrc still running"
+[ -z "$(in_guest o1 rc-status --crashed)" ] || fail "crashed services: $(in_guest o1 rc-status --crashed)"
+[ "$(in_guest o1 hostname)" = o1 ] || fail "hostname in the openrc guest"
+[ "$(in_guest o1 pgrep -c getty)" = 1 ] || fail "gettys: $(in_guest o1 pgrep -a getty)"
+grep -q 'No permission to apply cgroup settings' "$LODGE_RUNDIR/o1/console.log" &&
+        fail "openrc fights over cgroups"
+expect 0 '' -- lodge stop o1 --timeout 60
+grep -q 'ended=clean' "$LODGE_RUNDIR/o1/state" || fail "o1 did not stop cleanly"
+ok "debian openrc guest reaches its default runlevel with one getty (console) and stops cleanly"
 
 # --- debian with --packages (the apt stage): sshd over the test bridge, cloud-init end to end.
 # One recipe for both (built once per machine into the shared cache, about a minute).
