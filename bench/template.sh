@@ -3,9 +3,9 @@
 #
 # How long does the second guest of a cached recipe take? "lodge create NAME -t debian"
 # (systemd, and sysvinit) once the recipe's tree is in the template cache, and
-# "lodge create NAME -t busybox", with dir storage.
+# "lodge create NAME -t busybox", with the given storage backend (default dir).
 #
-#   bench/template.sh [-n ROUNDS]
+#   bench/template.sh [-n ROUNDS] [-s|--storage dir|overlay|btrfs]
 #
 # The Debian trees come from the template cache the integration tests use
 # ($LODGE_TEMPLATE_CACHE, default /var/cache/lodge-test-fixtures/template-cache); a missing
@@ -19,15 +19,24 @@ shopt -s inherit_errexit
 
 cd "$(dirname "$0")/.."
 rounds=${ROUNDS:-5}
-while getopts n:h opt; do
-        case $opt in
-        n) rounds=$OPTARG ;;
-        *)
-                sed -n '7s/^# \{0,1\}//p' "$0"
-                exit 2
-                ;;
+storage=dir
+usage() {
+        sed -n '7s/^# \{0,1\}//p' "$0"
+        exit 2
+}
+while (($#)); do
+        case $1 in
+        -n) rounds=${2:-} && shift ;;
+        -s | --storage) storage=${2:-} && shift ;;
+        --storage=*) storage=${1#--storage=} ;;
+        *) usage ;;
         esac
+        shift || usage
 done
+[[ $storage =~ ^(dir|overlay|btrfs)$ ]] || {
+        echo "${0##*/}: --storage: dir, overlay or btrfs" >&2
+        exit 2
+}
 [[ $rounds =~ ^[1-9][0-9]*$ ]] || {
         echo "${0##*/}: ROUNDS must be a positive number" >&2
         exit 2
@@ -56,9 +65,12 @@ one() {
         shift
         mkdir -p "$d/root" "$d/run"
         t0=$(now)
-        LODGE_ROOT=$d/root LODGE_CACHE=$cache LODGE_RUNDIR=$d/run "$lodge" --quiet create g "$@" \
-                >/dev/null
+        LODGE_ROOT=$d/root LODGE_CACHE=$cache LODGE_RUNDIR=$d/run "$lodge" --quiet create g \
+                --storage "$storage" "$@" >/dev/null
         t1=$(now)
+        # destroy first: a backend may hold more than a directory (a subvolume, a mount)
+        LODGE_ROOT=$d/root LODGE_CACHE=$cache LODGE_RUNDIR=$d/run "$lodge" --quiet destroy -f g \
+                >/dev/null 2>&1 || true
         rm -rf --one-file-system -- "$d"
         sync
         awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", b - a }'
@@ -76,6 +88,6 @@ for what in "debian systemd:-t debian" "debian sysvinit:-t debian -- --init sysv
         for ((i = 0; i < rounds; i++)); do
                 times+=("$(one "r$i" "${args[@]}")")
         done
-        printf '%-16s median %s s over %d rounds (%s)\n' "$label" \
+        printf '%-16s %-8s median %s s over %d rounds (%s)\n' "$label" "$storage" \
                 "$(printf '%s\n' "${times[@]}" | median)" "$rounds" "${times[*]}"
 done
