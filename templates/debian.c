@@ -188,6 +188,11 @@ static int check_state(struct debian_state *s, struct lodge_error **err)
                         memmove(s->apt + i - 1, s->apt + i,
                                 (strv_length(s->apt + i) + 1) * sizeof(char *));
                 }
+        if (s->apt && strncmp(s->mirror, "file:///", 8) == 0)
+                return lodge_error_set(err, EINVAL,
+                                       "--mirror '%s': apt, chrooted in the new tree, can't reach "
+                                       "a file:/// mirror (needed for %s)",
+                                       s->mirror, s->apt[0]);
         qsort(s->packages, strv_length(s->packages), sizeof(char *), cmp_str);
         if (s->apt)
                 qsort(s->apt, strv_length(s->apt), sizeof(char *), cmp_str);
@@ -418,20 +423,25 @@ static const char apt_script[] =
         "exec chroot \"$t\" /usr/bin/env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "
         "--no-install-recommends -o Dpkg::Options::=--force-confold \"$@\"\n";
 
-/* What apt said last, to explain a failure. */
+/* What apt said, to explain a failure: its "E:" lines, else its last lines. */
 struct apt_run {
         const struct lodge_template_ctx *ctx;
         char tail[6][256];
         unsigned n;
+        char errors[512];
 };
 
 static void apt_on_line(const char *line, void *userdata)
 {
         struct apt_run *run = userdata;
+        size_t len = strlen(run->errors);
 
         if (!*line)
                 return;
         snprintf(run->tail[run->n++ % ELEMENTSOF(run->tail)], sizeof(run->tail[0]), "%s", line);
+        if (strncmp(line, "E: ", 3) == 0)
+                snprintf(run->errors + len, sizeof(run->errors) - len, "%s%s", len ? "; " : "",
+                         line);
         if (run->ctx->progress && strncmp(line, "Setting up ", 11) == 0)
                 run->ctx->progress(line, 0, 0, run->ctx->userdata);
 }
@@ -557,7 +567,9 @@ static int apt_stage(const char *tree, const struct lodge_template_ctx *ctx,
                         tail = NULL;
                 }
                 return lodge_error_set(err, EIO, "apt-get install failed (exit %d): %s", r,
-                                       tail ? tail : "no output");
+                                       run.errors[0] ? run.errors
+                                       : tail        ? tail
+                                                     : "no output");
         }
         if (q < 0)
                 return q;

@@ -183,8 +183,10 @@ ok "debian: no debootstrap in PATH is said so"
 expect 2 "--init 'upstart'" -- lodge create badinit -t debian -- --init upstart
 expect 2 "not a package name" -- lodge create badpkg -t debian -- --packages 'a;b'
 expect 2 "--mirror" -- lodge create badmirror -t debian -- --mirror '-evil'
+expect 2 "can't reach a file:/// mirror" -- lodge create badapt -t debian -- \
+        --mirror file:///nonexistent --packages vim
 ok "debian: bad arguments are usage errors (exit 2) before anything runs"
-for c in mirror rel nodb badinit badpkg badmirror; do
+for c in mirror rel nodb badinit badpkg badmirror badapt; do
         [ ! -e "$LODGE_ROOT/containers/$c" ] || fail "failed create left '$c'"
 done
 left=$(find "$LODGE_CACHE" -name '.build-*' 2>/dev/null || true)
@@ -304,6 +306,12 @@ grep -q 'config: disabled' "$r/etc/cloud/cloud.cfg.d/99-lodge-network.cfg" ||
 expect 0 '' -- tlodge image list
 grep -Eq '^bookworm-amd64-systemd-[0-9a-f]{16} +debian +bookworm +systemd .*cloud-init openssh-server$' \
         "$TEST_DIR/out" || fail "image list shows no tree of the recipe: $(cat "$TEST_DIR/out")"
+tlodge image list --format json | python3 -c '
+import json, sys
+t = [i for i in json.load(sys.stdin) if i["protocol"] == "template"]
+assert any("apt cloud-init openssh-server" in i["recipe"] and i["size"] > 0 for i in t), t
+' || fail "image list --format json shows no tree of the recipe"
+ok "the apt stage: no shared ssh host keys, no policy-rc.d left; image list shows the tree"
 expect 0 '' -- lodge start sc
 wait_for 120 sh -c "[ \"\$(nsenter -t $(init_pid sc) -a systemctl is-system-running 2>/dev/null)\" = running ]" || {
         in_guest sc systemctl --failed --no-legend >&2 || true
