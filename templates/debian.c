@@ -188,6 +188,10 @@ static int check_state(struct debian_state *s, struct lodge_error **err)
                         memmove(s->apt + i - 1, s->apt + i,
                                 (strv_length(s->apt + i) + 1) * sizeof(char *));
                 }
+        if (s->apt && !s->apt[0]) { /* no apt stage: the recipe of the base alone */
+                strv_free(s->apt);
+                s->apt = NULL;
+        }
         if (s->apt && strncmp(s->mirror, "file:///", 8) == 0)
                 return lodge_error_set(err, EINVAL,
                                        "--mirror '%s': apt, chrooted in the new tree, can't reach "
