@@ -412,20 +412,22 @@ static int tidy(const char *tree, struct lodge_error **err)
         return r;
 }
 
-/* The apt stage, on our own tree fresh from the mirror (not a guest's): in the
+/* The apt stage, on our own tree (the recipe's base, unpacked from the cache;
+ * not a guest's): package lists fetched again (tidy() dropped the base's), in the
  * spawn helper's private mount namespace, /proc, a read-only /sys and a /run
  * of its own are mounted in the tree for the maintainer scripts and vanish
  * with it. The script is constant; the tree and the package names (checked:
  * no option, no blank) are its arguments, never parsed by the shell. */
-static const char apt_script[] =
-        "set -e\n"
-        "t=$1\n"
-        "shift\n"
-        "mount -t proc proc \"$t/proc\"\n"
-        "mount -t sysfs -o ro sysfs \"$t/sys\"\n"
-        "mount -t tmpfs tmpfs \"$t/run\"\n"
-        "exec chroot \"$t\" /usr/bin/env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "
-        "--no-install-recommends -o Dpkg::Options::=--force-confold \"$@\"\n";
+static const char apt_script[] = "set -e\n"
+                                 "t=$1\n"
+                                 "shift\n"
+                                 "mount -t proc proc \"$t/proc\"\n"
+                                 "mount -t sysfs -o ro sysfs \"$t/sys\"\n"
+                                 "mount -t tmpfs tmpfs \"$t/run\"\n"
+                                 "export DEBIAN_FRONTEND=noninteractive\n"
+                                 "chroot \"$t\" apt-get update -q\n"
+                                 "exec chroot \"$t\" apt-get install -y -q --no-install-recommends "
+                                 "-o Dpkg::Options::=--force-confold \"$@\"\n";
 
 /* What apt said, to explain a failure: its "E:" lines, else its last lines. */
 struct apt_run {
@@ -612,11 +614,6 @@ static int debootstrap(const char *tree, void *userdata, struct lodge_error **er
         r = spawn_wait_opts(argv, &opts, NULL);
         if (r < 0)
                 return lodge_error_set(err, -r, "run '%s'", prog);
-        if (r == 0 && s->apt) {
-                r = apt_stage(tree, ctx, s, err);
-                if (r < 0)
-                        return r;
-        }
         if (r == 0)
                 return tidy(tree, err);
         tail = log_tail(tree);
@@ -626,31 +623,46 @@ static int debootstrap(const char *tree, void *userdata, struct lodge_error **er
                                tail ? "; debootstrap.log ends: " : "", tail ? tail : "");
 }
 
-static int debian_populate(const struct lodge_template_ctx *ctx, void *state,
-                           struct lodge_template_result *res, struct lodge_error **err)
+/* The recipe of s, or with base that of its debootstrap part alone (the
+ * tree an apt stage starts from: for openrc, the sysvinit tree). "format"
+ * changes whenever what we do to a tree after debootstrap does; the "apt"
+ * lines only come with an apt stage, so that a base recipe is the recipe of
+ * the same guest without --packages and shares its cache entry. */
+static int recipe_text(const struct debian_state *s, bool base, char **ret_text, char **ret_label)
 {
-        const struct debian_state *s = state;
-        cleanup_free char *text = NULL, *label = NULL, *pkgs = NULL, *apt = NULL;
-        cleanup_close int tarfd = -EBADF;
-        struct extract_options xo = { .progress = ctx->progress, .userdata = ctx->userdata };
-        void *args[] = { (void *)ctx, (void *)s };
-        int r;
+        const char *init = base && strcmp(s->init, "openrc") == 0 ? "sysvinit" : s->init;
+        bool apt = s->apt && !base;
+        cleanup_free char *pkgs = join(s->packages, " ");
+        cleanup_free char *apt_pkgs = apt ? join(s->apt, " ") : strdup("");
+        char *text = NULL, *label = NULL;
 
-        pkgs = join(s->packages, " ");
-        apt = s->apt ? join(s->apt, " ") : strdup("");
-        if (!pkgs || !apt)
-                return lodge_error_set(err, ENOMEM, "build the recipe");
-        /* "format" changes whenever what we do to a tree after debootstrap does; an
-         * "apt" line only when there is an apt stage, so that the recipes without one
-         * keep their keys (the apt stage's own fix-ups have "apt-stage"). */
-        if (asprintf(&text,
+        if (!pkgs || !apt_pkgs ||
+            asprintf(&text,
                      "template debian\nformat 2\nrelease %s\narch %s\nvariant %s\ninit %s\n"
                      "packages %s\nmirror %s\n%s%s%s",
-                     s->release, s->arch, s->variant, s->init, pkgs, s->mirror,
-                     s->apt ? "apt " : "", apt, s->apt ? "\napt-stage 1\n" : "") < 0 ||
-            asprintf(&label, "%s-%s-%s", s->release, s->arch, s->init) < 0)
-                return lodge_error_set(err, ENOMEM, "build the recipe");
+                     s->release, s->arch, s->variant, init, pkgs, s->mirror, apt ? "apt " : "",
+                     apt_pkgs, apt ? "\napt-stage 2\n" : "") < 0)
+                return -ENOMEM;
+        if (asprintf(&label, "%s-%s-%s", s->release, s->arch, init) < 0) {
+                free(text);
+                return -ENOMEM;
+        }
+        *ret_text = text;
+        *ret_label = label;
+        return 0;
+}
 
+static int build_tree(const char *tree, void *userdata, struct lodge_error **err);
+
+/* The cached tarball of s's recipe (or its base), built when missing. */
+static int open_recipe(const struct lodge_template_ctx *ctx, const struct debian_state *s,
+                       bool base, struct lodge_error **err)
+{
+        cleanup_free char *text = NULL, *label = NULL;
+        void *args[] = { (void *)ctx, (void *)s };
+
+        if (recipe_text(s, base, &text, &label) < 0)
+                return lodge_error_set(err, ENOMEM, "build the recipe");
         struct recipe rc = {
                 .cache_dir = ctx->cache_dir,
                 .template = "debian",
@@ -660,7 +672,38 @@ static int debian_populate(const struct lodge_template_ctx *ctx, void *state,
                 .progress = ctx->progress,
                 .userdata = ctx->userdata,
         };
-        tarfd = recipe_cache_open(&rc, debootstrap, args, err);
+        return recipe_cache_open(&rc, s->apt && !base ? build_tree : debootstrap, args, err);
+}
+
+/* A recipe with an apt stage: its base tree from the base's own cache entry
+ * (debootstrapped first when missing), so that another package set costs
+ * only apt's time, then apt on top. */
+static int build_tree(const char *tree, void *userdata, struct lodge_error **err)
+{
+        const struct lodge_template_ctx *ctx = ((void **)userdata)[0];
+        const struct debian_state *s = ((void **)userdata)[1];
+        struct extract_options xo = { .progress = ctx->progress, .userdata = ctx->userdata };
+        cleanup_close int tarfd = open_recipe(ctx, s, true, err);
+        int r;
+
+        if (tarfd < 0)
+                return tarfd;
+        r = extract_archive(tarfd, "the cached debian base tree", tree, &xo, err);
+        if (r >= 0)
+                r = apt_stage(tree, ctx, s, err);
+        if (r >= 0)
+                r = tidy(tree, err);
+        return r;
+}
+
+static int debian_populate(const struct lodge_template_ctx *ctx, void *state,
+                           struct lodge_template_result *res, struct lodge_error **err)
+{
+        const struct debian_state *s = state;
+        struct extract_options xo = { .progress = ctx->progress, .userdata = ctx->userdata };
+        cleanup_close int tarfd = open_recipe(ctx, s, false, err);
+        int r;
+
         if (tarfd < 0)
                 return tarfd;
         r = extract_archive(tarfd, "the cached debian tree", ctx->rootfs_path, &xo, err);

@@ -283,10 +283,11 @@ wait_for 60 sh -c "! '$LODGE_BIN' attach o1 -- pgrep -f '/sbin/openrc' >/dev/nul
 [ -z "$(in_guest o1 rc-status --crashed)" ] || fail "crashed services: $(in_guest o1 rc-status --crashed)"
 [ "$(in_guest o1 hostname)" = o1 ] || fail "hostname in the openrc guest"
 [ "$(in_guest o1 pgrep -c getty)" = 1 ] || fail "gettys: $(in_guest o1 pgrep -a getty)"
-grep -q 'No permission to apply cgroup settings' "$LODGE_RUNDIR/o1/console.log" &&
-        fail "openrc fights over cgroups"
 expect 0 '' -- lodge stop o1 --timeout 60
 grep -q 'ended=clean' "$LODGE_RUNDIR/o1/state" || fail "o1 did not stop cleanly"
+grep -q 'OpenRC' "$LODGE_RUNDIR/o1/console.log" || fail "no OpenRC on the console"
+grep -q 'No permission to apply cgroup settings' "$LODGE_RUNDIR/o1/console.log" &&
+        fail "openrc fights over cgroups"
 ok "debian openrc guest reaches its default runlevel with one getty (console) and stops cleanly"
 
 # --- debian with --packages (the apt stage): sshd over the test bridge, cloud-init end to end.
