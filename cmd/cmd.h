@@ -29,7 +29,8 @@ struct lodge_cmd {
 
 extern const struct lodge_cmd cmd_attach, cmd_autostart, cmd_check, cmd_config, cmd_console,
         cmd_freeze, cmd_restart, cmd_unfreeze, cmd_wait, cmd_create, cmd_destroy, cmd_info,
-        cmd_list, cmd_network, cmd_start, cmd_stop, cmd_version, cmd_monitor, cmd_image;
+        cmd_list, cmd_network, cmd_start, cmd_stop, cmd_version, cmd_monitor, cmd_image, cmd_copy,
+        cmd_snapshot, cmd_snapshot_list, cmd_restore, cmd_snapshot_delete;
 
 /* Exit statuses shared by all subcommands. */
 enum {

@@ -299,14 +299,18 @@ static int image_prune(int argc, char **argv, const struct lodge_global_opts *g)
 {
         cleanup_error struct lodge_error *err = NULL;
         bool all = argc == 2 && strcmp(argv[1], "--all") == 0;
+        unsigned layers = 0;
         int r;
 
         if (argc > 2 || (argc == 2 && !all))
                 return cmd_usage_error(&cmd_image, "prune takes only --all");
-        r = lodge_image_prune(&g->paths, all, &err);
+        r = lodge_image_prune(&g->paths, all, &layers, &err);
         if (r < 0)
                 return cmd_fail(&err, NULL, CMD_EXIT_FAILURE);
-        if (!g->quiet)
+        if (!g->quiet && layers > 0)
+                fprintf(stderr, "%d image%s removed, %u unused layer%s\n", r, r == 1 ? "" : "s",
+                        layers, layers == 1 ? "" : "s");
+        else if (!g->quiet)
                 fprintf(stderr, "%d image%s removed\n", r, r == 1 ? "" : "s");
         return CMD_EXIT_OK;
 }

@@ -207,6 +207,12 @@ void cmd_json_container(FILE *out, const struct lodge_container_info *i)
         json_print_string(out, lodge_state_to_string(i->state));
         fputs(",\"backend\":", out);
         json_print_string(out, i->backend);
+        if (i->have_disk) {
+                fprintf(out, ",\"disk\":{\"own\":%llu,\"snapshots\":%llu,\"layer\":",
+                        (unsigned long long)i->disk_own, (unsigned long long)i->disk_snapshots);
+                json_print_string(out, i->layer);
+                fprintf(out, ",\"layer_size\":%llu}", (unsigned long long)i->disk_layer);
+        }
         fputs(",\"arch\":", out);
         json_print_string(out, i->arch);
         fputs(",\"path\":", out);

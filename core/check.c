@@ -23,6 +23,7 @@
 #include "core/container.h"
 #include "core/guest.h"
 #include "core/monitor.h"
+#include "storage/storage.h"
 
 #define MAX_ITEMS 16
 
@@ -253,8 +254,26 @@ static void check_idmap(struct report *r, const struct lodge_paths *p)
         if (at)
                 ok = userns_idmap_probe(at);
 
-        if (ok > 0)
+        if (ok > 0) {
+                int ov = userns_overlay_probe(at);
+                cleanup_close int atfd = open(at, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
                 add(r, "idmapped mounts", LODGE_CHECK_OK, "dir: %s can be idmapped", p->root);
+                if (ov > 0)
+                        add(r, "idmapped mounts", LODGE_CHECK_OK,
+                            "overlay: overlayfs over idmapped layers works here");
+                else
+                        add(r, "idmapped mounts", LODGE_CHECK_WARN,
+                            "overlay: overlayfs over idmapped layers fails here (%s): only "
+                            "privileged overlay guests can start",
+                            ov == 0 ? "the kernel refuses it" : strerror(-ov));
+                if (atfd >= 0 && lodge_storage_is_btrfs(atfd))
+                        add(r, "idmapped mounts", LODGE_CHECK_OK,
+                            "btrfs: %s is on btrfs, its subvolumes can be idmapped", p->root);
+                else
+                        add(r, "idmapped mounts", LODGE_CHECK_OK,
+                            "btrfs: not used here (%s is not on btrfs)", p->root);
+        }
         else if (ok == 0)
                 add(r, "idmapped mounts", LODGE_CHECK_MISSING,
                     "dir: %s can't be idmapped: only privileged guests can be made there", p->root);

@@ -68,6 +68,7 @@ int config_check_arch(const char *value, struct lodge_error **err);
 int config_check_abs_path(const char *value, struct lodge_error **err);
 /* An absolute path other than "/". */
 int config_check_rootfs_path(const char *value, struct lodge_error **err);
+int config_check_layer(const char *value, struct lodge_error **err);
 /* An absolute path not ending in "/". */
 int config_check_hook(const char *value, struct lodge_error **err);
 /* A command line whose first word is an absolute path. */

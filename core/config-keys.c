@@ -171,6 +171,7 @@ static const struct conf_key conf_keys[] = {
         { "net.N.name", T_STRING, NET(name), .validate = config_check_ifname },
         { "net.N.type", T_ENUM, NET(type), .names = net_type_names },
         { "rootfs.backend", T_ENUM, TOP(backend), .names = backend_names },
+        { "rootfs.layer", T_STRING, TOP(rootfs_layer), .validate = config_check_layer },
         { "rootfs.path", T_STRING, TOP(rootfs_path), .validate = config_check_rootfs_path },
         { "security.apparmor", T_MODE_STRING, TOP(security.apparmor_profile),
           TOP_FLAG(security.apparmor), .names = apparmor_names,

@@ -9,6 +9,7 @@
 #include "core/base/cleanup.h"
 #include "core/base/parse.h"
 #include "core/config-internal.h"
+#include "storage/storage.h"
 
 /* The forms of string values: names, paths, device and mount lines,
  * capability names. Each returns 0 or -EINVAL with the reason in err. */
@@ -76,6 +77,13 @@ int config_check_rootfs_path(const char *value, struct lodge_error **err)
         if (strcmp(value, "/") == 0)
                 return lodge_error_set(err, EINVAL, "'%s' is the host's root directory", value);
         return config_check_abs_path(value, err);
+}
+
+int config_check_layer(const char *value, struct lodge_error **err)
+{
+        if (!lodge_storage_layer_key_valid(value))
+                return lodge_error_set(err, EINVAL, "'%s' is not a layer name", value);
+        return 0;
 }
 
 int config_check_hook(const char *value, struct lodge_error **err)

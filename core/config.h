@@ -108,6 +108,7 @@ struct lodge_config {
 
         char *rootfs_path;
         enum lodge_backend backend;
+        char *rootfs_layer; /* the shared layer under $LODGE_ROOT/layers, or NULL */
 
         char *init_cmd;       /* NULL: /sbin/init */
         int init_stop_signal; /* 0: auto from the init */

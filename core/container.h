@@ -81,6 +81,38 @@ int lodge_container_create(const struct lodge_paths *p, const char *name,
                            const struct lodge_create_options *opts, char **ret_message,
                            char ***ret_warnings, struct lodge_error **err);
 
+/* Copy the stopped guest src as a new guest dst (its own name, MACs, id range
+ * and machine-id; a static address becomes dhcp/auto, said in *ret_warnings).
+ * snapshot: only where the data can be shared (btrfs, overlay, reflinks),
+ * else -EOPNOTSUPP. */
+int lodge_container_copy(const struct lodge_paths *p, const char *src, const char *dst,
+                         bool snapshot, char ***ret_warnings, struct lodge_error **err);
+
+/* Letters, digits, '.', '_', '-' (not first), up to 64: -EINVAL with the reason. */
+int lodge_snapshot_name_check(const char *snap, struct lodge_error **err);
+
+struct lodge_snapshot {
+        char *name;
+        int64_t created; /* unix time */
+        uint64_t size;   /* bytes of its own data */
+};
+
+/* Snapshot the guest's rootfs and config as snap (NULL: the first free
+ * "snapN", returned in *ret_name, may be NULL). A running guest is refused
+ * (-EBUSY) unless freeze: then it is frozen meanwhile. */
+int lodge_container_snapshot(const struct lodge_paths *p, const char *name, const char *snap,
+                             bool freeze, char **ret_name, struct lodge_error **err);
+/* The guest's snapshots, oldest first. */
+int lodge_container_snapshot_list(const struct lodge_paths *p, const char *name,
+                                  struct lodge_snapshot **ret, size_t *ret_n,
+                                  struct lodge_error **err);
+void lodge_snapshot_list_free(struct lodge_snapshot *v, size_t n);
+/* Put the snapshot's rootfs and config back; -EBUSY unless stopped. */
+int lodge_container_restore(const struct lodge_paths *p, const char *name, const char *snap,
+                            struct lodge_error **err);
+int lodge_container_snapshot_delete(const struct lodge_paths *p, const char *name,
+                                    const char *snap, struct lodge_error **err);
+
 /* Remove a container and everything of it. -EBUSY when it is running and
  * force is false, -ENOENT when there's no such container. */
 int lodge_container_destroy(const struct lodge_paths *p, const char *name, bool force,
@@ -201,6 +233,12 @@ struct lodge_container_info {
         /* live, when running: its network interfaces (net.N.*) */
         struct lodge_iface_info *ifaces;
         size_t n_ifaces;
+        /* lodge_container_info only: bytes on disk of its own data (an overlay's upper, a
+         * btrfs subvolume's exclusive bytes where quotas are on), of its snapshots, and of
+         * the layer it shares with other guests (layer NULL: none) */
+        bool have_disk;
+        uint64_t disk_own, disk_snapshots, disk_layer;
+        char *layer;
 };
 void lodge_container_info_done(struct lodge_container_info *i);
 
@@ -247,8 +285,10 @@ int lodge_image_pull(const struct lodge_paths *p, int argc, char **argv, lodge_p
 int lodge_image_import(const struct lodge_paths *p, const char *rootfs, const char *meta,
                        char *const *aliases, struct lodge_image *ret, struct lodge_error **err);
 int lodge_image_remove(const struct lodge_paths *p, const char *ref, struct lodge_error **err);
-/* Returns how many images were removed. */
-int lodge_image_prune(const struct lodge_paths *p, bool all, struct lodge_error **err);
+/* Returns how many images were removed; *ret_layers how many layers no guest
+ * used (made again from the cache when needed). */
+int lodge_image_prune(const struct lodge_paths *p, bool all, unsigned *ret_layers,
+                      struct lodge_error **err);
 
 /* What `lodge check` reports: each confinement layer and piece of kernel
  * support lodge uses, and whether this host (and this build) provides it. */

@@ -82,6 +82,55 @@ int state_read(const struct lodge_paths *p, const char *name, enum lodge_state *
  * ".create-NAME-*" and ".destroy-NAME-*" directories whose lock is free). */
 void state_gc(const struct root_dirs *d);
 
+/* ---- layer.c: the layers guests share ($LODGE_ROOT/layers) ---- */
+
+int layers_dir_open(const struct lodge_paths *p, const struct root_dirs *d, bool create,
+                    struct lodge_error **err);
+/* The rootfs fd of layer key, made with the template when missing; *ret_lock
+ * holds it (shared) until the caller's guest, naming it, is in place. */
+int layer_get(const struct lodge_paths *p, const struct root_dirs *d, const char *key,
+              const struct lodge_template_ops *t, void *state,
+              const struct lodge_template_ctx *ctx, int *ret_lock, struct lodge_error **err);
+/* Remove layer key unless a guest is made from it (-EBUSY naming it). */
+int layer_remove(const struct lodge_paths *p, const struct root_dirs *d, const char *key,
+                 bool wait, struct lodge_error **err);
+/* Remove every layer no guest uses, and what interrupted creates left. */
+int layers_prune(const struct lodge_paths *p, const struct root_dirs *d, unsigned *ret_n,
+                 struct lodge_error **err);
+
+/* ---- rootfs.c ---- */
+
+const char *rootfs_backend_name(enum lodge_backend b);
+/* The rootfs fd of the guest's layer; -EBADF when it has none. */
+int rootfs_layer_open(const struct lodge_paths *p, const struct lodge_config *cfg,
+                      struct lodge_error **err);
+/* Enforce limits.disk where the backend can; -EOPNOTSUPP where it can't. */
+int rootfs_disk_limit(int cdirfd, const struct lodge_config *cfg, struct lodge_error **err);
+/* Does the guest's rootfs exist only as a mount (overlay)? */
+bool rootfs_merged(const struct lodge_config *cfg);
+/* The guest's rootfs to look into: its directory, or a mount of it (overlay). */
+int rootfs_open(const struct lodge_paths *p, int cdirfd, const struct lodge_config *cfg,
+                struct lodge_error **err);
+/* The guest's rootfs as a detached mount (idmapped with idmap). */
+struct lodge_storage_idmap;
+int rootfs_view(const struct lodge_paths *p, int cdirfd, const struct lodge_config *cfg,
+                const struct lodge_storage_idmap *idmap, struct lodge_error **err);
+
+/* Remove every snapshot in the container dir cdirfd (snapshot.c). */
+struct lodge_storage_ops;
+int snapshots_destroy(int cdirfd, const struct lodge_storage_ops *ops, struct lodge_error **err);
+
+/* ---- create.c, for copy too ---- */
+
+/* The per-guest files of a rootfs (hostname, machine-id, net.0's config...). */
+int create_guest_fixup(int rootfd, const char *name, const struct lodge_config *cfg,
+                       struct lodge_error **err);
+/* A hidden directory CREATE_PREFIX NAME-random in containers, made 0700. */
+int create_hidden_dir(int containers, const char *name, char **ret, struct lodge_error **err);
+/* Hold layer key shared (a guest being made from it): an fd to close. */
+int layer_hold(const struct lodge_paths *p, const struct root_dirs *d, const char *key,
+               struct lodge_error **err);
+
 #define CREATE_PREFIX ".create-"
 #define DESTROY_PREFIX ".destroy-"
 

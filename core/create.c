@@ -23,7 +23,8 @@
 #include "templates/template.h"
 
 /* Keys that lodge create sets itself; -c may not override them. */
-static const char *const reserved_keys[] = { "name", "rootfs.backend", "rootfs.path" };
+static const char *const reserved_keys[] = { "name", "rootfs.backend", "rootfs.path",
+                                              "rootfs.layer" };
 
 struct create_plan {
         const struct lodge_template_ops *tmpl;
@@ -47,7 +48,6 @@ static int plan_create(const char *name, const struct lodge_create_options *opts
 {
         struct create_plan pl = { 0 };
         const char *tname = opts->template_name ? opts->template_name : "local";
-        const char *sname = opts->storage ? opts->storage : "dir";
         char *fallback_argv[] = { (char *)tname, NULL };
         int r;
 
@@ -61,13 +61,11 @@ static int plan_create(const char *name, const struct lodge_create_options *opts
                         err, ENOENT, "unknown template '%s' (see 'lodge create --list-templates')",
                         tname);
 
-        pl.storage = lodge_storage_find(sname);
-        if (!pl.storage) {
-                if (strcmp(sname, "overlay") == 0 || strcmp(sname, "btrfs") == 0)
-                        return lodge_error_set(err, EOPNOTSUPP,
-                                               "storage backend '%s' is not available yet", sname);
-                return lodge_error_set(err, EINVAL, "unknown storage backend '%s'", sname);
-        }
+        /* No --storage: the root's default, once it is open. */
+        if (opts->storage && !(pl.storage = lodge_storage_find(opts->storage)))
+                return lodge_error_set(err, EINVAL,
+                                       "unknown storage backend '%s' (dir, overlay or btrfs)",
+                                       opts->storage);
 
         r = lodge_config_new(&pl.cfg, err);
         if (r >= 0)
@@ -129,9 +127,9 @@ static const char *host_arch(char buf[static 65])
 
 /* The final config: what lodge knows, then the image's keys, then -c (a
  * later key overrides an earlier one), checked once as a whole. */
-static int build_config(const char *name, const struct create_plan *pl, char *const *user,
-                        const struct lodge_template_result *res, struct lodge_config **ret,
-                        struct lodge_error **err)
+static int build_config(const char *name, const struct create_plan *pl, const char *layer,
+                        char *const *user, const struct lodge_template_result *res,
+                        struct lodge_config **ret, struct lodge_error **err)
 {
         CLEANUP(lodge_config_freep) struct lodge_config *cfg = NULL;
         cleanup_strv char **all = NULL;
@@ -140,6 +138,7 @@ static int build_config(const char *name, const struct create_plan *pl, char *co
                 { "name", name },
                 { "arch", host_arch(arch) },
                 { "rootfs.backend", pl->storage->name },
+                { "rootfs.layer", layer },
         };
         int r;
 
@@ -149,6 +148,8 @@ static int build_config(const char *name, const struct create_plan *pl, char *co
         for (size_t i = 0; i < ELEMENTSOF(own); i++) {
                 char *a = NULL;
 
+                if (!own[i][1])
+                        continue;
                 if (asprintf(&a, "%s=%s", own[i][0], own[i][1]) < 0)
                         return lodge_error_set(err, ENOMEM, "build config");
                 if (strv_push(&all, a) < 0) {
@@ -172,7 +173,7 @@ static int build_config(const char *name, const struct create_plan *pl, char *co
 }
 
 /* The fix-ups' view of the config: the name, and net.0 as the guest sees it. */
-static int guest_fixup(int rootfd, const char *name, const struct lodge_config *cfg,
+int create_guest_fixup(int rootfd, const char *name, const struct lodge_config *cfg,
                        struct lodge_error **err)
 {
         struct lodge_guest_setup s = { .hostname = name };
@@ -205,47 +206,98 @@ static int check_interrupt(struct lodge_error **err)
         return 0;
 }
 
+/* The rootfs: from the template's layer (made first when missing), or filled
+ * by the template where the backend keeps a guest's own files. Returns a
+ * view of the whole rootfs for the per-guest part (a detached mount), and
+ * the layer's name and lock. */
+static int build_rootfs(const struct lodge_paths *p, const struct root_dirs *d,
+                        const struct create_plan *pl, struct lodge_template_ctx *ctx, int tmpfd,
+                        const char *tmp, char **ret_layer, int *ret_layer_lock,
+                        struct lodge_template_result *res, struct lodge_error **err)
+{
+        const struct lodge_storage_ops *st = pl->storage;
+        cleanup_free char *layer = NULL, *fill_path = NULL;
+        cleanup_close int layerfd = -EBADF, fillfd = -EBADF, view = -EBADF;
+        char view_path[64];
+        int r;
+
+        if (pl->tmpl->layer_key) {
+                r = pl->tmpl->layer_key(ctx, pl->tmpl_state, &layer, err);
+                if (r < 0)
+                        return lodge_error_prefix(err, r, "template '%s'", pl->tmpl->name);
+                layerfd = layer_get(p, d, layer, pl->tmpl, pl->tmpl_state, ctx, ret_layer_lock,
+                                    err);
+                if (layerfd < 0)
+                        return layerfd;
+        }
+        r = st->create(tmpfd, layerfd, err);
+        if (r < 0)
+                return lodge_error_prefix(err, r, "storage '%s'", st->name);
+        if (layerfd < 0) {
+                if (asprintf(&fill_path, "%s/containers/%s/%s", p->root, tmp, st->fill_dir) < 0)
+                        return lodge_error_set(err, ENOMEM, "build rootfs path");
+                fillfd = open_dir_at(tmpfd, st->fill_dir);
+                if (fillfd < 0)
+                        return lodge_error_set(err, -fillfd, "open '%s'", st->fill_dir);
+                ctx->rootfs_fd = fillfd;
+                ctx->rootfs_path = fill_path;
+                r = pl->tmpl->populate(ctx, pl->tmpl_state, res, err);
+                if (r < 0)
+                        return lodge_error_prefix(err, r, "template '%s'", pl->tmpl->name);
+        }
+        /* The whole rootfs, for the per-guest part: an overlay's only exists mounted. */
+        if (st->merged)
+                view = st->open_tree(tmpfd, layerfd, NULL, err);
+        else if ((view = open_dir_at(tmpfd, "rootfs")) < 0)
+                view = lodge_error_set(err, -view, "open the rootfs");
+        if (view < 0)
+                return lodge_error_prefix(err, view, "storage '%s'", st->name);
+        if (layerfd >= 0) {
+                snprintf(view_path, sizeof(view_path), "/proc/self/fd/%d", view);
+                ctx->rootfs_fd = view;
+                ctx->rootfs_path = view_path;
+                ctx->layered = true;
+                r = pl->tmpl->populate(ctx, pl->tmpl_state, res, err);
+                ctx->rootfs_path = NULL;
+                if (r < 0)
+                        return lodge_error_prefix(err, r, "template '%s'", pl->tmpl->name);
+        }
+        *ret_layer = TAKE_PTR(layer);
+        return TAKE_FD(view);
+}
+
 /* Fill the hidden directory tmp: rootfs, template, config. */
 static int build_container(const struct lodge_paths *p, const struct root_dirs *d, const char *name,
                            const struct create_plan *pl, const struct lodge_create_options *opts,
-                           int tmpfd, const char *tmp, struct lodge_template_result *res,
-                           struct lodge_error **err)
+                           int tmpfd, const char *tmp, int *ret_layer_lock,
+                           struct lodge_template_result *res, struct lodge_error **err)
 {
         CLEANUP(lodge_config_freep) struct lodge_config *cfg = NULL;
         struct container_lock idmap_lock = CONTAINER_LOCK_NULL;
-        cleanup_free char *rootfs_path = NULL;
+        cleanup_free char *layer = NULL;
         cleanup_close int rootfd = -EBADF;
-        struct lodge_template_ctx ctx;
-        int r;
-
-        rootfd = pl->storage->create(tmpfd, err);
-        if (rootfd < 0)
-                return lodge_error_prefix(err, rootfd, "storage '%s'", pl->storage->name);
-
-        if (asprintf(&rootfs_path, "%s/containers/%s/rootfs", p->root, tmp) < 0)
-                return lodge_error_set(err, ENOMEM, "build rootfs path");
-        ctx = (struct lodge_template_ctx){
+        struct lodge_template_ctx ctx = {
                 .name = name,
-                .rootfs_fd = rootfd,
-                .rootfs_path = rootfs_path,
                 .cache_dir = p->cache,
                 .conf_path = p->conf,
                 .progress = opts->progress,
                 .userdata = opts->userdata,
         };
-        r = pl->tmpl->populate(&ctx, pl->tmpl_state, res, err);
-        if (r < 0)
-                return lodge_error_prefix(err, r, "template '%s'", pl->tmpl->name);
+        int r;
+
+        rootfd = build_rootfs(p, d, pl, &ctx, tmpfd, tmp, &layer, ret_layer_lock, res, err);
+        if (rootfd < 0)
+                return rootfd;
         r = check_interrupt(err);
         if (r < 0)
                 return r;
 
-        r = build_config(name, pl, opts->config, res, &cfg, err);
+        r = build_config(name, pl, layer, opts->config, res, &cfg, err);
         if (r >= 0)
                 r = guest_net_check_addresses(p, name, cfg, err);
         if (r < 0)
                 return r;
-        r = guest_fixup(rootfd, name, cfg, err);
+        r = create_guest_fixup(rootfd, name, cfg, err);
         if (r >= 0 && !provision_is_empty(&pl->prov))
                 r = lodge_template_provision(rootfd, &pl->prov.view, err);
         if (r < 0)
@@ -267,7 +319,7 @@ static int build_container(const struct lodge_paths *p, const struct root_dirs *
         return 0;
 }
 
-static int make_hidden_dir(int containers, const char *name, char **ret, struct lodge_error **err)
+int create_hidden_dir(int containers, const char *name, char **ret, struct lodge_error **err)
 {
         for (int attempt = 0; attempt < 16; attempt++) {
                 cleanup_free char *tmp = NULL;
@@ -292,21 +344,21 @@ static int create_locked(const struct lodge_paths *p, const struct root_dirs *d,
                          struct lodge_template_result *res, struct lodge_error **err)
 {
         cleanup_free char *tmp = NULL;
-        cleanup_close int tmpfd = -EBADF;
+        cleanup_close int tmpfd = -EBADF, layer_lock = -EBADF;
         struct stat st;
         int r;
 
         if (fstatat(d->containers, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
                 return lodge_error_set(err, EEXIST, "container '%s' already exists", name);
 
-        r = make_hidden_dir(d->containers, name, &tmp, err);
+        r = create_hidden_dir(d->containers, name, &tmp, err);
         if (r < 0)
                 return r;
         tmpfd = open_dir_at(d->containers, tmp);
         if (tmpfd < 0)
                 r = lodge_error_set(err, -tmpfd, "open directory '%s'", tmp);
         else
-                r = build_container(p, d, name, pl, opts, tmpfd, tmp, res, err);
+                r = build_container(p, d, name, pl, opts, tmpfd, tmp, &layer_lock, res, err);
         if (r >= 0)
                 r = check_interrupt(err);
         if (r >= 0 && renameat2(d->containers, tmp, d->containers, name, RENAME_NOREPLACE) < 0)
@@ -340,6 +392,8 @@ int lodge_container_create(const struct lodge_paths *p, const char *name,
         if (r < 0)
                 return r;
         state_gc(&d);
+        if (!pl.storage)
+                pl.storage = lodge_storage_find(lodge_storage_default(d.root));
         /* Before the long part: an unprivileged guest needs an idmapped rootfs. */
         if (!pl.cfg->security.privileged && userns_idmap_probe(p->root) == 0)
                 r = lodge_error_set(err, EOPNOTSUPP,

@@ -45,14 +45,16 @@ static int hide(int containers, const char *name, char **ret, struct lodge_error
 static int backend_destroy(int cdirfd, struct lodge_error **err)
 {
         CLEANUP(lodge_config_freep) struct lodge_config *cfg = NULL;
-        static const char *const names[] = { "dir", "overlay", "btrfs" };
         const struct lodge_storage_ops *ops;
 
         if (lodge_config_load_at(cdirfd, "config", "config", &cfg, NULL) < 0)
                 return 0;
-        ops = lodge_storage_find(names[cfg->backend]);
+        ops = lodge_storage_find(rootfs_backend_name(cfg->backend));
         if (!ops)
                 return 0;
+        int r = snapshots_destroy(cdirfd, ops, err);
+        if (r < 0)
+                return r;
         return ops->destroy(cdirfd, err);
 }
 

@@ -80,7 +80,7 @@ _Noreturn void guest_child_main(const struct guest_child *c)
                 lodge_error_set(&err, errno, "unshare the cgroup namespace");
                 fail(c->sync_fd, &err);
         }
-        r = guest_mount_all(s, guest_userns(&s->cfg->security) ? &gm : NULL, &err);
+        r = guest_mount_all(s, &gm, &err);
         if (r >= 0 && sethostname(s->name, strlen(s->name)) < 0)
                 r = lodge_error_set(&err, errno, "set the hostname");
         if (r >= 0)

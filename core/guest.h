@@ -31,12 +31,13 @@ struct guest_setup {
  * the guest's own cgroups, /dev as a tmpfs with the standard nodes, devpts,
  * /dev/console on the pty, /dev/shm, /dev/mqueue, /run. Every target inside
  * the rootfs is resolved without following guest symlinks. Runs in the
- * child, in its new mount and cgroup namespaces. gm (NULL for a privileged
- * guest): from the monitor, for a guest in a user namespace, detached mounts
- * to use as the rootfs (idmapped) and as the sources of mount.N (idmapped
- * with "shift"); host device nodes are then bound, not made. */
+ * child, in its new mount and cgroup namespaces. gm: from the monitor, the
+ * rootfs as a detached mount from its storage backend (idmapped for a guest
+ * in a user namespace; a privileged guest's plain rootfs is bound from its
+ * path instead), and for a guest in a user namespace the sources of mount.N
+ * (idmapped with "shift"); host device nodes are then bound, not made. */
 struct guest_mounts {
-        int rootfs;                        /* the idmapped rootfs */
+        int rootfs;                        /* the rootfs as a detached mount, or -EBADF: bind the path */
         int entry[LODGE_CONFIG_MAX_MOUNT]; /* mount.N: -ENOENT, its optional source is missing */
 };
 #define GUEST_MOUNTS_NULL                                                                          \
@@ -94,6 +95,11 @@ bool guest_userns(const struct lodge_config_security *sec);
  * namespace, uids and gids alike. */
 int userns_write_maps(pid_t pid, uint32_t base, uint32_t count, struct lodge_error **err);
 
+/* A user namespace (its fd) with the guest's maps and 65536 mapped to host
+ * root: for idmapping an overlay's upper layer, whose work files overlayfs
+ * makes as its mounter. Nothing runs in it. */
+int userns_new_writer(uint32_t base, uint32_t count, struct lodge_error **err);
+
 /* A detached copy of the mount at path (not of those below it), for a guest
  * in a user namespace: with idmap, idmapped through pid's user namespace
  * (files owned by 0..count-1 on disk appear owned by the guest's own ids;
@@ -105,6 +111,10 @@ int userns_detached_tree(const char *path, pid_t pid, bool idmap, bool ro,
 /* Can the mount at path be idmapped (as userns_detached_tree() does)? 1: yes,
  * 0: not its filesystem, < 0 (-errno): couldn't tell. */
 int userns_idmap_probe(const char *path);
+
+/* Can an overlay guest be unprivileged at path: overlayfs over idmapped
+ * layers (a trial mount in a temporary directory there)? 1, 0 or -errno. */
+int userns_overlay_probe(const char *path);
 
 /* Does the guest's bounding set keep this capability ("sys_ptrace")? */
 bool caps_kept(const struct lodge_config_security *sec, const char *name);

@@ -16,6 +16,7 @@
 #include "core/guest-net.h"
 #include "core/guest.h"
 #include "core/idmap.h"
+#include "storage/storage.h"
 #include "templates/template.h"
 
 void lodge_container_info_done(struct lodge_container_info *i)
@@ -26,6 +27,7 @@ void lodge_container_info_done(struct lodge_container_info *i)
         free(i->arch);
         free(i->error);
         free(i->run_once);
+        free(i->layer);
         free(i->limits.cpuset);
         strv_free(i->ipv4);
         guest_net_ifaces_free(i->ifaces, i->n_ifaces);
@@ -37,19 +39,6 @@ void lodge_container_list_free(struct lodge_container_info *l, size_t n)
         for (size_t i = 0; i < n; i++)
                 lodge_container_info_done(&l[i]);
         free(l);
-}
-
-static const char *backend_name(enum lodge_backend b)
-{
-        switch (b) {
-        case LODGE_BACKEND_DIR:
-                return "dir";
-        case LODGE_BACKEND_OVERLAY:
-                return "overlay";
-        case LODGE_BACKEND_BTRFS:
-                return "btrfs";
-        }
-        return "unknown";
 }
 
 static int add_ipv4(const struct lodge_config *cfg, char ***l)
@@ -99,7 +88,7 @@ static int fill_info(const struct lodge_paths *p, const struct root_dirs *d, con
                 *ret = i;
                 return 0;
         }
-        i.backend = strdup(backend_name(cfg->backend));
+        i.backend = strdup(rootfs_backend_name(cfg->backend));
         i.arch = cfg->arch ? strdup(cfg->arch) : NULL;
         i.autostart = cfg->autostart;
         i.privileged = !guest_userns(&cfg->security);
@@ -112,10 +101,7 @@ static int fill_info(const struct lodge_paths *p, const struct root_dirs *d, con
         }
         {
                 /* The --run-once script's state, from the rootfs (a missing one: none). */
-                cleanup_close int rootfd =
-                        cfg->rootfs_path ? open(cfg->rootfs_path, O_PATH | O_DIRECTORY | O_CLOEXEC)
-                                         : openat(cdirfd, "rootfs",
-                                                  O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                cleanup_close int rootfd = rootfs_open(p, cdirfd, cfg, NULL);
 
                 if (rootfd >= 0)
                         (void)lodge_template_run_once_status(rootfd, &i.run_once, NULL);
@@ -164,6 +150,33 @@ static int fill_info(const struct lodge_paths *p, const struct root_dirs *d, con
         return 0;
 }
 
+/* What the guest costs on disk, beside what it shares (a walk of its tree:
+ * for info, not list). */
+static void fill_disk(const struct lodge_paths *p, const struct root_dirs *d, const char *name,
+                      struct lodge_container_info *i)
+{
+        CLEANUP(lodge_config_freep) struct lodge_config *cfg = NULL;
+        cleanup_close int cdirfd = container_dir_open(d, name, NULL), snaps = -EBADF;
+        cleanup_close int layers = -EBADF;
+        const char *data;
+        uint64_t n;
+
+        if (cdirfd < 0 || lodge_config_load_at(cdirfd, "config", "config", &cfg, NULL) < 0 ||
+            cfg->rootfs_path)
+                return;
+        data = cfg->backend == LODGE_BACKEND_OVERLAY ? "overlay" : "rootfs";
+        if (lodge_storage_usage(cdirfd, data, &i->disk_own, NULL) < 0)
+                return;
+        i->have_disk = true;
+        snaps = open_dir_at(cdirfd, "snapshots");
+        if (snaps >= 0 && lodge_storage_usage(snaps, ".", &n, NULL) >= 0)
+                i->disk_snapshots = n;
+        if (cfg->rootfs_layer && (layers = layers_dir_open(p, d, false, NULL)) >= 0) {
+                i->layer = strdup(cfg->rootfs_layer);
+                i->disk_layer = lodge_storage_layer_size(layers, cfg->rootfs_layer);
+        }
+}
+
 int lodge_container_info(const struct lodge_paths *p, const char *name,
                          struct lodge_container_info *ret, struct lodge_error **err)
 {
@@ -174,6 +187,8 @@ int lodge_container_info(const struct lodge_paths *p, const char *name,
         if (r < 0)
                 return r;
         r = fill_info(p, &d, name, ret, err);
+        if (r >= 0)
+                fill_disk(p, &d, name, ret);
         root_dirs_done(&d);
         return r;
 }
@@ -277,7 +292,8 @@ int lodge_container_config_update(const struct lodge_paths *p, const char *name,
         cleanup_close int cdirfd = -EBADF;
         int r;
 
-        if (value && (strcmp(key, "name") == 0 || strcmp(key, "rootfs.backend") == 0))
+        if (strcmp(key, "name") == 0 || strcmp(key, "rootfs.backend") == 0 ||
+            strcmp(key, "rootfs.layer") == 0)
                 return lodge_error_set(err, EINVAL, "key '%s' can't be changed", key);
         r = container_dirs_open(p, name, &d, err);
         if (r < 0)

@@ -31,6 +31,7 @@
 #include "core/guest-net.h"
 #include "core/guest.h"
 #include "core/run.h"
+#include "storage/storage.h"
 
 struct monitor {
         struct monitor_args *a;
@@ -131,6 +132,37 @@ static int open_socket(struct monitor *m, struct lodge_error **err)
         return 0;
 }
 
+/* The rootfs idmapped through the guest's user namespace; an overlay's
+ * upper layer through one that also maps overlayfs' own work files. */
+static int userns_rootfs(struct monitor *m, struct guest_mounts *gm, struct lodge_error **err)
+{
+        const struct lodge_config_security *sec = &m->a->cfg->security;
+        struct lodge_storage_idmap idmap = { .userns_fd = -EBADF, .writer_userns_fd = -EBADF };
+        char ns[64];
+        int r;
+
+        snprintf(ns, sizeof(ns), "/proc/%d/ns/user", (int)m->init_pid);
+        idmap.userns_fd = open(ns, O_RDONLY | O_CLOEXEC);
+        if (idmap.userns_fd < 0)
+                return lodge_error_set(err, errno, "open the guest's user namespace");
+        if (m->a->cfg->backend == LODGE_BACKEND_OVERLAY) {
+                r = idmap.writer_userns_fd =
+                        userns_new_writer(sec->idmap_base, sec->idmap_count, err);
+                if (r < 0) {
+                        close(idmap.userns_fd);
+                        return r;
+                }
+        }
+        r = rootfs_view(m->a->paths, m->a->cdirfd, m->a->cfg, &idmap, err);
+        close(idmap.userns_fd);
+        if (idmap.writer_userns_fd >= 0)
+                close(idmap.writer_userns_fd);
+        if (r < 0)
+                return r;
+        gm->rootfs = r;
+        return 0;
+}
+
 /* In a user namespace, while its first process waits: its id maps, its
  * cgroups and console its root's, and its rootfs idmapped through the maps
  * (sent along with the go). */
@@ -144,10 +176,9 @@ static int setup_userns(struct monitor *m, struct guest_mounts *gm, struct lodge
                 r = cg_guest_delegate(&m->cg, sec->idmap_base, sec->idmap_base, err);
         if (r < 0)
                 return r;
-        r = userns_detached_tree(m->a->rootfs, m->init_pid, true, false, err);
+        r = userns_rootfs(m, gm, err);
         if (r < 0)
                 return r;
-        gm->rootfs = r;
         for (size_t k = 0; k < ELEMENTSOF(gm->entry); k++) {
                 CLEANUP(mount_spec_done) struct mount_spec spec = { 0 };
 
@@ -232,7 +263,12 @@ static int launch(struct monitor *m, struct lodge_error **err)
         close(sv[1]);
 
         /* Host side, while the child waits: its user namespace, its network interfaces. */
-        r = userns ? setup_userns(m, &gm, err) : 0;
+        /* A privileged guest binds a plain rootfs itself; an overlay is mounted here. */
+        r = 0;
+        if (userns)
+                r = setup_userns(m, &gm, err);
+        else if (rootfs_merged(m->a->cfg))
+                r = gm.rootfs = rootfs_view(m->a->paths, m->a->cdirfd, m->a->cfg, NULL, err);
         if (r >= 0) {
                 clock_gettime(CLOCK_MONOTONIC, &t0);
                 r = guest_net_setup(m->a->paths, m->a->name, m->a->cfg, m->init_pid, m->s.pidfd,
@@ -573,7 +609,11 @@ int monitor_resume(const struct lodge_paths *p, const char *name, const siginfo_
                    const char *viewers, struct lodge_error **err)
 {
         struct monitor_args a = {
-                .paths = p, .name = name, .report_fd = -EBADF, .rundir_fd = MONITOR_FD_RUNDIR
+                .paths = p,
+                .name = name,
+                .report_fd = -EBADF,
+                .rundir_fd = MONITOR_FD_RUNDIR,
+                .cdirfd = -EBADF,
         };
         struct monitor m = MONITOR_NULL(&a);
         struct root_dirs d = ROOT_DIRS_NULL;

@@ -30,8 +30,9 @@ struct monitor_args {
         const char *name;
         struct lodge_config *cfg;
         struct seccomp_filter *seccomp; /* compiled from security.seccomp, or NULL */
-        char *rootfs;
-        char **argv; /* init */
+        char *rootfs; /* where the guest's rootfs is mounted (an empty directory) */
+        int cdirfd;   /* the container's directory (set by monitor_args_load) */
+        char **argv;  /* init */
         char **envp;
         int stop_signal;
         int report_fd; /* pipe to the waiting client, closed once reported; or < 0 */

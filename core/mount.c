@@ -561,7 +561,7 @@ static int pivot(int rootfd, struct lodge_error **err)
 int guest_mount_all(const struct guest_setup *s, const struct guest_mounts *gm,
                     struct lodge_error **err)
 {
-        int rootfs_fd = gm ? gm->rootfs : -EBADF;
+        int rootfs_fd = gm->rootfs;
         cleanup_close int rootfd = -EBADF;
         bool userns = guest_userns(&s->cfg->security);
         int r;
@@ -573,7 +573,7 @@ int guest_mount_all(const struct guest_setup *s, const struct guest_mounts *gm,
         if (rootfs_fd >= 0) {
                 if (syscall(SYS_move_mount, rootfs_fd, "", AT_FDCWD, s->rootfs,
                             MOVE_MOUNT_F_EMPTY_PATH) < 0)
-                        return lodge_error_set(err, errno, "mount the idmapped rootfs");
+                        return lodge_error_set(err, errno, "mount the rootfs");
         } else if (mount(s->rootfs, s->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
                 return lodge_error_set(err, errno, "bind the rootfs");
         }
@@ -595,7 +595,7 @@ int guest_mount_all(const struct guest_setup *s, const struct guest_mounts *gm,
         if (r >= 0)
                 r = mount_run(rootfd, err);
         if (r >= 0)
-                r = mount_entries(rootfd, s->cfg->mounts, gm ? gm->entry : NULL,
+                r = mount_entries(rootfd, s->cfg->mounts, userns ? gm->entry : NULL,
                                   ELEMENTSOF(s->cfg->mounts), err);
         if (r < 0)
                 return r;

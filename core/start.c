@@ -62,8 +62,8 @@ static int init_envp(const struct lodge_config *cfg, char ***ret)
 /* The init must exist in the rootfs (symlinks resolved inside it); its
  * name tells its clean-shutdown signal: systemd SIGRTMIN+3, busybox SIGUSR2,
  * anything else (sysvinit) SIGPWR. */
-static int check_init(const char *rootfs, const char *init, int configured, int *ret_signal,
-                      struct lodge_error **err)
+static int check_init(const struct monitor_args *a, int cdirfd, const char *init, int configured,
+                      int *ret_signal, struct lodge_error **err)
 {
         cleanup_close int rootfd = -EBADF, fd = -EBADF;
         char link[64], target[4096];
@@ -71,9 +71,9 @@ static int check_init(const char *rootfs, const char *init, int configured, int 
         struct stat st;
         ssize_t n;
 
-        rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        rootfd = rootfs_open(a->paths, cdirfd, a->cfg, err);
         if (rootfd < 0)
-                return lodge_error_set(err, errno, "open the rootfs '%s'", rootfs);
+                return rootfd;
         fd = open_in_root(rootfd, init, O_PATH, 0);
         if (fd < 0)
                 return lodge_error_set(err, -fd, "init '%s' in the rootfs", init);
@@ -146,9 +146,10 @@ static int spawn_monitor(const struct monitor_args *proto, struct lodge_error **
                  * of the guest if the client died before releasing it. */
                 a.report_fd = fcntl(pipefd[1], F_DUPFD_CLOEXEC, 3);
                 a.rundir_fd = fcntl(proto->rundir_fd, F_DUPFD_CLOEXEC, 3);
-                if (a.report_fd < 0 || a.rundir_fd < 0)
+                a.cdirfd = fcntl(proto->cdirfd, F_DUPFD_CLOEXEC, 3);
+                if (a.report_fd < 0 || a.rundir_fd < 0 || a.cdirfd < 0)
                         _exit(1);
-                close_fds_except(3, (int[]){ a.report_fd, a.rundir_fd }, 2);
+                close_fds_except(3, (int[]){ a.report_fd, a.rundir_fd, a.cdirfd }, 3);
                 if (fork() == 0)
                         monitor_main(&a);
                 _exit(0);
@@ -179,7 +180,14 @@ int monitor_args_load(struct monitor_args *a, int cdirfd, struct lodge_error **e
                 a->rootfs = NULL;
         if (!a->rootfs || init_argv(a->cfg, &a->argv) < 0 || init_envp(a->cfg, &a->envp) < 0)
                 return lodge_error_set(err, ENOMEM, "start");
-        r = check_init(a->rootfs, a->argv[0], a->cfg->init_stop_signal, &a->stop_signal, err);
+        r = check_init(a, cdirfd, a->argv[0], a->cfg->init_stop_signal, &a->stop_signal, err);
+        if (r >= 0)
+                r = rootfs_disk_limit(cdirfd, a->cfg, err);
+        if (r < 0)
+                return r;
+        a->cdirfd = fcntl(cdirfd, F_DUPFD_CLOEXEC, 3);
+        if (a->cdirfd < 0)
+                return lodge_error_set(err, errno, "keep the container directory open");
         if (r < 0)
                 return r;
         /* A broken policy file refuses the start here, before anything is made;
@@ -192,6 +200,9 @@ void monitor_args_done(struct monitor_args *a)
         lodge_config_freep(&a->cfg);
         seccomp_filter_freep(&a->seccomp);
         free(a->rootfs);
+        if (a->cdirfd >= 0)
+                close(a->cdirfd);
+        a->cdirfd = -EBADF;
         strv_free(a->argv);
         strv_free(a->envp);
         a->rootfs = NULL;
@@ -201,7 +212,7 @@ void monitor_args_done(struct monitor_args *a)
 static int start_locked(const struct lodge_paths *p, const struct root_dirs *d, const char *name,
                         const struct lodge_start_options *opts, struct lodge_error **err)
 {
-        struct monitor_args a = { .paths = p, .name = name, .report_fd = -EBADF };
+        struct monitor_args a = { .paths = p, .name = name, .report_fd = -EBADF, .cdirfd = -EBADF };
         cleanup_close int cdirfd = -EBADF, rundirfd = -EBADF;
         struct run_state st;
         int r;

@@ -4,3 +4,24 @@
 #include "storage/storage.h"
 
 extern const struct lodge_storage_ops storage_dir_ops;
+extern const struct lodge_storage_ops storage_overlay_ops;
+extern const struct lodge_storage_ops storage_btrfs_ops;
+
+/* Copy the tree at srcfd into the empty directory dstfd (copy.c). */
+int storage_copy_tree(int srcfd, int dstfd, bool cow_only, struct lodge_error **err);
+
+/* Copy the directory srcfd to dst/name (which must not exist yet). */
+int storage_copy_dir_to(int srcfd, int dst, const char *name, bool cow_only,
+                        struct lodge_error **err);
+
+/* btrfs subvolumes (btrfs.c): an empty one at dirfd/name; a snapshot of the
+ * subvolume srcfd at dirfd/name; removing one (with what is nested in it). */
+int btrfs_subvol_create(int dirfd, const char *name, struct lodge_error **err);
+int btrfs_subvol_snapshot(int srcfd, int dirfd, const char *name, bool read_only,
+                          struct lodge_error **err);
+int btrfs_subvol_remove(int dirfd, const char *name, struct lodge_error **err);
+int btrfs_subvol_set_read_only(int fd, bool ro, struct lodge_error **err);
+bool btrfs_is_subvol(int fd);
+/* The bytes only this subvolume holds: -EOPNOTSUPP without btrfs quotas. */
+int btrfs_subvol_exclusive(int fd, uint64_t *ret);
+

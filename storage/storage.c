@@ -1,12 +1,30 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "storage/storage.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/mount.h>
+#include <search.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
+#include "core/base/cleanup.h"
+#include "core/base/fileio.h"
+#include "core/base/path.h"
+#include "core/base/rmtree.h"
 #include "storage/storage-internal.h"
 
 static const struct lodge_storage_ops *const backends[] = {
         &storage_dir_ops,
+        &storage_overlay_ops,
+        &storage_btrfs_ops,
 };
 
 const struct lodge_storage_ops *lodge_storage_find(const char *name)
@@ -15,4 +33,256 @@ const struct lodge_storage_ops *lodge_storage_find(const char *name)
                 if (strcmp(backends[i]->name, name) == 0)
                         return backends[i];
         return NULL;
+}
+
+const char *lodge_storage_default(int dirfd)
+{
+        return lodge_storage_is_btrfs(dirfd) ? "btrfs" : "dir";
+}
+
+int lodge_storage_tree_clone(int dirfd, const char *name, int userns_fd, bool ro,
+                       struct lodge_error **err)
+{
+        struct mount_attr attr = { .attr_set = (userns_fd >= 0 ? MOUNT_ATTR_IDMAP : 0) |
+                                               (ro ? MOUNT_ATTR_RDONLY : 0),
+                                   .userns_fd = (uint64_t)(userns_fd >= 0 ? userns_fd : 0) };
+        cleanup_close int fd = -EBADF;
+
+        fd = (int)syscall(SYS_open_tree, dirfd, name,
+                          OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+                                  (name[0] ? AT_SYMLINK_NOFOLLOW : AT_EMPTY_PATH));
+        if (fd < 0)
+                return lodge_error_set(err, errno, "clone the mount of '%s'", name[0] ? name : ".");
+        if (attr.attr_set &&
+            syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) <
+                    0)
+                return lodge_error_set(err, errno,
+                                       userns_fd >= 0 && errno == EINVAL
+                                               ? "idmap the mount of '%s': its filesystem can't "
+                                                 "be idmapped here"
+                                               : "set up the mount of '%s'",
+                                       name[0] ? name : ".");
+        return TAKE_FD(fd);
+}
+
+/* ---- usage ---- */
+
+struct usage {
+        dev_t dev;
+        uint64_t bytes;
+        void *seen; /* inodes with more than one link, counted once */
+};
+
+static int ino_cmp(const void *a, const void *b)
+{
+        ino_t x = *(const ino_t *)a, y = *(const ino_t *)b;
+
+        return x < y ? -1 : x > y;
+}
+
+static int usage_dir(struct usage *u, int fd, int depth)
+{
+        DIR *d = opendir_fd(fd);
+        struct dirent *de;
+        int r = 0;
+
+        if (!d)
+                return -errno;
+        while (r >= 0 && (de = readdir(d))) {
+                struct stat st;
+
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                        continue;
+                if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_dev != u->dev)
+                        continue;
+                if (st.st_nlink > 1 && !S_ISDIR(st.st_mode)) {
+                        ino_t *ino = malloc(sizeof(*ino));
+                        void *slot;
+
+                        if (!ino) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        *ino = st.st_ino;
+                        slot = tsearch(ino, &u->seen, ino_cmp);
+                        if (!slot) {
+                                free(ino);
+                                r = -ENOMEM;
+                                break;
+                        }
+                        if (*(ino_t **)slot != ino) {
+                                free(ino);
+                                continue;
+                        }
+                }
+                u->bytes += (uint64_t)st.st_blocks * 512;
+                if (S_ISDIR(st.st_mode) && depth < 4096) {
+                        int sub = openat(fd, de->d_name,
+                                         O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+                        if (sub >= 0) {
+                                r = usage_dir(u, sub, depth + 1);
+                                close(sub);
+                        }
+                }
+        }
+        closedir(d);
+        return r;
+}
+
+static int usage_walk(int fd, uint64_t *ret, struct lodge_error **err)
+{
+        struct usage u = { 0 };
+        struct stat st;
+        int r;
+
+        if (fstat(fd, &st) < 0)
+                return lodge_error_set(err, errno, "stat a tree to measure");
+        u.dev = st.st_dev;
+        u.bytes = (uint64_t)st.st_blocks * 512;
+        r = usage_dir(&u, fd, 0);
+        tdestroy(u.seen, free);
+        if (r < 0)
+                return lodge_error_set(err, -r, "measure a tree");
+        *ret = u.bytes;
+        return 0;
+}
+
+int lodge_storage_usage(int dirfd, const char *name, uint64_t *ret, struct lodge_error **err)
+{
+        cleanup_close int fd = open_dir_at(dirfd, name);
+        int r;
+
+        if (fd < 0)
+                return lodge_error_set(err, -fd, "open '%s'", name);
+        /* A snapshot shares its extents: what a walk finds is not what it costs. */
+        if (btrfs_is_subvol(fd)) {
+                r = btrfs_subvol_exclusive(fd, ret);
+                if (r < 0)
+                        return lodge_error_set(err, -r, "measure '%s' (btrfs needs quotas on)",
+                                               name);
+                return 0;
+        }
+        return usage_walk(fd, ret, err);
+}
+
+/* ---- layers ---- */
+
+bool lodge_storage_layer_key_valid(const char *key)
+{
+        size_t n = strlen(key);
+
+        if (n == 0 || n > 128 || key[0] == '.')
+                return false;
+        return strspn(key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") ==
+               n;
+}
+
+int lodge_storage_layer_open(int layersfd, const char *key)
+{
+        cleanup_close int dir = -EBADF;
+
+        if (!lodge_storage_layer_key_valid(key))
+                return -EINVAL;
+        dir = open_dir_at(layersfd, key);
+        if (dir < 0)
+                return dir;
+        return open_dir_at(dir, "rootfs");
+}
+
+int lodge_storage_layer_begin(int layersfd, const char *key, char **ret_tmp,
+                              struct lodge_error **err)
+{
+        cleanup_free char *tmp = NULL;
+        cleanup_close int dir = -EBADF;
+        unsigned rnd = 0;
+        int r, fd;
+
+        if (!lodge_storage_layer_key_valid(key))
+                return lodge_error_set(err, EINVAL, "bad layer name '%s'", key);
+        if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+                return lodge_error_set(err, EIO, "get random bytes");
+        if (asprintf(&tmp, LODGE_STORAGE_LAYER_TMP "%s-%08x", key, rnd) < 0)
+                return lodge_error_set(err, ENOMEM, "build a layer name");
+        if (mkdirat(layersfd, tmp, 0700) < 0)
+                return lodge_error_set(err, errno, "create the layer directory '%s'", tmp);
+        dir = open_dir_at(layersfd, tmp);
+        if (dir < 0)
+                r = lodge_error_set(err, -dir, "open the layer directory '%s'", tmp);
+        else if (lodge_storage_is_btrfs(dir))
+                r = btrfs_subvol_create(dir, "rootfs", err);
+        else
+                r = mkdirat(dir, "rootfs", 0755) < 0
+                            ? lodge_error_set(err, errno, "create the layer's rootfs")
+                            : 0;
+        if (r >= 0 && (fd = open_dir_at(dir, "rootfs")) < 0)
+                r = lodge_error_set(err, -fd, "open the layer's rootfs");
+        if (r < 0) {
+                (void)lodge_storage_layer_remove(layersfd, tmp, NULL);
+                return r;
+        }
+        *ret_tmp = TAKE_PTR(tmp);
+        return fd;
+}
+
+int lodge_storage_layer_commit(int layersfd, const char *tmp, const char *key,
+                               struct lodge_error **err)
+{
+        cleanup_close int dir = open_dir_at(layersfd, tmp), rootfd = -EBADF;
+        char size[32];
+        uint64_t bytes = 0;
+        int r;
+
+        if (dir < 0)
+                return lodge_error_set(err, -dir, "open the layer directory '%s'", tmp);
+        rootfd = open_dir_at(dir, "rootfs");
+        if (rootfd < 0)
+                return lodge_error_set(err, -rootfd, "open the layer's rootfs");
+        r = usage_walk(rootfd, &bytes, err);
+        if (r < 0)
+                return r;
+        snprintf(size, sizeof(size), "%" PRIu64 "\n", bytes);
+        r = write_file_atomic_at(dir, "size", size, strlen(size), 0644, err);
+        if (r < 0)
+                return r;
+        if (btrfs_is_subvol(rootfd)) {
+                r = btrfs_subvol_set_read_only(rootfd, true, err);
+                if (r < 0)
+                        return r;
+        }
+        if (syncfs(dir) < 0)
+                return lodge_error_set(err, errno, "sync the layer to disk");
+        if (renameat2(layersfd, tmp, layersfd, key, RENAME_NOREPLACE) < 0)
+                return lodge_error_set(err, errno, "move the layer '%s' into place", key);
+        if (fsync(layersfd) < 0)
+                return lodge_error_set(err, errno, "sync the layers directory");
+        return 0;
+}
+
+int lodge_storage_layer_remove(int layersfd, const char *name, struct lodge_error **err)
+{
+        cleanup_close int dir = open_dir_at(layersfd, name);
+        int r;
+
+        if (dir == -ENOENT)
+                return 0;
+        if (dir < 0)
+                return lodge_error_set(err, -dir, "open the layer '%s'", name);
+        r = btrfs_subvol_remove(dir, "rootfs", err);
+        if (r < 0)
+                return r;
+        return rm_rf_at(layersfd, name, err);
+}
+
+uint64_t lodge_storage_layer_size(int layersfd, const char *key)
+{
+        cleanup_close int dir = -EBADF;
+        cleanup_free char *text = NULL;
+
+        if (!lodge_storage_layer_key_valid(key))
+                return 0;
+        dir = open_dir_at(layersfd, key);
+        if (dir < 0 || read_file_at(dir, "size", 64, &text, NULL, NULL) < 0)
+                return 0;
+        return strtoull(text, NULL, 10);
 }

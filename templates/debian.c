@@ -37,6 +37,7 @@ struct debian_state {
         char **packages; /* sorted, unique: init, base and --packages */
         char **apt;      /* sorted: what apt installs after debootstrap (--packages, openrc) */
         bool refresh;
+        int tarfd; /* the recipe's cached tree, once found (-EBADF before) */
 };
 
 static void debian_free_state(void *state)
@@ -52,6 +53,8 @@ static void debian_free_state(void *state)
         free(s->arch);
         strv_free(s->packages);
         strv_free(s->apt);
+        if (s->tarfd >= 0)
+                close(s->tarfd);
         free(s);
 }
 
@@ -220,6 +223,7 @@ static int debian_parse(int argc, char **argv, void **ret_state, struct lodge_er
 
         if (!s)
                 return lodge_error_set(err, ENOMEM, "parse arguments");
+        s->tarfd = -EBADF;
         optind = 0;
         opterr = 0;
         while ((c = getopt_long(argc, argv, "+:r:v:i:p:m:a:", options, NULL)) >= 0) {
@@ -655,8 +659,8 @@ static int recipe_text(const struct debian_state *s, bool base, char **ret_text,
 static int build_tree(const char *tree, void *userdata, struct lodge_error **err);
 
 /* The cached tarball of s's recipe (or its base), built when missing. */
-static int open_recipe(const struct lodge_template_ctx *ctx, const struct debian_state *s,
-                       bool base, struct lodge_error **err)
+static int open_recipe(const struct lodge_template_ctx *ctx, struct debian_state *s, bool base,
+                       struct lodge_error **err)
 {
         cleanup_free char *text = NULL, *label = NULL;
         void *args[] = { (void *)ctx, (void *)s };
@@ -681,7 +685,7 @@ static int open_recipe(const struct lodge_template_ctx *ctx, const struct debian
 static int build_tree(const char *tree, void *userdata, struct lodge_error **err)
 {
         const struct lodge_template_ctx *ctx = ((void **)userdata)[0];
-        const struct debian_state *s = ((void **)userdata)[1];
+        struct debian_state *s = ((void **)userdata)[1];
         struct extract_options xo = { .progress = ctx->progress, .userdata = ctx->userdata };
         cleanup_close int tarfd = open_recipe(ctx, s, true, err);
         int r;
@@ -696,21 +700,71 @@ static int build_tree(const char *tree, void *userdata, struct lodge_error **err
         return r;
 }
 
+/* The recipe's cached tree (built now when it isn't), once per create. */
+static int open_tree(const struct lodge_template_ctx *ctx, struct debian_state *s, char **ret_label,
+                     struct lodge_error **err)
+{
+        cleanup_free char *text = NULL, *label = NULL;
+
+        if (recipe_text(s, false, &text, &label) < 0)
+                return lodge_error_set(err, ENOMEM, "build the recipe");
+        if (s->tarfd < 0) {
+                int fd = open_recipe(ctx, s, false, err);
+
+                if (fd < 0)
+                        return fd;
+                s->tarfd = fd;
+        }
+        if (ret_label)
+                *ret_label = TAKE_PTR(label);
+        return 0;
+}
+
+static int unpack_tree(const struct lodge_template_ctx *ctx, struct debian_state *s,
+                       struct lodge_error **err)
+{
+        struct extract_options xo = { .progress = ctx->progress, .userdata = ctx->userdata };
+        int r = open_tree(ctx, s, NULL, err);
+
+        if (r < 0)
+                return r;
+        if (lseek(s->tarfd, 0, SEEK_SET) < 0)
+                return lodge_error_set(err, errno, "rewind the cached debian tree");
+        return extract_archive(s->tarfd, "the cached debian tree", ctx->rootfs_path, &xo, err);
+}
+
 static int debian_populate(const struct lodge_template_ctx *ctx, void *state,
                            struct lodge_template_result *res, struct lodge_error **err)
 {
-        const struct debian_state *s = state;
-        struct extract_options xo = { .progress = ctx->progress, .userdata = ctx->userdata };
-        cleanup_close int tarfd = open_recipe(ctx, s, false, err);
+        (void)res;
+        return ctx->layered ? 0 : unpack_tree(ctx, state, err);
+}
+
+/* A layer per built tree: the recipe's label and the cached tarball's identity
+ * (a --refresh builds a new one, so a new layer). */
+static int debian_layer_key(const struct lodge_template_ctx *ctx, void *state, char **ret_key,
+                            struct lodge_error **err)
+{
+        struct debian_state *s = state;
+        cleanup_free char *label = NULL;
+        struct stat st;
         int r;
 
-        if (tarfd < 0)
-                return tarfd;
-        r = extract_archive(tarfd, "the cached debian tree", ctx->rootfs_path, &xo, err);
+        r = open_tree(ctx, s, &label, err);
         if (r < 0)
                 return r;
-        (void)res;
+        if (fstat(s->tarfd, &st) < 0)
+                return lodge_error_set(err, errno, "stat the cached debian tree");
+        if (asprintf(ret_key, "debian-%s-%llx-%llx%09ld", label, (unsigned long long)st.st_ino,
+                     (unsigned long long)st.st_mtim.tv_sec, (long)st.st_mtim.tv_nsec) < 0)
+                return lodge_error_set(err, ENOMEM, "name the layer");
         return 0;
+}
+
+static int debian_populate_layer(const struct lodge_template_ctx *ctx, void *state,
+                                 struct lodge_error **err)
+{
+        return unpack_tree(ctx, state, err);
 }
 
 const struct lodge_template_ops template_debian_ops = {
@@ -732,4 +786,6 @@ const struct lodge_template_ops template_debian_ops = {
         .parse = debian_parse,
         .populate = debian_populate,
         .free_state = debian_free_state,
+        .layer_key = debian_layer_key,
+        .populate_layer = debian_populate_layer,
 };

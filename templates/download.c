@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -30,10 +31,24 @@ void image_request_done(struct image_request *rq)
         *rq = (struct image_request){ 0 };
 }
 
+/* The arguments, and once layer_key has found it, the image. */
+struct download_state {
+        struct image_request rq;
+        struct lodge_image img;
+        bool have_img, downloaded;
+        char **warnings;
+};
+
 static void download_free_state(void *state)
 {
-        image_request_done(state);
-        free(state);
+        struct download_state *s = state;
+
+        if (!s)
+                return;
+        image_request_done(&s->rq);
+        lodge_image_done(&s->img);
+        strv_free(s->warnings);
+        free(s);
 }
 
 int image_request_parse(int argc, char **argv, bool need_image, struct image_request *rq,
@@ -136,17 +151,17 @@ int image_request_parse(int argc, char **argv, bool need_image, struct image_req
 
 static int download_parse(int argc, char **argv, void **ret_state, struct lodge_error **err)
 {
-        struct image_request *rq = calloc(1, sizeof(*rq));
+        struct download_state *s = calloc(1, sizeof(*s));
         int r;
 
-        if (!rq)
+        if (!s)
                 return lodge_error_set(err, ENOMEM, "parse arguments");
-        r = image_request_parse(argc, argv, true, rq, err);
+        r = image_request_parse(argc, argv, true, &s->rq, err);
         if (r < 0) {
-                download_free_state(rq);
+                download_free_state(s);
                 return r;
         }
-        *ret_state = rq;
+        *ret_state = s;
         return 0;
 }
 
@@ -175,49 +190,91 @@ static int unpack_cached(const struct lodge_template_ctx *ctx, int images_fd,
         }
         r = image_unpack(ctx, rootfs, "rootfs", img->meta == LODGE_IMAGE_META_LXC ? meta : -EBADF,
                          "meta", res, err);
-        if (r >= 0 && img->meta == LODGE_IMAGE_META_INCUS)
+        if (r >= 0 && res && img->meta == LODGE_IMAGE_META_INCUS)
                 r = incus_meta_apply(meta, ctx->rootfs_fd, ctx->name, &res->warnings, err);
         if (r < 0)
                 return lodge_error_prefix(err, r, "image '%.12s'", img->fingerprint);
         return 0;
 }
 
-static int download_populate(const struct lodge_template_ctx *ctx, void *state,
-                             struct lodge_template_result *res, struct lodge_error **err)
+/* The image, from the cache or the server, once per create. */
+static int resolve(const struct lodge_template_ctx *ctx, struct download_state *s,
+                   struct lodge_error **err)
 {
-        const struct image_request *rq = state;
-        CLEANUP(lodge_image_done) struct lodge_image img = { 0 };
-        cleanup_strv char **warnings = NULL;
-        cleanup_close int images_fd = -EBADF;
-        bool downloaded = false;
-        int r;
-
+        if (s->have_img)
+                return 0;
         if (!ctx->cache_dir)
                 return lodge_error_set(err, EINVAL, "no image cache directory");
-        r = image_get(ctx->cache_dir, ctx->conf_path, rq, ctx->progress, ctx->userdata, &img,
-                      &downloaded, &warnings, err);
+        int r = image_get(ctx->cache_dir, ctx->conf_path, &s->rq, ctx->progress, ctx->userdata,
+                          &s->img, &s->downloaded, &s->warnings, err);
+        if (r < 0)
+                return r;
+        s->have_img = true;
+        return 0;
+}
+
+/* Unpack the image (the tree, with res NULL: a layer), then note its use. */
+static int unpack(const struct lodge_template_ctx *ctx, struct download_state *s,
+                  struct lodge_template_result *res, struct lodge_error **err)
+{
+        cleanup_close int images_fd = -EBADF;
+        int r;
+
+        r = resolve(ctx, s, err);
         if (r < 0)
                 return r;
         images_fd = cache_open(ctx->cache_dir, false, err);
         if (images_fd < 0)
                 return images_fd;
-        r = unpack_cached(ctx, images_fd, &img, res, err);
-        if (r < 0 && downloaded && r != -EINTR && r != -ENOSPC && r != -ENOMEM) {
+        r = unpack_cached(ctx, images_fd, &s->img, res, err);
+        if (r < 0 && s->downloaded && !ctx->layered && r != -EINTR && r != -ENOSPC &&
+            r != -ENOMEM) {
                 /* What the server sent can't be unpacked (a hostile or broken
                  * tarball): not kept to be tried again. */
                 cleanup_close int lock = cache_lock(images_fd, true, NULL);
 
                 if (lock >= 0)
-                        (void)cache_remove_locked(images_fd, img.fingerprint, NULL);
+                        (void)cache_remove_locked(images_fd, s->img.fingerprint, NULL);
         }
         if (r < 0)
                 return r;
-        img.last_used = (int64_t)time(NULL);
-        (void)cache_update(images_fd, &img, NULL); /* a hint for prune only */
-        STRV_FOREACH (w, warnings)
+        s->img.last_used = (int64_t)time(NULL);
+        (void)cache_update(images_fd, &s->img, NULL); /* a hint for prune only */
+        return 0;
+}
+
+static int download_populate(const struct lodge_template_ctx *ctx, void *state,
+                             struct lodge_template_result *res, struct lodge_error **err)
+{
+        struct download_state *s = state;
+        int r = unpack(ctx, s, res, err);
+
+        if (r < 0)
+                return r;
+        STRV_FOREACH (w, s->warnings)
                 if (strv_extend(&res->warnings, *w) < 0)
                         return lodge_error_set(err, ENOMEM, "warnings");
         return 0;
+}
+
+/* An image's layer is named by its fingerprint: the same bytes, the same tree. */
+static int download_layer_key(const struct lodge_template_ctx *ctx, void *state, char **ret_key,
+                              struct lodge_error **err)
+{
+        struct download_state *s = state;
+        int r = resolve(ctx, s, err);
+
+        if (r < 0)
+                return r;
+        if (asprintf(ret_key, "download-%s", s->img.fingerprint) < 0)
+                return lodge_error_set(err, ENOMEM, "name the layer");
+        return 0;
+}
+
+static int download_populate_layer(const struct lodge_template_ctx *ctx, void *state,
+                                   struct lodge_error **err)
+{
+        return unpack(ctx, state, NULL, err);
 }
 
 const struct lodge_template_ops template_download_ops = {
@@ -241,4 +298,6 @@ const struct lodge_template_ops template_download_ops = {
         .parse = download_parse,
         .populate = download_populate,
         .free_state = download_free_state,
+        .layer_key = download_layer_key,
+        .populate_layer = download_populate_layer,
 };

@@ -87,8 +87,10 @@ int guest_write_data(int rootfd, const char *path, const void *data, size_t len,
         dirfd = open_parent(rootfd, path, "write", &base, err);
         if (dirfd < 0)
                 return dirfd;
-        /* A file (or symlink) there is replaced by rename, never written through. */
-        r = write_file_atomic_at(dirfd, base, data, len, mode, err);
+        /* A file (or symlink) there is replaced by rename, never written through.
+         * Not synced one by one: a guest being made is synced as a whole
+         * (syncfs) before it is renamed into sight. */
+        r = write_file_replace_at(dirfd, base, data, len, mode, err);
         if (r < 0)
                 return lodge_error_prefix(err, r, "in the guest");
         return 0;
@@ -107,7 +109,7 @@ int guest_update_file(int rootfd, const char *path, const char *content, mode_t 
                 return dirfd;
         if (fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
                 st = (struct stat){ .st_mode = S_IFREG | mode };
-        r = write_file_atomic_at(dirfd, base, content, strlen(content), st.st_mode & 07777, err);
+        r = write_file_replace_at(dirfd, base, content, strlen(content), st.st_mode & 07777, err);
         if (r < 0)
                 return lodge_error_prefix(err, r, "in the guest");
         /* The new file is root's until here: never more open than the old one. */

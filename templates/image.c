@@ -117,6 +117,20 @@ int lodge_template_image_import(const char *cache_dir, const char *rootfs, const
         return 0;
 }
 
+int lodge_template_image_resolve(const char *cache_dir, const char *ref, struct lodge_image *ret,
+                                 struct lodge_error **err)
+{
+        cleanup_close int images_fd = cache_open(cache_dir, false, NULL);
+        cleanup_close int lock = -EBADF;
+
+        if (images_fd < 0)
+                return lodge_error_set(err, ENOENT, "no image '%s' in the cache", ref);
+        lock = cache_lock(images_fd, false, err);
+        if (lock < 0)
+                return lock;
+        return cache_resolve(images_fd, ref, ret, err);
+}
+
 int lodge_template_image_remove(const char *cache_dir, const char *ref, struct lodge_error **err)
 {
         CLEANUP(lodge_image_done) struct lodge_image c = { 0 };

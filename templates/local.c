@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -123,9 +124,13 @@ int image_unpack(const struct lodge_template_ctx *ctx, int rootfs_fd, const char
         opts.excludes = meta.excludes;
         opts.progress = ctx->progress;
         opts.userdata = ctx->userdata;
-        r = extract_archive(rootfs_fd, rootfs_name, ctx->rootfs_path, &opts, err);
-        if (r < 0)
-                return r;
+        if (!ctx->layered) {
+                r = extract_archive(rootfs_fd, rootfs_name, ctx->rootfs_path, &opts, err);
+                if (r < 0)
+                        return r;
+        }
+        if (!res) /* a layer: the base tree only */
+                return 0;
 
         r = meta_render_templates(ctx->rootfs_fd, ctx->name, meta.templates, err);
         if (r < 0)
@@ -155,6 +160,39 @@ static int local_populate(const struct lodge_template_ctx *ctx, void *state,
         return image_unpack(ctx, fd, s->file, meta_fd, s->meta, res, err);
 }
 
+/* The tarballs' identity, not their content (hashing would cost time in
+ * proportion to their size): device, inode, size and change time, which no
+ * write can leave as it was. */
+static int local_layer_key(const struct lodge_template_ctx *ctx, void *state, char **ret_key,
+                           struct lodge_error **err)
+{
+        const struct local_state *s = state;
+        struct stat st[2] = { 0 };
+        int r;
+
+        (void)ctx;
+        for (int i = 0; i < 2; i++) {
+                const char *path = i == 0 ? s->file : s->meta;
+
+                if (path && stat(path, &st[i]) < 0)
+                        return lodge_error_set(err, errno, "stat '%s'", path);
+        }
+        r = asprintf(ret_key, "local-%llx-%llx-%llx-%llx%09ld-%llx-%llx%09ld",
+                     (unsigned long long)st[0].st_dev, (unsigned long long)st[0].st_ino,
+                     (unsigned long long)st[0].st_size, (unsigned long long)st[0].st_ctim.tv_sec,
+                     st[0].st_ctim.tv_nsec, (unsigned long long)st[1].st_ino,
+                     (unsigned long long)st[1].st_ctim.tv_sec, st[1].st_ctim.tv_nsec);
+        if (r < 0)
+                return lodge_error_set(err, ENOMEM, "name the layer");
+        return 0;
+}
+
+static int local_populate_layer(const struct lodge_template_ctx *ctx, void *state,
+                                struct lodge_error **err)
+{
+        return local_populate(ctx, state, NULL, err);
+}
+
 const struct lodge_template_ops template_local_ops = {
         .name = "local",
         .summary = "unpack a rootfs tarball from the local disk",
@@ -167,4 +205,6 @@ const struct lodge_template_ops template_local_ops = {
         .parse = local_parse,
         .populate = local_populate,
         .free_state = local_free_state,
+        .layer_key = local_layer_key,
+        .populate_layer = local_populate_layer,
 };

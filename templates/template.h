@@ -22,6 +22,9 @@ struct lodge_template_ctx {
         const char *conf_path;               /* $LODGE_CONF (image.server, image.keyring) */
         lodge_template_progress_cb progress; /* may be NULL */
         void *userdata;
+        /* The rootfs already holds the template's layer (see layer_key): populate only
+         * adds what is this guest's own. */
+        bool layered;
 };
 
 /* What a template learned about the guest besides its files. */
@@ -42,6 +45,15 @@ struct lodge_template_ops {
         int (*populate)(const struct lodge_template_ctx *ctx, void *state,
                         struct lodge_template_result *res, struct lodge_error **err);
         void (*free_state)(void *state);
+        /* Optional: the name of the shared, read-only base tree ("layer") these
+         * arguments make, once its source is at hand (downloaded, debootstrapped):
+         * the same name always means the same files ([A-Za-z0-9._-], up to 128).
+         * populate_layer fills ctx->rootfs_fd with it; many guests then share it,
+         * and populate runs with ctx->layered on each guest's view of it. */
+        int (*layer_key)(const struct lodge_template_ctx *ctx, void *state, char **ret_key,
+                         struct lodge_error **err);
+        int (*populate_layer)(const struct lodge_template_ctx *ctx, void *state,
+                              struct lodge_error **err);
 };
 
 /* NULL when unknown. */
@@ -67,7 +79,9 @@ struct lodge_guest_setup {
  * of net.0 (ifupdown, or systemd-networkd when that is what the guest has),
  * /etc/resolv.conf, and per init: systemd units that can't work in a
  * container masked, sysvinit's getty on the console only and SIGPWR a
- * shutdown now, and openrc's rc_sys when the image sets none. */
+ * shutdown now, and openrc's rc_sys when the image sets none. Nothing is
+ * synced to disk: the caller syncs the tree before the guest becomes visible,
+ * as it does for provisioning. */
 int lodge_template_fixup(int rootfd, const struct lodge_guest_setup *s, struct lodge_error **err);
 
 /* One base tree in the cache of templates that build them (debian). */
@@ -158,6 +172,11 @@ int lodge_template_image_pull(const char *cache_dir, const char *conf_path, int 
 int lodge_template_image_import(const char *cache_dir, const char *rootfs, const char *meta,
                                 char *const *aliases, struct lodge_image *ret,
                                 struct lodge_error **err);
+
+/* The cached image an alias or fingerprint prefix names: -ENOENT, -EINVAL
+ * when ambiguous. */
+int lodge_template_image_resolve(const char *cache_dir, const char *ref, struct lodge_image *ret,
+                                 struct lodge_error **err);
 
 /* Remove an image by alias or fingerprint prefix: -ENOENT, -EINVAL when
  * ambiguous. */

@@ -70,7 +70,8 @@ extern const struct lodge_template_ops template_download_ops;
 /* local.c: what every template that starts from tarballs does: read the LXC
  * meta tarball (meta_fd < 0: none), unpack the rootfs with its excludes
  * into ctx's rootfs, render its templates, and pass its config, warnings and
- * create message on in res. */
+ * create message on in res. With ctx->layered the tree is there already: only
+ * the meta's part; without res (filling a layer), only the tree. */
 int image_unpack(const struct lodge_template_ctx *ctx, int rootfs_fd, const char *rootfs_name,
                  int meta_fd, const char *meta_name, struct lodge_template_result *res,
                  struct lodge_error **err);

@@ -215,6 +215,23 @@ int open_dir_at(int dirfd, const char *path)
         return fd < 0 ? -errno : fd;
 }
 
+DIR *opendir_fd(int dirfd)
+{
+        int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+        DIR *d;
+
+        if (fd < 0)
+                return NULL;
+        d = fdopendir(fd);
+        if (!d) {
+                int e = errno;
+
+                close(fd);
+                errno = e;
+        }
+        return d;
+}
+
 int mkdir_p_at(int dirfd, const char *path, mode_t mode)
 {
         cleanup_free char *copy = strdup(path);

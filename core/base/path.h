@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -21,6 +22,10 @@ int open_in_root_nosymlinks(int rootfd, const char *path, int flags, mode_t mode
 
 /* Open a directory that must not be a symlink itself. Returns an fd or -errno. */
 int open_dir_at(int dirfd, const char *path);
+
+/* A DIR stream reading the directory dirfd, through a duplicate of it (dirfd
+ * stays the caller's). NULL with errno set. */
+DIR *opendir_fd(int dirfd);
 
 /* mkdir -p below dirfd for a relative path, each component created with mode
  * and never followed through a symlink. Returns an fd of the last directory

@@ -48,7 +48,9 @@ lodge destroy held
 # kill -9 in the middle of a create: nothing listed, and the name is usable again.
 wait_hidden() {
         for _ in $(seq 1 400); do
-                if compgen -G "$LODGE_ROOT/containers/.create-$1-*/rootfs/*" >/dev/null; then
+                # unpacking into a new layer (or a guest's own rootfs)
+                if compgen -G "$LODGE_ROOT/layers/.new-*/rootfs/*" >/dev/null ||
+                        compgen -G "$LODGE_ROOT/containers/.create-$1-*/rootfs/*" >/dev/null; then
                         return 0
                 fi
                 sleep 0.025
@@ -67,9 +69,13 @@ for round in 1 2; do
         [ "$(cat "$TEST_DIR/out")" = "[]" ] || fail "killed create is listed: $(cat "$TEST_DIR/out")"
         expect 1 'no such container' -- lodge info crash
 done
-# The leftovers are the next mutating command's to remove.
+# The leftovers are the next mutating command's to remove (a half layer: the next create
+# of the same image's).
 expect 0 '' -- lodge create crash -t local -- --file "$BB"
 assert_no_leftovers
+lodge destroy crash
+expect 0 '' -- lodge create crash -t local -- --file "$DEB"
+[ -z "$(find "$LODGE_ROOT/layers" -maxdepth 1 -name '.new-*')" ] || fail "a killed layer build is left"
 lodge destroy crash
 ok "kill -9 during create: nothing listed; the next create cleans up and succeeds"
 
@@ -85,6 +91,7 @@ for sig in INT TERM; do
         [ "$rc" = 1 ] || fail "SIG$sig: create exited $rc"
         grep -q 'interrupted' "$TEST_DIR/err" || fail "SIG$sig: $(cat "$TEST_DIR/err")"
         [ -z "$(ls -A "$LODGE_ROOT/containers")" ] || fail "SIG$sig left $(ls -A "$LODGE_ROOT/containers")"
+        [ -z "$(find "$LODGE_ROOT/layers" -maxdepth 1 -name '.new-*')" ] || fail "SIG$sig left a layer"
         assert_no_leftovers
 done
 ok "SIGINT/SIGTERM during create: error, and nothing at all left"
