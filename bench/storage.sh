@@ -97,13 +97,17 @@ median_ms() { tr ' ' '\n' <<<"$1" | sed 's/us$//;/^$/d' | sort -n |
 
 echo "setting up: layers, LXC containers, a btrfs loop filesystem..." >&2
 mkdir -p "$ext_root" "$lxcpath" "$bt"
+# Copies of the fixtures: the cache may change under a long run.
+cp "$small" "$base/small.tar.xz"
+cp "$big" "$base/big.tar.xz"
+small=$base/small.tar.xz big=$base/big.tar.xz
 truncate -s 4G "$base/bt.img"
 mkfs.btrfs -q "$base/bt.img" >/dev/null
 mount -o loop "$base/bt.img" "$bt"
 for img in small big; do
         tarball=${!img}
-        root=$ext_root lodgec create "warm-$img" --storage overlay -c net.0.type=none -- --file "$tarball" >/dev/null
-        root=$bt_root lodgec create "warm-$img" --storage btrfs -c net.0.type=none -- --file "$tarball" >/dev/null
+        root=$ext_root lodgec create "warm-$img" --storage overlay -c net.0.type=none -- --file "$tarball" >/dev/null 2>&1
+        root=$bt_root lodgec create "warm-$img" --storage btrfs -c net.0.type=none -- --file "$tarball" >/dev/null 2>&1
         mkdir -p "$lxcpath/lxc-$img/rootfs"
         tar --numeric-owner --xattrs --xattrs-include='*' -xpf "$tarball" -C "$lxcpath/lxc-$img/rootfs"
         printf '%s\n' "lxc.include = /usr/share/lxc/config/debian.common.conf" "lxc.arch = linux64" \
@@ -146,8 +150,13 @@ for img in small big; do
         sleep 5
         lodgec stop "c1-$img" >/dev/null
         printf '%-34s %8s\n' "lodge ($img)" "$(du -sk "$ext_root/containers/c1-$img/overlay" | cut -f1)"
+        printf '%-34s %8s\n' "  of which the guest's journal" \
+                "$(du -sk "$ext_root/containers/c1-$img/overlay/upper/var/log/journal" 2>/dev/null | cut -f1)"
         lxc-start -n "x1-$img" -P "$lxcpath" >/dev/null 2>&1 || true
         sleep 5
         lxc-stop -n "x1-$img" -P "$lxcpath" -t 10 >/dev/null 2>&1 || lxc-stop -k -n "x1-$img" -P "$lxcpath" >/dev/null 2>&1 || true
-        printf '%-34s %8s\n' "lxc-copy -s -B overlay ($img)" "$(du -sk "$lxcpath/x1-$img/delta0" | cut -f1)"
+        delta=$(sed -n 's/^lxc.rootfs.path *= *overlay:.*:\(.*\)$/\1/p' "$lxcpath/x1-$img/config")
+        printf '%-34s %8s\n' "lxc-copy -s -B overlay ($img)" "$(du -sk "$delta" | cut -f1)"
+        printf '%-34s %8s\n' "  of which the guest's journal" \
+                "$(du -sk "$delta/var/log/journal" 2>/dev/null | cut -f1)"
 done

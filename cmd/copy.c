@@ -32,7 +32,8 @@ static int run_copy(int argc, char **argv, const struct lodge_global_opts *g)
         }
         if (optind != argc - 2)
                 return cmd_usage_error(&cmd_copy, "expected the source and the new name");
-        if (lodge_name_check(argv[optind], &err) < 0 || lodge_name_check(argv[optind + 1], &err) < 0)
+        if (lodge_name_check(argv[optind], &err) < 0 ||
+            lodge_name_check(argv[optind + 1], &err) < 0)
                 return cmd_fail(&err, NULL, CMD_EXIT_USAGE);
 
         interrupt_install();

@@ -25,11 +25,10 @@ static void print_table(const struct lodge_container_info *i)
         if (i->backend)
                 printf("Backend:    %s\n", i->backend);
         if (i->have_disk) {
-                printf("Disk:       %.1f MiB its own, %.1f MiB in snapshots", i->disk_own / 1048576.0,
-                       i->disk_snapshots / 1048576.0);
+                printf("Disk:       %.1f MiB its own, %.1f MiB in snapshots",
+                       i->disk_own / 1048576.0, i->disk_snapshots / 1048576.0);
                 if (i->layer)
-                        printf(", %.1f MiB shared (layer %s)", i->disk_layer / 1048576.0,
-                               i->layer);
+                        printf(", %.1f MiB shared (layer %s)", i->disk_layer / 1048576.0, i->layer);
                 putchar('\n');
         }
         if (i->arch)

@@ -14,10 +14,14 @@
 
 /* The only list of subcommands: help text and dispatch both come from here. */
 static const struct lodge_cmd *const commands[] = {
-        &cmd_create,  &cmd_start,    &cmd_stop,      &cmd_restart, &cmd_attach,  &cmd_console,
-        &cmd_freeze,  &cmd_unfreeze, &cmd_wait,      &cmd_list,    &cmd_info,    &cmd_config,
-        &cmd_destroy, &cmd_copy,     &cmd_snapshot,  &cmd_snapshot_list, &cmd_restore,
-        &cmd_snapshot_delete, &cmd_check, &cmd_autostart, &cmd_version, &cmd_network, &cmd_image,
+        &cmd_create,        &cmd_start,     &cmd_stop,
+        &cmd_restart,       &cmd_attach,    &cmd_console,
+        &cmd_freeze,        &cmd_unfreeze,  &cmd_wait,
+        &cmd_list,          &cmd_info,      &cmd_config,
+        &cmd_destroy,       &cmd_copy,      &cmd_snapshot,
+        &cmd_snapshot_list, &cmd_restore,   &cmd_snapshot_delete,
+        &cmd_check,         &cmd_autostart, &cmd_version,
+        &cmd_network,       &cmd_image,
 };
 
 static void usage(FILE *out)

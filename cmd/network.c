@@ -214,10 +214,12 @@ static const struct lodge_cmd net_create = {
         .options = "      --ipv4 ADDR/PREFIX  the bridge's (gateway's) address and subnet; auto "
                    "(default):\n"
                    "                          a private /24 no route of this host uses\n"
-                   "      --ipv6 ADDR/PREFIX  the same for IPv6; default none\n"
+                   "      --ipv6 ADDR/PREFIX  the same for IPv6 (router advertisements: SLAAC);\n"
+                   "                          default none; with --ipv4 none, IPv6 only\n"
                    "      --nat on|off        masquerade the subnet's traffic out (nftables table\n"
                    "                          'inet lodge'; enables IPv4 forwarding); default off\n"
-                   "      --dhcp on|off       DHCP and DNS (NAME.lodge) by dnsmasq; default on\n",
+                   "      --dhcp on|off       DHCP, DNS (NAME.lodge) and router advertisements by\n"
+                   "                          dnsmasq; default on\n",
         .run = run_create,
 };
 

@@ -11,8 +11,8 @@
 /* Options --help/-h (and for snapshot --freeze, for the list --format); the
  * positional arguments must be between min and max, a container name and a
  * snapshot name. Returns -1 to go on, else the exit status (0 after --help). */
-static int parse(const struct lodge_cmd *cmd, int argc, char **argv, int min, int max,
-                 bool *freeze, enum cmd_format *format)
+static int parse(const struct lodge_cmd *cmd, int argc, char **argv, int min, int max, bool *freeze,
+                 enum cmd_format *format)
 {
         static const struct option longopts[] = {
                 { "freeze", no_argument, NULL, 'f' },
@@ -82,8 +82,7 @@ static int run_snapshot_list(int argc, char **argv, const struct lodge_global_op
                 fputc('[', stdout);
                 for (size_t i = 0; i < n; i++)
                         printf("%s{\"name\":\"%s\",\"created\":%lld,\"size\":%llu}", i ? "," : "",
-                               v[i].name, (long long)v[i].created,
-                               (unsigned long long)v[i].size);
+                               v[i].name, (long long)v[i].created, (unsigned long long)v[i].size);
                 fputs("]\n", stdout);
         } else {
                 printf("%-24s %-20s %s\n", "NAME", "CREATED", "SIZE");

@@ -23,9 +23,10 @@
 #include "core/container.h"
 #include "core/guest.h"
 #include "core/monitor.h"
+#include "net/net.h"
 #include "storage/storage.h"
 
-#define MAX_ITEMS 16
+#define MAX_ITEMS 24
 
 struct report {
         struct lodge_check_item *items;
@@ -233,6 +234,29 @@ static void check_userns(struct report *r)
                     "every guest but those with security.privileged = true (rootfs idmapped)");
 }
 
+/* What lodge's networks need besides netlink: dnsmasq (DHCP, DNS, router
+ * advertisements) and nft (NAT), each asked, not just looked for. */
+static void check_network_tools(struct report *r)
+{
+        cleanup_error struct lodge_error *e1 = NULL, *e2 = NULL;
+        cleanup_free char *v1 = NULL, *v2 = NULL;
+        char *nl;
+
+        if (lodge_net_dnsmasq_probe(&v1, &e1) >= 0)
+                add(r, "dnsmasq", LODGE_CHECK_OK,
+                    "%s: DHCP, DNS and router advertisements on lodge's networks", v1);
+        else
+                add(r, "dnsmasq", LODGE_CHECK_WARN,
+                    "%s: lodge's networks work only with --dhcp off (static addresses)", e1->msg);
+        if (lodge_net_nft_probe(&v2, &e2) < 0 && (nl = strchr(e2->msg, '\n')))
+                *nl = '\0'; /* nft's first line says it */
+        if (!e2)
+                add(r, "nftables", LODGE_CHECK_OK, "%s: NAT of lodge's networks (--nat on)", v2);
+        else
+                add(r, "nftables", LODGE_CHECK_WARN, "%s: lodge's networks can't have --nat on",
+                    e2->msg);
+}
+
 const char *lodge_check_state_to_string(enum lodge_check_state s)
 {
         return s == LODGE_CHECK_OK ? "ok" : s == LODGE_CHECK_WARN ? "warn" : "missing";
@@ -273,8 +297,7 @@ static void check_idmap(struct report *r, const struct lodge_paths *p)
                 else
                         add(r, "idmapped mounts", LODGE_CHECK_OK,
                             "btrfs: not used here (%s is not on btrfs)", p->root);
-        }
-        else if (ok == 0)
+        } else if (ok == 0)
                 add(r, "idmapped mounts", LODGE_CHECK_MISSING,
                     "dir: %s can't be idmapped: only privileged guests can be made there", p->root);
         else
@@ -302,6 +325,7 @@ int lodge_check(const struct lodge_paths *p, struct lodge_check_item **ret, size
         check_processes(&r);
         check_monitor(&r);
         check_download(&r);
+        check_network_tools(&r);
         if (r.oom) {
                 lodge_check_free(r.items, r.n);
                 return lodge_error_set(err, ENOMEM, "check");

@@ -371,8 +371,8 @@ int lodge_config_format(const struct lodge_config *cfg, char **ret, struct lodge
         return 0;
 }
 
-int lodge_config_write_at(const struct lodge_config *cfg, int dirfd, const char *name,
-                          struct lodge_error **err)
+static int config_write(const struct lodge_config *cfg, int dirfd, const char *name, bool sync,
+                        struct lodge_error **err)
 {
         cleanup_free char *text = NULL;
         int r;
@@ -381,7 +381,20 @@ int lodge_config_write_at(const struct lodge_config *cfg, int dirfd, const char 
         if (r < 0)
                 return r;
         assert(text);
-        return write_file_atomic_at(dirfd, name, text, strlen(text), 0600, err);
+        return (sync ? write_file_atomic_at : write_file_replace_at)(dirfd, name, text,
+                                                                     strlen(text), 0600, err);
+}
+
+int lodge_config_write_at(const struct lodge_config *cfg, int dirfd, const char *name,
+                          struct lodge_error **err)
+{
+        return config_write(cfg, dirfd, name, true, err);
+}
+
+int lodge_config_write_new_at(const struct lodge_config *cfg, int dirfd, const char *name,
+                              struct lodge_error **err)
+{
+        return config_write(cfg, dirfd, name, false, err);
 }
 
 /* The line of a known key that is set: -EINVAL unknown, -ENOENT not set. */

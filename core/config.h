@@ -154,6 +154,10 @@ int lodge_config_format(const struct lodge_config *cfg, char **ret, struct lodge
 /* Format and write atomically (temp + fsync + rename + fsync dir), mode 0600. */
 int lodge_config_write_at(const struct lodge_config *cfg, int dirfd, const char *name,
                           struct lodge_error **err);
+/* The same without the fsyncs: for a directory still hidden, which its
+ * writer syncs as a whole before it is renamed into sight. */
+int lodge_config_write_new_at(const struct lodge_config *cfg, int dirfd, const char *name,
+                              struct lodge_error **err);
 
 /* Raw text of a key as written, or -ENOENT when unset; -EINVAL for a key
  * that isn't known. *ret points into cfg. */

@@ -110,8 +110,8 @@ void lodge_snapshot_list_free(struct lodge_snapshot *v, size_t n);
 /* Put the snapshot's rootfs and config back; -EBUSY unless stopped. */
 int lodge_container_restore(const struct lodge_paths *p, const char *name, const char *snap,
                             struct lodge_error **err);
-int lodge_container_snapshot_delete(const struct lodge_paths *p, const char *name,
-                                    const char *snap, struct lodge_error **err);
+int lodge_container_snapshot_delete(const struct lodge_paths *p, const char *name, const char *snap,
+                                    struct lodge_error **err);
 
 /* Remove a container and everything of it. -EBUSY when it is running and
  * force is false, -ENOENT when there's no such container. */

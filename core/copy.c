@@ -42,8 +42,8 @@ static int warn(char ***warnings, struct lodge_error **err, const char *fmt, ...
 
 /* Who the copy is: its name, new MACs, no static address of the source's,
  * its own id range (picked by the caller). */
-static int copy_config(const char *src, const char *dst, struct lodge_config *cfg,
-                       char ***warnings, struct lodge_error **err)
+static int copy_config(const char *src, const char *dst, struct lodge_config *cfg, char ***warnings,
+                       struct lodge_error **err)
 {
         int r;
 
@@ -59,14 +59,14 @@ static int copy_config(const char *src, const char *dst, struct lodge_config *cf
                 if (cfg->net[i].type == LODGE_NET_UNSET)
                         continue;
                 snprintf(key, sizeof(key), "net.%u.hwaddr", i);
-                r = lodge_config_get(cfg, key, &v, NULL) < 0 ? 0 : lodge_config_unset(cfg, key, err);
+                r = lodge_config_get(cfg, key, &v, NULL) < 0 ? 0
+                                                             : lodge_config_unset(cfg, key, err);
                 for (size_t k = 0; r >= 0 && k < ELEMENTSOF(addr); k++) {
                         snprintf(key, sizeof(key), "net.%u.%s", i, addr[k][0]);
-                        if (lodge_config_get(cfg, key, &v, NULL) < 0 ||
-                            strcmp(v, addr[k][1]) == 0)
+                        if (lodge_config_get(cfg, key, &v, NULL) < 0 || strcmp(v, addr[k][1]) == 0)
                                 continue;
-                        r = warn(warnings, err, "%s was %s in '%s': '%s' gets %s", key, v, src,
-                                 dst, addr[k][1]);
+                        r = warn(warnings, err, "%s was %s in '%s': '%s' gets %s", key, v, src, dst,
+                                 addr[k][1]);
                         if (r >= 0)
                                 r = lodge_config_set(cfg, key, addr[k][1], err);
                 }
@@ -82,8 +82,7 @@ static int copy_config(const char *src, const char *dst, struct lodge_config *cf
 }
 
 static int copy_locked(const struct lodge_paths *p, const struct root_dirs *d, const char *src,
-                       const char *dst, bool snapshot, char ***warnings,
-                       struct lodge_error **err)
+                       const char *dst, bool snapshot, char ***warnings, struct lodge_error **err)
 {
         CLEANUP(lodge_config_freep) struct lodge_config *cfg = NULL;
         const struct lodge_storage_ops *ops;
@@ -133,19 +132,21 @@ static int copy_locked(const struct lodge_paths *p, const struct root_dirs *d, c
                         r = lodge_error_prefix(err, r, "copy the rootfs of '%s'", src);
         }
         if (r >= 0)
-                r = view = rootfs_open(p, tmpfd, cfg, err);
+                r = view = rootfs_open(p, tmpfd, cfg, LODGE_VIEW_SCRATCH, err);
         if (r >= 0)
                 r = create_guest_fixup(view, dst, cfg, err);
+        if (view >= 0)
+                close(TAKE_FD(view));
         if (r >= 0)
                 r = container_lock(d->locks, IDMAP_LOCK, "pick an id range", &idmap_lock, err);
         if (r >= 0) {
                 r = idmap_assign(d->containers, dst, cfg, err);
                 if (r >= 0)
-                        r = lodge_config_write_at(cfg, tmpfd, "config", err);
+                        r = lodge_config_write_new_at(cfg, tmpfd, "config", err);
                 container_unlock(&idmap_lock);
         }
-        if (r >= 0 && syncfs(tmpfd) < 0)
-                r = lodge_error_set(err, errno, "sync the copy to disk");
+        if (r >= 0)
+                r = ops->sync(tmpfd, err);
         if (r >= 0 && renameat2(d->containers, tmp, d->containers, dst, RENAME_NOREPLACE) < 0)
                 r = lodge_error_set(err, errno, "move container '%s' into place", dst);
         if (r < 0) {

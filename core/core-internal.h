@@ -7,6 +7,7 @@
 #include "core/base/cleanup.h"
 #include "core/base/error.h"
 #include "core/container.h"
+#include "storage/storage.h"
 #include "templates/template.h"
 
 /* ---- paths.c: lodge's own directories ---- */
@@ -89,11 +90,11 @@ int layers_dir_open(const struct lodge_paths *p, const struct root_dirs *d, bool
 /* The rootfs fd of layer key, made with the template when missing; *ret_lock
  * holds it (shared) until the caller's guest, naming it, is in place. */
 int layer_get(const struct lodge_paths *p, const struct root_dirs *d, const char *key,
-              const struct lodge_template_ops *t, void *state,
-              const struct lodge_template_ctx *ctx, int *ret_lock, struct lodge_error **err);
+              const struct lodge_template_ops *t, void *state, const struct lodge_template_ctx *ctx,
+              int *ret_lock, struct lodge_error **err);
 /* Remove layer key unless a guest is made from it (-EBUSY naming it). */
-int layer_remove(const struct lodge_paths *p, const struct root_dirs *d, const char *key,
-                 bool wait, struct lodge_error **err);
+int layer_remove(const struct lodge_paths *p, const struct root_dirs *d, const char *key, bool wait,
+                 struct lodge_error **err);
 /* Remove every layer no guest uses, and what interrupted creates left. */
 int layers_prune(const struct lodge_paths *p, const struct root_dirs *d, unsigned *ret_n,
                  struct lodge_error **err);
@@ -110,11 +111,11 @@ int rootfs_disk_limit(int cdirfd, const struct lodge_config *cfg, struct lodge_e
 bool rootfs_merged(const struct lodge_config *cfg);
 /* The guest's rootfs to look into: its directory, or a mount of it (overlay). */
 int rootfs_open(const struct lodge_paths *p, int cdirfd, const struct lodge_config *cfg,
-                struct lodge_error **err);
+                enum lodge_storage_view view, struct lodge_error **err);
 /* The guest's rootfs as a detached mount (idmapped with idmap). */
-struct lodge_storage_idmap;
 int rootfs_view(const struct lodge_paths *p, int cdirfd, const struct lodge_config *cfg,
-                const struct lodge_storage_idmap *idmap, struct lodge_error **err);
+                const struct lodge_storage_idmap *idmap, enum lodge_storage_view view,
+                struct lodge_error **err);
 
 /* Remove every snapshot in the container dir cdirfd (snapshot.c). */
 struct lodge_storage_ops;

@@ -24,7 +24,7 @@
 
 /* Keys that lodge create sets itself; -c may not override them. */
 static const char *const reserved_keys[] = { "name", "rootfs.backend", "rootfs.path",
-                                              "rootfs.layer" };
+                                             "rootfs.layer" };
 
 struct create_plan {
         const struct lodge_template_ops *tmpl;
@@ -208,7 +208,8 @@ static int check_interrupt(struct lodge_error **err)
 
 /* The rootfs: from the template's layer (made first when missing), or filled
  * by the template where the backend keeps a guest's own files. Returns a
- * view of the whole rootfs for the per-guest part (a detached mount), and
+ * view of the whole rootfs for the per-guest part (its directory, or an
+ * overlay's scratch mount, to close before the backend's sync), and
  * the layer's name and lock. */
 static int build_rootfs(const struct lodge_paths *p, const struct root_dirs *d,
                         const struct create_plan *pl, struct lodge_template_ctx *ctx, int tmpfd,
@@ -225,8 +226,8 @@ static int build_rootfs(const struct lodge_paths *p, const struct root_dirs *d,
                 r = pl->tmpl->layer_key(ctx, pl->tmpl_state, &layer, err);
                 if (r < 0)
                         return lodge_error_prefix(err, r, "template '%s'", pl->tmpl->name);
-                layerfd = layer_get(p, d, layer, pl->tmpl, pl->tmpl_state, ctx, ret_layer_lock,
-                                    err);
+                layerfd =
+                        layer_get(p, d, layer, pl->tmpl, pl->tmpl_state, ctx, ret_layer_lock, err);
                 if (layerfd < 0)
                         return layerfd;
         }
@@ -247,7 +248,7 @@ static int build_rootfs(const struct lodge_paths *p, const struct root_dirs *d,
         }
         /* The whole rootfs, for the per-guest part: an overlay's only exists mounted. */
         if (st->merged)
-                view = st->open_tree(tmpfd, layerfd, NULL, err);
+                view = st->open_tree(tmpfd, layerfd, NULL, LODGE_VIEW_SCRATCH, err);
         else if ((view = open_dir_at(tmpfd, "rootfs")) < 0)
                 view = lodge_error_set(err, -view, "open the rootfs");
         if (view < 0)
@@ -300,6 +301,7 @@ static int build_container(const struct lodge_paths *p, const struct root_dirs *
         r = create_guest_fixup(rootfd, name, cfg, err);
         if (r >= 0 && !provision_is_empty(&pl->prov))
                 r = lodge_template_provision(rootfd, &pl->prov.view, err);
+        close(TAKE_FD(rootfd));
         if (r < 0)
                 return r;
         /* Its id range, picked and written while no other create picks one. */
@@ -308,15 +310,13 @@ static int build_container(const struct lodge_paths *p, const struct root_dirs *
                 return r;
         r = idmap_assign(d->containers, name, cfg, err);
         if (r >= 0)
-                r = lodge_config_write_at(cfg, tmpfd, "config", err);
+                r = lodge_config_write_new_at(cfg, tmpfd, "config", err);
         container_unlock(&idmap_lock);
         if (r < 0)
                 return r;
 
         /* The rename below must not become durable before the tree is. */
-        if (syncfs(tmpfd) < 0)
-                return lodge_error_set(err, errno, "sync the new container to disk");
-        return 0;
+        return pl->storage->sync(tmpfd, err);
 }
 
 int create_hidden_dir(int containers, const char *name, char **ret, struct lodge_error **err)

@@ -20,12 +20,13 @@
 
 #define DEFAULT_GUEST_IFNAME "eth0"
 
-/* A veth without net.N.link goes on the default network, made on first use. */
-static const char *link_of(const struct lodge_config_net *c)
+/* A veth without net.N.link goes on the default network (defname), made on
+ * first use. */
+static const char *link_of(const struct lodge_config_net *c, const char *defname)
 {
         if (c->link || c->type != LODGE_NET_VETH)
                 return c->link;
-        return network_default_name();
+        return defname;
 }
 
 /* What was made for the guest on the host, recorded in GUEST_NET_LINKS as
@@ -72,8 +73,8 @@ static void remove_made(const struct lodge_paths *p, const char *guest, struct l
 
 /* The guest other than self that has static IPv4 address addr on link:
  * 0 and its name in ret (size 64), or -ENOENT. */
-static int address_owner(const struct lodge_paths *p, const char *self, const char *link,
-                         const struct ip_prefix *addr, char ret[static 64],
+static int address_owner(const struct lodge_paths *p, const char *self, const char *defname,
+                         const char *link, const struct ip_prefix *addr, char ret[static 64],
                          struct lodge_error **err)
 {
         cleanup_closedir DIR *d = NULL;
@@ -100,7 +101,7 @@ static int address_owner(const struct lodge_paths *p, const char *self, const ch
                         const struct lodge_config_net *c = &cfg->net[i];
 
                         if (c->type == LODGE_NET_VETH && c->ipv4_mode == LODGE_ADDR_STATIC &&
-                            link_of(c) && strcmp(link_of(c), link) == 0 &&
+                            link_of(c, defname) && strcmp(link_of(c, defname), link) == 0 &&
                             c->ipv4.addr.v4.s_addr == addr->addr.v4.s_addr) {
                                 snprintf(ret, 64, "%.63s", e->d_name); /* names have at most 63 */
                                 return 0;
@@ -113,6 +114,8 @@ static int address_owner(const struct lodge_paths *p, const char *self, const ch
 int guest_net_check_addresses(const struct lodge_paths *p, const char *name,
                               const struct lodge_config *cfg, struct lodge_error **err)
 {
+        char defname[16] = "";
+
         for (unsigned i = 0; i < LODGE_CONFIG_MAX_NET; i++) {
                 const struct lodge_config_net *c = &cfg->net[i];
                 struct lodge_net_network nw;
@@ -121,15 +124,22 @@ int guest_net_check_addresses(const struct lodge_paths *p, const char *name,
 
                 if (c->type != LODGE_NET_VETH || c->ipv4_mode != LODGE_ADDR_STATIC)
                         continue;
+                /* Other guests' links may be the default network too. */
+                if (!*defname) {
+                        r = network_default_name(p, defname, err);
+                        if (r < 0)
+                                return r;
+                }
                 /* On a lodge network: a host of its subnet, not the gateway. */
-                r = network_load(p, link_of(c), &nw, NULL);
+                r = network_load(p, link_of(c, defname), &nw, NULL);
                 if (r >= 0 && nw.has_ipv4)
                         r = lodge_net_ipam_check(&nw.ipv4, &c->ipv4, NULL, 0, err);
                 else
                         r = 0;
                 /* On any link: no other guest's. */
                 if (r >= 0) {
-                        r = address_owner(p, name, link_of(c), &c->ipv4, owner, err);
+                        r = address_owner(p, name, defname, link_of(c, defname), &c->ipv4, owner,
+                                          err);
                         if (r >= 0)
                                 r = lodge_error_set(
                                         err, EADDRINUSE, "%s is used by guest '%s'",
@@ -170,6 +180,7 @@ static int configure_inside(struct lodge_net *in, const struct lodge_config_net 
 struct setup {
         const struct lodge_paths *p;
         const char *guest;
+        char defname[16]; /* the default network */
         pid_t pid;
         struct lodge_net *host;
         struct made m;
@@ -189,16 +200,16 @@ static int make_link(struct setup *s, unsigned idx, const struct lodge_config_ne
 
         memcpy(g.hwaddr, c->hwaddr, 6);
         *ret_managed = false;
-        if (!link_of(c))
+        if (!link_of(c, s->defname))
                 return lodge_error_set(err, EINVAL, "'net.%u.link' is not set", idx);
         if (c->type == LODGE_NET_MACVLAN)
                 return lodge_net_macvlan_create(s->host, c->link, &g, err);
 
-        r = network_load(s->p, link_of(c), nw, NULL);
+        r = network_load(s->p, link_of(c, s->defname), nw, NULL);
         if (r == -ENOENT && !c->link) {
                 r = network_create_default(s->p, err);
                 if (r >= 0)
-                        r = network_load(s->p, link_of(c), nw, err);
+                        r = network_load(s->p, link_of(c, s->defname), nw, err);
                 if (r < 0)
                         return r;
         }
@@ -210,7 +221,7 @@ static int make_link(struct setup *s, unsigned idx, const struct lodge_config_ne
                 *ret_managed = true;
         }
         lodge_net_veth_host_name(s->p->tag, s->guest, idx, hostname);
-        r = lodge_net_veth_create(s->host, hostname, link_of(c), &g, err);
+        r = lodge_net_veth_create(s->host, hostname, link_of(c, s->defname), &g, err);
         if (r < 0)
                 return r;
         memcpy(s->m.links[s->m.n_links++], hostname, 16);
@@ -284,6 +295,9 @@ int guest_net_setup(const struct lodge_paths *p, const char *name, const struct 
         for (unsigned i = 0; i < LODGE_CONFIG_MAX_NET; i++)
                 any |= wants_link(&cfg->net[i]);
         if (any) {
+                r = network_default_name(p, s.defname, err);
+                if (r < 0)
+                        return r;
                 r = guest_net_check_addresses(p, name, cfg, err);
                 if (r < 0)
                         return r;
@@ -370,8 +384,8 @@ int guest_net_apply_limits(const char *tag, const char *name, const struct lodge
         return 0;
 }
 
-static int iface_fill(struct lodge_net *in, const char *tag, const char *guest, unsigned idx,
-                      const struct lodge_config_net *c, struct lodge_iface_info *ret)
+static int iface_fill(struct lodge_net *in, const char *tag, const char *defname, const char *guest,
+                      unsigned idx, const struct lodge_config_net *c, struct lodge_iface_info *ret)
 {
         struct lodge_net_link_info li;
         const char *ifname = c->name ? c->name : DEFAULT_GUEST_IFNAME;
@@ -382,7 +396,8 @@ static int iface_fill(struct lodge_net *in, const char *tag, const char *guest, 
         snprintf(ret->name, sizeof(ret->name), "%s", ifname);
         snprintf(ret->type, sizeof(ret->type), "%s",
                  c->type == LODGE_NET_VETH ? "veth" : "macvlan");
-        snprintf(ret->link, sizeof(ret->link), "%s", link_of(c) ? link_of(c) : "");
+        snprintf(ret->link, sizeof(ret->link), "%s",
+                 link_of(c, defname) ? link_of(c, defname) : "");
         if (c->type == LODGE_NET_VETH)
                 lodge_net_veth_host_name(tag, guest, idx, ret->host_name);
         snprintf(ret->hwaddr, sizeof(ret->hwaddr), "%02x:%02x:%02x:%02x:%02x:%02x", li.hwaddr[0],
@@ -407,16 +422,19 @@ void guest_net_ifaces_free(struct lodge_iface_info *v, size_t n)
         free(v);
 }
 
-int guest_net_live(const char *tag, const char *name, const struct lodge_config *cfg, pid_t pid,
-                   struct lodge_iface_info **ret, size_t *ret_n)
+int guest_net_live(const struct lodge_paths *p, const char *name, const struct lodge_config *cfg,
+                   pid_t pid, struct lodge_iface_info **ret, size_t *ret_n)
 {
         CLEANUP(lodge_net_freep) struct lodge_net *in = NULL;
         struct lodge_iface_info *v;
         cleanup_close int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+        char defname[16] = "";
         size_t n = 0;
 
         if (pidfd < 0 || lodge_net_open_in(pidfd, &in, NULL) < 0)
                 return -ESRCH;
+        /* A bad lodge.conf: no name shown for the default network. */
+        (void)network_default_name(p, defname, NULL);
         v = calloc(LODGE_CONFIG_MAX_NET, sizeof(*v));
         if (!v)
                 return -ENOMEM;
@@ -425,7 +443,7 @@ int guest_net_live(const char *tag, const char *name, const struct lodge_config 
 
                 if (!wants_link(&cfg->net[i]))
                         continue;
-                r = iface_fill(in, tag, name, i, &cfg->net[i], &v[n]);
+                r = iface_fill(in, p->tag, *defname ? defname : NULL, name, i, &cfg->net[i], &v[n]);
                 if (r == -ENODEV)
                         continue;
                 n++;

@@ -46,6 +46,6 @@ int guest_net_apply_limits(const char *tag, const char *name, const struct lodge
 /* The live state of a running guest's interfaces (init is pid), seen from
  * inside its network namespace: -ESRCH when that can't be entered. *ret is
  * freed with guest_net_ifaces_free(). */
-int guest_net_live(const char *tag, const char *name, const struct lodge_config *cfg, pid_t pid,
-                   struct lodge_iface_info **ret, size_t *ret_n);
+int guest_net_live(const struct lodge_paths *p, const char *name, const struct lodge_config *cfg,
+                   pid_t pid, struct lodge_iface_info **ret, size_t *ret_n);
 void guest_net_ifaces_free(struct lodge_iface_info *v, size_t n);

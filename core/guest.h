@@ -37,7 +37,7 @@ struct guest_setup {
  * path instead), and for a guest in a user namespace the sources of mount.N
  * (idmapped with "shift"); host device nodes are then bound, not made. */
 struct guest_mounts {
-        int rootfs;                        /* the rootfs as a detached mount, or -EBADF: bind the path */
+        int rootfs; /* the rootfs as a detached mount, or -EBADF: bind the path */
         int entry[LODGE_CONFIG_MAX_MOUNT]; /* mount.N: -ENOENT, its optional source is missing */
 };
 #define GUEST_MOUNTS_NULL                                                                          \

@@ -99,13 +99,6 @@ static int fill_info(const struct lodge_paths *p, const struct root_dirs *d, con
                 lodge_container_info_done(&i);
                 return lodge_error_set(err, ENOMEM, "describe container");
         }
-        {
-                /* The --run-once script's state, from the rootfs (a missing one: none). */
-                cleanup_close int rootfd = rootfs_open(p, cdirfd, cfg, NULL);
-
-                if (rootfd >= 0)
-                        (void)lodge_template_run_once_status(rootfd, &i.run_once, NULL);
-        }
         i.limits = cfg->limits;
         i.limits.cpuset = NULL;
         if (cfg->limits.cpuset && !(i.limits.cpuset = strdup(cfg->limits.cpuset))) {
@@ -130,9 +123,21 @@ static int fill_info(const struct lodge_paths *p, const struct root_dirs *d, con
                 i.oom_kills = live.oom_kills;
                 memcpy(i.ended, live.ended, sizeof(i.ended));
         }
+        {
+                /* The --run-once script's state, from the rootfs (a missing one: none):
+                 * a running guest's as it sees it, not a second mount of its layers. */
+                char root[64];
+                cleanup_close int rootfd = -EBADF;
+
+                snprintf(root, sizeof(root), "/proc/%lld/root", (long long)i.init_pid);
+                rootfd = i.init_pid > 0 ? open(root, O_PATH | O_DIRECTORY | O_CLOEXEC)
+                                        : rootfs_open(p, cdirfd, cfg, LODGE_VIEW_READ, NULL);
+                if (rootfd >= 0)
+                        (void)lodge_template_run_once_status(rootfd, &i.run_once, NULL);
+        }
         /* Running: the addresses it has now (DHCP's too) rather than the config's. */
         if (i.init_pid > 0 &&
-            guest_net_live(p->tag, name, cfg, (pid_t)i.init_pid, &i.ifaces, &i.n_ifaces) >= 0) {
+            guest_net_live(p, name, cfg, (pid_t)i.init_pid, &i.ifaces, &i.n_ifaces) >= 0) {
                 cleanup_strv char **live = NULL;
 
                 for (size_t k = 0; k < i.n_ifaces; k++)

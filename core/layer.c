@@ -109,8 +109,8 @@ static int layer_build(const struct lodge_paths *p, int layers, const char *key,
 }
 
 int layer_get(const struct lodge_paths *p, const struct root_dirs *d, const char *key,
-              const struct lodge_template_ops *t, void *state,
-              const struct lodge_template_ctx *ctx, int *ret_lock, struct lodge_error **err)
+              const struct lodge_template_ops *t, void *state, const struct lodge_template_ctx *ctx,
+              int *ret_lock, struct lodge_error **err)
 {
         cleanup_close int layers = -EBADF, lock = -EBADF;
         int fd, r;
@@ -134,11 +134,13 @@ int layer_get(const struct lodge_paths *p, const struct root_dirs *d, const char
                 lock = layer_lock(layers, key, true, true, err);
                 if (lock < 0)
                         return lock;
-                if (lodge_storage_layer_open(layers, key) == -ENOENT) {
-                        r = layer_build(p, layers, key, t, state, ctx, err);
-                        if (r < 0)
-                                return r;
-                }
+                fd = lodge_storage_layer_open(layers, key);
+                if (fd >= 0)
+                        close(fd); /* made meanwhile */
+                else if (fd != -ENOENT)
+                        return lodge_error_set(err, -fd, "open layer '%s'", key);
+                else if ((r = layer_build(p, layers, key, t, state, ctx, err)) < 0)
+                        return r;
                 close(TAKE_FD(lock));
         }
 }
@@ -170,8 +172,8 @@ static int layer_user(const struct root_dirs *d, const char *key, char **ret,
         return 0;
 }
 
-int layer_remove(const struct lodge_paths *p, const struct root_dirs *d, const char *key,
-                 bool wait, struct lodge_error **err)
+int layer_remove(const struct lodge_paths *p, const struct root_dirs *d, const char *key, bool wait,
+                 struct lodge_error **err)
 {
         cleanup_close int layers = -EBADF, lock = -EBADF;
         cleanup_free char *user = NULL;
@@ -193,8 +195,7 @@ int layer_remove(const struct lodge_paths *p, const struct root_dirs *d, const c
         if (r < 0)
                 return r;
         if (r > 0)
-                return lodge_error_set(err, EBUSY, "it is the base of guest '%s' (%s)", user,
-                                       key);
+                return lodge_error_set(err, EBUSY, "it is the base of guest '%s' (%s)", user, key);
         return lodge_storage_layer_remove(layers, key, err);
 }
 
@@ -224,14 +225,12 @@ int layers_prune(const struct lodge_paths *p, const struct root_dirs *d, unsigne
                 if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
                     strncmp(name, LAYER_LOCK_PREFIX, strlen(LAYER_LOCK_PREFIX)) == 0)
                         continue;
-                if (strncmp(name, LODGE_STORAGE_LAYER_TMP, strlen(LODGE_STORAGE_LAYER_TMP)) ==
-                    0) {
+                if (strncmp(name, LODGE_STORAGE_LAYER_TMP, strlen(LODGE_STORAGE_LAYER_TMP)) == 0) {
                         /* Left by an interrupted create: its key's lock is free. */
                         char key[256];
                         const char *dash = strrchr(name, '-');
-                        size_t len = dash ? (size_t)(dash - name) -
-                                                    strlen(LODGE_STORAGE_LAYER_TMP)
-                                          : 0;
+                        size_t len =
+                                dash ? (size_t)(dash - name) - strlen(LODGE_STORAGE_LAYER_TMP) : 0;
                         cleanup_close int lock = -EBADF;
 
                         if (!dash || len == 0 || len >= sizeof(key))

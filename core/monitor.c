@@ -153,7 +153,7 @@ static int userns_rootfs(struct monitor *m, struct guest_mounts *gm, struct lodg
                         return r;
                 }
         }
-        r = rootfs_view(m->a->paths, m->a->cdirfd, m->a->cfg, &idmap, err);
+        r = rootfs_view(m->a->paths, m->a->cdirfd, m->a->cfg, &idmap, LODGE_VIEW_GUEST, err);
         close(idmap.userns_fd);
         if (idmap.writer_userns_fd >= 0)
                 close(idmap.writer_userns_fd);
@@ -268,7 +268,8 @@ static int launch(struct monitor *m, struct lodge_error **err)
         if (userns)
                 r = setup_userns(m, &gm, err);
         else if (rootfs_merged(m->a->cfg))
-                r = gm.rootfs = rootfs_view(m->a->paths, m->a->cdirfd, m->a->cfg, NULL, err);
+                r = gm.rootfs = rootfs_view(m->a->paths, m->a->cdirfd, m->a->cfg, NULL,
+                                            LODGE_VIEW_GUEST, err);
         if (r >= 0) {
                 clock_gettime(CLOCK_MONOTONIC, &t0);
                 r = guest_net_setup(m->a->paths, m->a->name, m->a->cfg, m->init_pid, m->s.pidfd,

@@ -14,6 +14,7 @@
 
 #include "core/base/cleanup.h"
 #include "core/base/fileio.h"
+#include "core/base/host-conf.h"
 #include "core/base/rmtree.h"
 #include "core/base/strv.h"
 #include "core/core-internal.h"
@@ -21,6 +22,7 @@
 
 #define NETWORKS "networks"
 #define NETWORKS_RUN ".networks" /* in the run directory: no container is called that */
+#define LEASES ".leases"         /* in NETWORKS: no network is called that */
 
 /* A network's name is its bridge's, and names its nftables chains: an
  * interface name of [A-Za-z0-9_.-], not starting with '.'. */
@@ -103,6 +105,43 @@ int network_run_dir(const struct lodge_paths *p, const char *name, char **ret_pa
         return TAKE_FD(fd);
 }
 
+/* The network's dnsmasq lease file, $LODGE_ROOT/networks/.leases/NAME: with
+ * the definition, not in the run directory, so that guests keep their
+ * addresses across a reboot. */
+static int leases_path(const struct lodge_paths *p, const char *name, char **ret,
+                       struct lodge_error **err)
+{
+        cleanup_close int dir = networks_dir(p, true, err);
+        cleanup_close int fd = -EBADF;
+
+        if (dir < 0)
+                return dir;
+        fd = state_subdir_open(dir, NETWORKS, LEASES, true, err);
+        if (fd < 0)
+                return fd;
+        if (asprintf(ret, "%s/" NETWORKS "/" LEASES "/%s", p->root, name) < 0)
+                return lodge_error_set(err, ENOMEM, "network '%s': lease file", name);
+        return 0;
+}
+
+static void leases_remove(const struct lodge_paths *p, const char *name)
+{
+        cleanup_close int dir = networks_dir(p, false, NULL);
+        cleanup_close int fd =
+                dir < 0 ? -EBADF : state_subdir_open(dir, NETWORKS, LEASES, false, NULL);
+
+        if (fd >= 0)
+                (void)unlinkat(fd, name, 0);
+}
+
+/* The nftables table of this root's networks: "inet lodge", or for another
+ * root "inet lodge-TAG", so that two roots, each under its own lock, never
+ * remove the table under each other's chains. */
+static void nft_table(const struct lodge_paths *p, char ret[static 16])
+{
+        snprintf(ret, 16, "lodge%s%s", *p->tag ? "-" : "", p->tag);
+}
+
 static int cmp_str(const void *a, const void *b)
 {
         return strcmp(*(char *const *)a, *(char *const *)b);
@@ -146,8 +185,9 @@ static int load_all(const struct lodge_paths *p, struct lodge_net_network **ret,
 static int up_locked(const struct lodge_paths *p, struct lodge_net *n,
                      const struct lodge_net_network *nw, struct lodge_error **err)
 {
-        cleanup_free char *dir = NULL;
+        cleanup_free char *dir = NULL, *leases = NULL;
         cleanup_close int dfd = -EBADF;
+        char table[16];
         int r;
 
         r = lodge_net_network_up(n, nw, err);
@@ -157,18 +197,22 @@ static int up_locked(const struct lodge_paths *p, struct lodge_net *n,
         if (dfd < 0)
                 return dfd;
         if (nw->nat) {
+                nft_table(p, table);
                 r = lodge_net_ip_forward_enable(err);
                 /* Applied whole, once per boot of the network: not on every guest's start. */
                 if (r >= 0 && faccessat(dfd, "nat.applied", F_OK, 0) < 0) {
-                        r = lodge_net_nat_set(nw, true, dfd, dir, err);
+                        r = lodge_net_nat_set(nw, table, true, dfd, dir, err);
                         if (r >= 0)
                                 r = write_file_replace_at(dfd, "nat.applied", "", 0, 0600, err);
                 }
                 if (r < 0)
                         return r;
         }
-        if (nw->dhcp)
-                r = lodge_net_dnsmasq_start(nw, dir, err);
+        if (nw->dhcp) {
+                r = leases_path(p, nw->name, &leases, err);
+                if (r >= 0)
+                        r = lodge_net_dnsmasq_start(nw, dir, leases, err);
+        }
         return r;
 }
 
@@ -215,6 +259,40 @@ int networks_up_all(const struct lodge_paths *p, char ***failed, struct lodge_er
 
 /* ---- the front door: lodge network create|delete|list|show ---- */
 
+/* A free private /24 for network name: no route of the host's, no other
+ * network's subnet. */
+static int subnet_auto(const struct lodge_paths *p, const char *name, struct lodge_net *n,
+                       struct ip_prefix *ret, struct lodge_error **err)
+{
+        cleanup_free struct ip_prefix *routes = NULL;
+        cleanup_free struct lodge_net_network *all = NULL;
+        size_t k = 0, m = 0;
+        unsigned start = 0;
+        int r;
+
+        /* From a point that depends on the name: two hosts seldom pick the same. */
+        for (const char *c = name; *c; c++)
+                start = start * 31u + (unsigned char)*c;
+        r = lodge_net_routes_ipv4(n, &routes, &k, err);
+        if (r < 0)
+                return r;
+        /* Also what other networks of lodge's hold, up or not. */
+        r = load_all(p, &all, &m, err);
+        if (r < 0)
+                return r;
+        if (m > 0) {
+                struct ip_prefix *more = reallocarray(routes, k + m, sizeof(*routes));
+
+                if (!more)
+                        return lodge_error_set(err, ENOMEM, "pick a subnet");
+                routes = more;
+                for (size_t i = 0; i < m; i++)
+                        if (all[i].has_ipv4)
+                                routes[k++] = all[i].ipv4;
+        }
+        return lodge_net_subnet_pick(routes, k, start, ret, err);
+}
+
 static int options_to_network(const struct lodge_paths *p, const char *name,
                               const struct lodge_network_options *o, struct lodge_net *n,
                               struct lodge_net_network *nw, struct lodge_error **err)
@@ -225,33 +303,7 @@ static int options_to_network(const struct lodge_paths *p, const char *name,
         *nw = (struct lodge_net_network){ .nat = o->nat > 0 };
         snprintf(nw->name, sizeof(nw->name), "%s", name);
         if (strcmp(v4, "auto") == 0) {
-                cleanup_free struct ip_prefix *routes = NULL;
-                cleanup_free struct lodge_net_network *all = NULL;
-                size_t k = 0, m = 0;
-                unsigned start;
-
-                r = lodge_net_routes_ipv4(n, &routes, &k, err);
-                if (r < 0)
-                        return r;
-                /* Also what other networks of lodge's hold, up or not. */
-                r = load_all(p, &all, &m, err);
-                if (r < 0)
-                        return r;
-                if (m > 0) {
-                        struct ip_prefix *more = reallocarray(routes, k + m, sizeof(*routes));
-
-                        if (!more)
-                                return lodge_error_set(err, ENOMEM, "pick a subnet");
-                        routes = more;
-                        for (size_t i = 0; i < m; i++)
-                                if (all[i].has_ipv4)
-                                        routes[k++] = all[i].ipv4;
-                }
-                /* From a point that depends on the name: two hosts seldom pick the same. */
-                start = 0;
-                for (const char *c = name; *c; c++)
-                        start = start * 31u + (unsigned char)*c;
-                r = lodge_net_subnet_pick(routes, k, start, &nw->ipv4, err);
+                r = subnet_auto(p, name, n, &nw->ipv4, err);
                 if (r < 0)
                         return r;
                 nw->has_ipv4 = true;
@@ -269,10 +321,10 @@ static int options_to_network(const struct lodge_paths *p, const char *name,
                                                v6);
                 nw->has_ipv6 = true;
         }
-        nw->dhcp = o->dhcp < 0 ? nw->has_ipv4 : o->dhcp > 0;
-        if (nw->dhcp && !nw->has_ipv4)
-                return lodge_error_set(err, EINVAL, "--dhcp on needs an IPv4 subnet");
-        if (nw->dhcp && nw->ipv4.prefixlen > 29)
+        nw->dhcp = o->dhcp < 0 ? nw->has_ipv4 || nw->has_ipv6 : o->dhcp > 0;
+        if (nw->dhcp && !nw->has_ipv4 && !nw->has_ipv6)
+                return lodge_error_set(err, EINVAL, "--dhcp on needs a subnet");
+        if (nw->dhcp && nw->has_ipv4 && nw->ipv4.prefixlen > 29)
                 return lodge_error_set(err, EINVAL, "--dhcp on needs a subnet of /29 or more");
         if (nw->nat && !nw->has_ipv4)
                 return lodge_error_set(err, EINVAL, "--nat on needs an IPv4 subnet");
@@ -287,18 +339,23 @@ static int take_down(const struct lodge_paths *p, struct lodge_net *n,
         cleanup_free char *dir = NULL, *top = NULL;
         cleanup_close int dfd = network_run_dir(p, nw->name, &dir, err);
         cleanup_close int tfd = -EBADF;
+        char table[16];
         int r = 0, q;
 
+        nft_table(p, table);
         if (dfd >= 0) {
                 r = lodge_net_dnsmasq_stop(dir, err);
                 /* Its chains go with it; nft is not needed by networks that never had NAT. */
                 if (nw->nat) {
-                        q = lodge_net_nat_set(nw, false, dfd, dir, r < 0 ? NULL : err);
+                        q = lodge_net_nat_set(nw, table, false, dfd, dir, r < 0 ? NULL : err);
                         r = r < 0 ? r : q;
                 }
                 close(TAKE_FD(dfd));
         } else
                 r = dfd;
+        /* Its leases: once dnsmasq is gone (it rewrites the file). */
+        if (r >= 0)
+                leases_remove(p, nw->name);
         if (asprintf(&top, "%s/" NETWORKS_RUN, p->rundir) >= 0 &&
             (tfd = state_dir_open(top, 0711, false, NULL)) >= 0) {
                 q = rm_rf_at(tfd, nw->name, r < 0 ? NULL : err);
@@ -330,8 +387,8 @@ static int create_locked(const struct lodge_paths *p, const char *name,
                 lodge_error_free(err);
         else if (r >= 0)
                 return lodge_error_set(err, EEXIST,
-                                       "a lodge bridge '%s' exists without a definition: delete it "
-                                       "first",
+                                       "a lodge bridge '%s' exists without a definition in this "
+                                       "root (another root's, or left over: delete it first)",
                                        name);
         else
                 return r;
@@ -466,24 +523,60 @@ int lodge_network_show(const struct lodge_paths *p, const char *name,
         return 0;
 }
 
-const char *network_default_name(void)
+/* lodge.conf's network.default, else "lodgebr0", or for another root
+ * "lodgebr" + its tag (15 characters): two roots never share a default
+ * network, each defined in its own root. */
+static int default_from_conf(const struct lodge_paths *p, const struct host_conf *c,
+                             char ret[static 16], struct lodge_error **err)
 {
-        /* Set by tests (their own name) and side-by-side installs, as LODGE_ROOT is. */
-        const char *e = getenv("LODGE_NETWORK_DEFAULT");
+        if (c->network_default && !name_ok(c->network_default))
+                return lodge_error_set(err, EINVAL,
+                                       "'%s': network.default '%s' is not a valid "
+                                       "network name",
+                                       p->conf, c->network_default);
+        if (c->network_default)
+                snprintf(ret, 16, "%s", c->network_default);
+        else
+                snprintf(ret, 16, "lodgebr%s", *p->tag ? p->tag : "0");
+        return 0;
+}
 
-        return e && *e ? e : "lodgebr0";
+int network_default_name(const struct lodge_paths *p, char ret[static 16], struct lodge_error **err)
+{
+        struct host_conf c;
+        int r;
+
+        r = host_conf_read(p->conf, &c, err);
+        if (r >= 0)
+                r = default_from_conf(p, &c, ret, err);
+        host_conf_done(&c);
+        return r;
 }
 
 int network_create_default(const struct lodge_paths *p, struct lodge_error **err)
 {
-        const struct lodge_network_options o = { .nat = 0, .dhcp = -1 };
+        struct host_conf c;
+        char name[16] = "";
         int r;
 
-        r = lodge_network_create(p, network_default_name(), &o, err);
-        if (r == -EEXIST &&
-            network_load(p, network_default_name(), &(struct lodge_net_network){ 0 }, NULL) >= 0) {
-                lodge_error_free(err);
-                return 0;
+        r = host_conf_read(p->conf, &c, err);
+        if (r >= 0)
+                r = default_from_conf(p, &c, name, err);
+        if (r >= 0) {
+                const struct lodge_network_options o = {
+                        .ipv4 = c.network_default_ipv4,
+                        .ipv6 = c.network_default_ipv6,
+                        .nat = 0,
+                        .dhcp = -1,
+                };
+
+                r = lodge_network_create(p, name, &o, err);
+                if (r == -EEXIST &&
+                    network_load(p, name, &(struct lodge_net_network){ 0 }, NULL) >= 0) {
+                        lodge_error_free(err);
+                        r = 0;
+                }
         }
+        host_conf_done(&c);
         return r;
 }

@@ -19,7 +19,8 @@ int network_load(const struct lodge_paths *p, const char *name, struct lodge_net
                  struct lodge_error **err);
 
 /* The network's run directory, $LODGE_RUNDIR/.networks/NAME (made when
- * missing, mode 0711: dnsmasq reads its host files after giving up root). */
+ * missing, mode 0711: dnsmasq reads its host files after giving up root).
+ * Its lease file is kept in $LODGE_ROOT/networks/.leases/NAME instead. */
 int network_run_dir(const struct lodge_paths *p, const char *name, char **ret_path,
                     struct lodge_error **err);
 
@@ -33,10 +34,14 @@ int network_up(const struct lodge_paths *p, struct lodge_net *n, const struct lo
 int networks_up_all(const struct lodge_paths *p, char ***failed, struct lodge_error **err);
 
 /* The default network, for veth interfaces without net.N.link:
- * $LODGE_NETWORK_DEFAULT or "lodgebr0". */
-const char *network_default_name(void);
+ * network.default in lodge.conf ($LODGE_CONF), else "lodgebr0" for the
+ * default root and "lodgebr" + the root's tag for another. -EINVAL for a bad
+ * lodge.conf or name. */
+int network_default_name(const struct lodge_paths *p, char ret[static 16],
+                         struct lodge_error **err);
 
-/* Create the default network on first use: a free private /24, DHCP, no NAT
- * (that is asked for by creating it first: lodge network create lodgebr0
- * --nat on). Made by another start meanwhile is fine. */
+/* Create the default network on first use: network.default.ipv4 and .ipv6
+ * of lodge.conf (as --ipv4/--ipv6; default a free private /24, no IPv6),
+ * DHCP, no NAT (that is asked for by creating it first: lodge network create
+ * lodgebr0 --nat on). Made by another start meanwhile is fine. */
 int network_create_default(const struct lodge_paths *p, struct lodge_error **err);

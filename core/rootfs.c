@@ -66,22 +66,23 @@ bool rootfs_merged(const struct lodge_config *cfg)
 }
 
 int rootfs_open(const struct lodge_paths *p, int cdirfd, const struct lodge_config *cfg,
-                struct lodge_error **err)
+                enum lodge_storage_view view, struct lodge_error **err)
 {
         int fd;
 
         if (rootfs_merged(cfg))
-                return rootfs_view(p, cdirfd, cfg, NULL, err);
-        fd = cfg->rootfs_path ? open(cfg->rootfs_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-                              : openat(cdirfd, "rootfs",
-                                       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                return rootfs_view(p, cdirfd, cfg, NULL, view, err);
+        fd = cfg->rootfs_path
+                     ? open(cfg->rootfs_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                     : openat(cdirfd, "rootfs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
                 return lodge_error_set(err, errno, "open the rootfs");
         return fd;
 }
 
 int rootfs_view(const struct lodge_paths *p, int cdirfd, const struct lodge_config *cfg,
-                const struct lodge_storage_idmap *idmap, struct lodge_error **err)
+                const struct lodge_storage_idmap *idmap, enum lodge_storage_view view,
+                struct lodge_error **err)
 {
         const struct lodge_storage_ops *ops = lodge_storage_find(rootfs_backend_name(cfg->backend));
         cleanup_close int layer = -EBADF;
@@ -94,14 +95,14 @@ int rootfs_view(const struct lodge_paths *p, int cdirfd, const struct lodge_conf
                         return lodge_error_set(err, errno, "open the rootfs '%s'",
                                                cfg->rootfs_path);
                 return lodge_storage_tree_clone(dir, "", idmap ? idmap->userns_fd : -EBADF,
-                                                false, err);
+                                                view == LODGE_VIEW_READ, err);
         }
         if (cfg->rootfs_layer) {
                 layer = rootfs_layer_open(p, cfg, err);
                 if (layer < 0)
                         return layer;
         }
-        r = ops->open_tree(cdirfd, layer, idmap, err);
+        r = ops->open_tree(cdirfd, layer, idmap, view, err);
         if (r < 0)
                 return lodge_error_prefix(err, r, "storage '%s'", ops->name);
         return r;

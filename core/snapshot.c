@@ -63,7 +63,9 @@ static int snap_ctx_open(const struct lodge_paths *p, const char *name, const ch
 {
         int r;
 
-        *c = (struct snap_ctx){ .d = ROOT_DIRS_NULL, .lock = CONTAINER_LOCK_NULL, .cdirfd = -EBADF };
+        *c = (struct snap_ctx){ .d = ROOT_DIRS_NULL,
+                                .lock = CONTAINER_LOCK_NULL,
+                                .cdirfd = -EBADF };
         r = container_dirs_open(p, name, &c->d, err);
         if (r >= 0)
                 r = container_lock(c->d.locks, name, what, &c->lock, err);
@@ -142,8 +144,8 @@ static int snapshot_locked(const struct lodge_paths *p, const char *name, struct
         snprintf(created, sizeof(created), "%lld\n", (long long)time(NULL));
         if (r >= 0)
                 r = write_file_atomic_at(tmpfd, "created", created, strlen(created), 0600, err);
-        if (r >= 0 && syncfs(tmpfd) < 0)
-                r = lodge_error_set(err, errno, "sync the snapshot to disk");
+        if (r >= 0)
+                r = c->ops->sync(tmpfd, err);
         if (r >= 0 && renameat2(snaps, tmp, snaps, snap, RENAME_NOREPLACE) < 0)
                 r = lodge_error_set(err, errno == EEXIST ? EEXIST : errno,
                                     "move snapshot '%s' into place", snap);
@@ -360,8 +362,8 @@ int lodge_container_restore(const struct lodge_paths *p, const char *name, const
         if (mkdirat(snaps, tmp, 0700) < 0 || (tmpfd = open_dir_at(snaps, tmp)) < 0)
                 return lodge_error_set(err, errno, "create the restore's directory");
         r = c.ops->clone(sfd, tmpfd, false, false, err);
-        if (r >= 0 && syncfs(tmpfd) < 0)
-                r = lodge_error_set(err, errno, "sync the restored rootfs to disk");
+        if (r >= 0)
+                r = c.ops->sync(tmpfd, err);
         for (size_t i = 0; r >= 0 && i < ELEMENTSOF(data_names); i++) {
                 const char *dn = data_names[i];
 
@@ -378,8 +380,8 @@ int lodge_container_restore(const struct lodge_paths *p, const char *name, const
         return r;
 }
 
-int lodge_container_snapshot_delete(const struct lodge_paths *p, const char *name,
-                                    const char *snap, struct lodge_error **err)
+int lodge_container_snapshot_delete(const struct lodge_paths *p, const char *name, const char *snap,
+                                    struct lodge_error **err)
 {
         CLEANUP(snap_ctx_done) struct snap_ctx c;
         cleanup_close int snaps = -EBADF;

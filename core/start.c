@@ -19,6 +19,7 @@
 #include "core/base/strv.h"
 #include "core/cgroup.h"
 #include "core/core-internal.h"
+#include "core/idmap.h"
 #include "core/guest-net.h"
 #include "core/monitor.h"
 #include "core/run.h"
@@ -71,7 +72,7 @@ static int check_init(const struct monitor_args *a, int cdirfd, const char *init
         struct stat st;
         ssize_t n;
 
-        rootfd = rootfs_open(a->paths, cdirfd, a->cfg, err);
+        rootfd = rootfs_open(a->paths, cdirfd, a->cfg, LODGE_VIEW_READ, err);
         if (rootfd < 0)
                 return rootfd;
         fd = open_in_root(rootfd, init, O_PATH, 0);
@@ -188,8 +189,6 @@ int monitor_args_load(struct monitor_args *a, int cdirfd, struct lodge_error **e
         a->cdirfd = fcntl(cdirfd, F_DUPFD_CLOEXEC, 3);
         if (a->cdirfd < 0)
                 return lodge_error_set(err, errno, "keep the container directory open");
-        if (r < 0)
-                return r;
         /* A broken policy file refuses the start here, before anything is made;
          * after a reboot the monitor reads it again, as the config. */
         return seccomp_prepare(&a->cfg->security, &a->seccomp, err);
@@ -207,6 +206,22 @@ void monitor_args_done(struct monitor_args *a)
         strv_free(a->envp);
         a->rootfs = NULL;
         a->argv = a->envp = NULL;
+}
+
+/* An unprivileged guest's range, as the config says now (edited by hand, or
+ * another guest's changed since): never a missing one (it would run
+ * privileged), never one overlapping another isolated guest's. */
+static int check_idmap(const struct root_dirs *d, const char *name, struct lodge_config *cfg,
+                       struct lodge_error **err)
+{
+        if (cfg->security.privileged)
+                return 0;
+        if (!cfg->security.has_idmap)
+                return lodge_error_set(err, EINVAL,
+                                       "security.idmap is missing: 'lodge config %s set "
+                                       "security.privileged false' picks one",
+                                       name);
+        return idmap_assign(d->containers, name, cfg, err);
 }
 
 static int start_locked(const struct lodge_paths *p, const struct root_dirs *d, const char *name,
@@ -229,6 +244,8 @@ static int start_locked(const struct lodge_paths *p, const struct root_dirs *d, 
                                                ? "running"
                                                : lodge_state_to_string(st.state));
         r = monitor_args_load(&a, cdirfd, err);
+        if (r >= 0)
+                r = check_idmap(d, name, a.cfg, err);
         if (r >= 0)
                 r = apparmor_prepare(p, d->root, name, &a.cfg->security, opts ? opts->warn : NULL,
                                      opts ? opts->userdata : NULL, err);

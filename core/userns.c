@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <linux/mount.h>
 #include <sched.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -130,7 +132,7 @@ int userns_overlay_probe(const char *path)
         if (r >= 0)
                 r = idmap.writer_userns_fd = userns_new_writer(65534, 1, &e);
         if (r >= 0)
-                r = tree = ops->open_tree(dir, layer, &idmap, &e);
+                r = tree = ops->open_tree(dir, layer, &idmap, LODGE_VIEW_GUEST, &e);
         if (idmap.userns_fd >= 0)
                 close(idmap.userns_fd);
         if (idmap.writer_userns_fd >= 0)
@@ -145,6 +147,13 @@ int userns_idmap_probe(const char *path)
 {
         cleanup_close int tree = -EBADF, userns = -EBADF;
         cleanup_error struct lodge_error *e = NULL;
+        struct statfs sf;
+
+        /* ext4 and xfs can be idmapped since Linux 5.12, btrfs since 5.15: no trial. */
+        if (statfs(path, &sf) == 0 &&
+            (sf.f_type == EXT4_SUPER_MAGIC || sf.f_type == XFS_SUPER_MAGIC ||
+             sf.f_type == BTRFS_SUPER_MAGIC))
+                return 1;
 
         userns = userns_new("0 65534 1\n", &e);
         if (userns < 0)

@@ -15,13 +15,15 @@
 #include "core/base/process.h"
 #include "net/net.h"
 
-/* One dnsmasq per managed network, all its files in the network's run
- * directory 'dir': dnsmasq.pid, dnsmasq.leases, dnsmasq.log, and two
+/* One dnsmasq per managed network, its files in the network's run
+ * directory 'dir': dnsmasq.pid, dnsmasq.log, and two
  * directories it watches (inotify): dhcp-hosts/ (one "MAC,[IP,]NAME" file per
  * guest: its name, and its static address kept from others) and hosts/ ("IP
  * NAME" for static guests, so that they resolve too). dnsmasq drops its
  * privileges (to nobody) after it starts, so these stay readable by all:
- * names and addresses, nothing secret. */
+ * names and addresses, nothing secret. Its lease file is elsewhere, in the
+ * network's state that outlives a reboot: dnsmasq opens it before it gives
+ * up root, and keeps it open. */
 
 #define PIDFILE "dnsmasq.pid"
 
@@ -93,10 +95,32 @@ static int ipv6_args(const struct lodge_net_network *nw, char **argv, size_t *k)
         return 0;
 }
 
-int lodge_net_dnsmasq_start(const struct lodge_net_network *nw, const char *dir,
-                            struct lodge_error **err)
+/* DHCP on the IPv4 subnet from its .2 up, DNS on the gateway's address. */
+static int ipv4_args(const struct lodge_net_network *nw, char **argv, size_t *k,
+                     struct lodge_error **err)
 {
         char gw[INET_ADDRSTRLEN], first[16], last[16];
+        int r;
+
+        if (!nw->has_ipv4)
+                return 0;
+        r = lodge_net_dhcp_range(&nw->ipv4, first, last, err);
+        if (r < 0)
+                return r;
+        inet_ntop(AF_INET, &nw->ipv4.addr.v4, gw, sizeof(gw));
+        if (asprintf(&argv[(*k)++], "--listen-address=%s", gw) < 0 ||
+            asprintf(&argv[(*k)++], "--dhcp-range=%s,%s,1h", first, last) < 0 ||
+            asprintf(&argv[(*k)++], "--dhcp-authoritative") < 0 ||
+            asprintf(&argv[(*k)++], "--dhcp-no-override") < 0 ||
+            /* Static addresses are kept from others by dhcp-hosts/: no 3 s ping first. */
+            asprintf(&argv[(*k)++], "--no-ping") < 0)
+                return lodge_error_set(err, ENOMEM, "dnsmasq arguments");
+        return 0;
+}
+
+int lodge_net_dnsmasq_start(const struct lodge_net_network *nw, const char *dir, const char *leases,
+                            struct lodge_error **err)
+{
         char *argv[32] = { 0 };
         cleanup_free char *out = NULL;
         size_t k = 0;
@@ -104,32 +128,28 @@ int lodge_net_dnsmasq_start(const struct lodge_net_network *nw, const char *dir,
 
         if (lodge_net_dnsmasq_pid(dir) > 0)
                 return 0;
-        r = lodge_net_dhcp_range(&nw->ipv4, first, last, err);
-        if (r < 0)
-                return r;
+        if (!nw->has_ipv4 && !nw->has_ipv6)
+                return lodge_error_set(err, EINVAL, "dnsmasq for '%s': no subnet to serve",
+                                       nw->name);
         r = make_dirs(dir, err);
         if (r < 0)
                 return r;
-        inet_ntop(AF_INET, &nw->ipv4.addr.v4, gw, sizeof(gw));
         argv[k++] = (char *)dnsmasq_path();
-        if (asprintf(&argv[k++], "--conf-file=/dev/null") < 0 ||
-            asprintf(&argv[k++], "--interface=%s", nw->name) < 0 ||
-            asprintf(&argv[k++], "--listen-address=%s", gw) < 0 ||
-            asprintf(&argv[k++], "--bind-interfaces") < 0 ||
-            asprintf(&argv[k++], "--except-interface=lo") < 0 ||
-            asprintf(&argv[k++], "--no-hosts") < 0 || asprintf(&argv[k++], "--strict-order") < 0 ||
-            asprintf(&argv[k++], "--pid-file=%s/" PIDFILE, dir) < 0 ||
-            asprintf(&argv[k++], "--dhcp-leasefile=%s/dnsmasq.leases", dir) < 0 ||
-            asprintf(&argv[k++], "--log-facility=%s/dnsmasq.log", dir) < 0 ||
-            asprintf(&argv[k++], "--dhcp-range=%s,%s,1h", first, last) < 0 ||
-            asprintf(&argv[k++], "--dhcp-authoritative") < 0 ||
-            asprintf(&argv[k++], "--dhcp-no-override") < 0 ||
-            /* Static addresses are kept from others by dhcp-hosts/: no 3 s ping first. */
-            asprintf(&argv[k++], "--no-ping") < 0 || asprintf(&argv[k++], "--domain=lodge") < 0 ||
-            asprintf(&argv[k++], "--local=/lodge/") < 0 ||
-            asprintf(&argv[k++], "--expand-hosts") < 0 ||
-            asprintf(&argv[k++], "--dhcp-hostsdir=%s/dhcp-hosts", dir) < 0 ||
-            asprintf(&argv[k++], "--hostsdir=%s/hosts", dir) < 0 || ipv6_args(nw, argv, &k) < 0)
+        r = ipv4_args(nw, argv, &k, err);
+        if (r >= 0 &&
+            (asprintf(&argv[k++], "--conf-file=/dev/null") < 0 ||
+             asprintf(&argv[k++], "--interface=%s", nw->name) < 0 ||
+             asprintf(&argv[k++], "--bind-interfaces") < 0 ||
+             asprintf(&argv[k++], "--except-interface=lo") < 0 ||
+             asprintf(&argv[k++], "--no-hosts") < 0 || asprintf(&argv[k++], "--strict-order") < 0 ||
+             asprintf(&argv[k++], "--pid-file=%s/" PIDFILE, dir) < 0 ||
+             asprintf(&argv[k++], "--dhcp-leasefile=%s", leases) < 0 ||
+             asprintf(&argv[k++], "--log-facility=%s/dnsmasq.log", dir) < 0 ||
+             asprintf(&argv[k++], "--domain=lodge") < 0 ||
+             asprintf(&argv[k++], "--local=/lodge/") < 0 ||
+             asprintf(&argv[k++], "--expand-hosts") < 0 ||
+             asprintf(&argv[k++], "--dhcp-hostsdir=%s/dhcp-hosts", dir) < 0 ||
+             asprintf(&argv[k++], "--hostsdir=%s/hosts", dir) < 0 || ipv6_args(nw, argv, &k) < 0))
                 r = lodge_error_set(err, ENOMEM, "dnsmasq arguments");
         /* dnsmasq forks into the background once it listens: its exit is the answer. */
         if (r >= 0) {
@@ -150,6 +170,32 @@ int lodge_net_dnsmasq_start(const struct lodge_net_network *nw, const char *dir,
         for (size_t i = 1; i < k; i++)
                 free(argv[i]);
         return r < 0 ? r : 0;
+}
+
+int lodge_net_dnsmasq_probe(char **ret_version, struct lodge_error **err)
+{
+        char *argv[] = { (char *)dnsmasq_path(), "--version", NULL };
+        cleanup_free char *out = NULL;
+        char *nl;
+        int r;
+
+        r = spawn_wait(argv, &out);
+        if (r == -ENOENT)
+                return lodge_error_set(err, ENOENT, "'%s' is not installed", argv[0]);
+        if (r < 0)
+                return lodge_error_set(err, -r, "run '%s'", argv[0]);
+        if (r > 0)
+                return lodge_error_set(err, EIO, "'%s --version' failed (exit %d)", argv[0], r);
+        /* "Dnsmasq version 2.90  Copyright (c) ...": the first line's start. */
+        nl = out ? strstr(out, "  ") : NULL;
+        if (nl)
+                *nl = '\0';
+        if (out && (nl = strchr(out, '\n')))
+                *nl = '\0';
+        *ret_version = TAKE_PTR(out);
+        if (!*ret_version && !(*ret_version = strdup("")))
+                return lodge_error_set(err, ENOMEM, "dnsmasq");
+        return 0;
 }
 
 int lodge_net_dnsmasq_stop(const char *dir, struct lodge_error **err)

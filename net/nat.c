@@ -12,11 +12,13 @@
 #include "core/base/process.h"
 #include "net/net.h"
 
-/* lodge's NAT lives in one nftables table of its own, "inet lodge", where
- * each network has two base chains of its own, "nat-NAME" (masquerade) and
- * "fwd-NAME" (forwarding): a network's rules are made and removed without
- * reading or touching anybody else's, other networks' (of other lodge roots)
- * included, and the table goes with the last chain. */
+/* lodge's NAT lives in an nftables table of its own, "inet lodge" (one per
+ * lodge root: core names it), where each network has two base chains of its
+ * own, "nat-NAME" (masquerade) and "fwd-NAME" (forwarding): a network's rules
+ * are made and removed without reading or touching anybody else's, and the
+ * table goes with the last chain. The caller holds its root's networks'
+ * lock, so nothing adds a chain between the last one's going and the
+ * table's. */
 
 #define NFT "/usr/sbin/nft"
 
@@ -30,14 +32,14 @@ static const char *nft_path(void)
 
 /* Both chains, made empty (made first where missing). */
 #define CHAINS_FMT                                                                                 \
-        "add table inet lodge\n"                                                                   \
-        "add chain inet lodge nat-%s { type nat hook postrouting priority srcnat; policy "         \
+        "add table inet %1$s\n"                                                                    \
+        "add chain inet %1$s nat-%2$s { type nat hook postrouting priority srcnat; policy "        \
         "accept; }\n"                                                                              \
-        "add chain inet lodge fwd-%s { type filter hook forward priority filter; policy "          \
+        "add chain inet %1$s fwd-%2$s { type filter hook forward priority filter; policy "         \
         "accept; }\n"
 
-int lodge_net_nat_script(const struct lodge_net_network *nw, bool add, char **ret,
-                         struct lodge_error **err)
+int lodge_net_nat_script(const struct lodge_net_network *nw, const char *table, bool add,
+                         char **ret, struct lodge_error **err)
 {
         char net[INET_ADDRSTRLEN];
         struct in_addr a = nw->ipv4.addr.v4;
@@ -48,20 +50,19 @@ int lodge_net_nat_script(const struct lodge_net_network *nw, bool add, char **re
         inet_ntop(AF_INET, &a, net, sizeof(net));
         if (add)
                 n = asprintf(ret,
-                             CHAINS_FMT "flush chain inet lodge nat-%s\n"
-                                        "flush chain inet lodge fwd-%s\n"
-                                        "add rule inet lodge nat-%s ip saddr %s/%u ip daddr "
-                                        "!= %s/%u masquerade\n"
-                                        "add rule inet lodge fwd-%s iifname \"%s\" accept\n"
-                                        "add rule inet lodge fwd-%s oifname \"%s\" ct state "
+                             CHAINS_FMT "flush chain inet %1$s nat-%2$s\n"
+                                        "flush chain inet %1$s fwd-%2$s\n"
+                                        "add rule inet %1$s nat-%2$s ip saddr %3$s/%4$u ip daddr "
+                                        "!= %3$s/%4$u masquerade\n"
+                                        "add rule inet %1$s fwd-%2$s iifname \"%2$s\" accept\n"
+                                        "add rule inet %1$s fwd-%2$s oifname \"%2$s\" ct state "
                                         "established,related accept\n",
-                             nw->name, nw->name, nw->name, nw->name, nw->name, net, pl, net, pl,
-                             nw->name, nw->name, nw->name, nw->name);
+                             table, nw->name, net, pl);
         else
                 n = asprintf(ret,
-                             CHAINS_FMT "delete chain inet lodge nat-%s\n"
-                                        "delete chain inet lodge fwd-%s\n",
-                             nw->name, nw->name, nw->name, nw->name);
+                             CHAINS_FMT "delete chain inet %1$s nat-%2$s\n"
+                                        "delete chain inet %1$s fwd-%2$s\n",
+                             table, nw->name);
         if (n < 0)
                 return lodge_error_set(err, ENOMEM, "build the nftables rules");
         return 0;
@@ -90,14 +91,14 @@ static int nft_run(char *const *argv, char **ret_out, struct lodge_error **err)
         return 0;
 }
 
-int lodge_net_nat_set(const struct lodge_net_network *nw, bool on, int dirfd, const char *dir,
-                      struct lodge_error **err)
+int lodge_net_nat_set(const struct lodge_net_network *nw, const char *table, bool on, int dirfd,
+                      const char *dir, struct lodge_error **err)
 {
         cleanup_free char *script = NULL, *path = NULL, *listing = NULL;
         const char *nft = nft_path();
         int r;
 
-        r = lodge_net_nat_script(nw, on, &script, err);
+        r = lodge_net_nat_script(nw, table, on, &script, err);
         if (r < 0)
                 return r;
         r = write_file_replace_at(dirfd, "nftables.rules", script, strlen(script), 0600, err);
@@ -110,13 +111,14 @@ int lodge_net_nat_set(const struct lodge_net_network *nw, bool on, int dirfd, co
         if (r < 0 || on)
                 return r;
         /* The table goes with the last chain of any network. */
-        r = nft_run((char *[]){ (char *)nft, "list", "table", "inet", "lodge", NULL }, &listing,
-                    err);
+        r = nft_run((char *[]){ (char *)nft, "list", "table", "inet", (char *)table, NULL },
+                    &listing, err);
         if (r < 0)
                 return r;
         if (!listing || !strstr(listing, "chain "))
-                r = nft_run((char *[]){ (char *)nft, "delete", "table", "inet", "lodge", NULL },
-                            NULL, err);
+                r = nft_run(
+                        (char *[]){ (char *)nft, "delete", "table", "inet", (char *)table, NULL },
+                        NULL, err);
         return r;
 }
 
@@ -126,5 +128,27 @@ int lodge_net_ip_forward_enable(struct lodge_error **err)
 
         if (fd < 0 || write_all(fd, "1\n", 2) < 0)
                 return lodge_error_set(err, errno ? errno : EIO, "enable IPv4 forwarding");
+        return 0;
+}
+
+int lodge_net_nft_probe(char **ret_version, struct lodge_error **err)
+{
+        const char *nft = nft_path();
+        cleanup_free char *out = NULL;
+        char *nl;
+        int r;
+
+        r = nft_run((char *[]){ (char *)nft, "--version", NULL }, &out, err);
+        if (r < 0)
+                return r;
+        /* The kernel's side: nf_tables there, and ours to ask (CAP_NET_ADMIN). */
+        r = nft_run((char *[]){ (char *)nft, "list", "tables", NULL }, NULL, err);
+        if (r < 0)
+                return r;
+        if (out && (nl = strchr(out, '\n')))
+                *nl = '\0';
+        *ret_version = TAKE_PTR(out);
+        if (!*ret_version && !(*ret_version = strdup("")))
+                return lodge_error_set(err, ENOMEM, "nft");
         return 0;
 }

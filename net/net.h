@@ -171,7 +171,7 @@ struct lodge_net_network {
         bool has_ipv6;
         struct ip_prefix ipv6;
         bool nat;
-        bool dhcp;
+        bool dhcp; /* dnsmasq: DHCP and DNS (IPv4), router advertisements (IPv6) */
 };
 
 /* The definition file's text ("version=1", "ipv4=ADDR/PREFIX|none",
@@ -190,11 +190,18 @@ void lodge_net_prefix_to_string(bool has, const struct ip_prefix *p, char ret[st
 int lodge_net_network_up(struct lodge_net *n, const struct lodge_net_network *nw,
                          struct lodge_error **err);
 
-/* dnsmasq for nw, its files in directory dir (absolute), unless it runs
- * already. -ENOENT when dnsmasq isn't installed, -EIO when it fails (its
- * message in err). The binary is $LODGE_DNSMASQ or /usr/sbin/dnsmasq. */
-int lodge_net_dnsmasq_start(const struct lodge_net_network *nw, const char *dir,
+/* dnsmasq for nw, unless it runs already: DHCP and DNS on its IPv4 subnet,
+ * router advertisements (SLAAC) and DNS on its IPv6 one. Its files are in
+ * directory dir (absolute), but for its lease file, leases (absolute: kept
+ * where it outlives a reboot). -ENOENT when dnsmasq isn't installed, -EIO
+ * when it fails (its message in err). The binary is $LODGE_DNSMASQ or
+ * /usr/sbin/dnsmasq. */
+int lodge_net_dnsmasq_start(const struct lodge_net_network *nw, const char *dir, const char *leases,
                             struct lodge_error **err);
+
+/* Is dnsmasq there and runnable ("dnsmasq --version")? Its version line in
+ * *ret_version (owned by the caller). -ENOENT when it isn't installed. */
+int lodge_net_dnsmasq_probe(char **ret_version, struct lodge_error **err);
 
 /* The pid of the dnsmasq of dir, or -ESRCH. */
 int lodge_net_dnsmasq_pid(const char *dir);
@@ -210,16 +217,21 @@ int lodge_net_dnsmasq_host_set(const char *dir, const char *guest, const uint8_t
 void lodge_net_dnsmasq_host_remove(const char *dir, const char *guest);
 
 /* The nftables script that gives network nw its chains in table "inet
- * lodge" (add: masquerading of its subnet to elsewhere, forwarding to and
+ * TABLE" (add: masquerading of its subnet to elsewhere, forwarding to and
  * from its bridge) or removes them (!add). Owned by the caller. */
-int lodge_net_nat_script(const struct lodge_net_network *nw, bool add, char **ret,
-                         struct lodge_error **err);
+int lodge_net_nat_script(const struct lodge_net_network *nw, const char *table, bool add,
+                         char **ret, struct lodge_error **err);
 
 /* Apply it with nft ($LODGE_NFT or /usr/sbin/nft), the script written to
  * dirfd (path dir) for it; removing the last network's chains removes the
- * table. */
-int lodge_net_nat_set(const struct lodge_net_network *nw, bool on, int dirfd, const char *dir,
-                      struct lodge_error **err);
+ * table. The caller keeps others from changing the table meanwhile. */
+int lodge_net_nat_set(const struct lodge_net_network *nw, const char *table, bool on, int dirfd,
+                      const char *dir, struct lodge_error **err);
+
+/* Is nft there, and can it talk to the kernel's nf_tables ("nft list
+ * tables": needs CAP_NET_ADMIN)? Its version line in *ret_version (owned by
+ * the caller). -ENOENT when it isn't installed, -EIO when it fails. */
+int lodge_net_nft_probe(char **ret_version, struct lodge_error **err);
 
 /* net.ipv4.ip_forward = 1 (asked for by a network with NAT). */
 int lodge_net_ip_forward_enable(struct lodge_error **err);

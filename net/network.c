@@ -84,9 +84,8 @@ int lodge_net_network_parse(const char *name, const char *text, struct lodge_net
         }
         if (!version)
                 return lodge_error_set(err, EINVAL, "network '%s': no version", name);
-        if (nw.dhcp && !nw.has_ipv4)
-                return lodge_error_set(err, EINVAL, "network '%s': DHCP needs an IPv4 subnet",
-                                       name);
+        if (nw.dhcp && !nw.has_ipv4 && !nw.has_ipv6)
+                return lodge_error_set(err, EINVAL, "network '%s': DHCP needs a subnet", name);
         *ret = nw;
         return 0;
 }

@@ -118,11 +118,12 @@ int btrfs_subvol_exclusive(int fd, uint64_t *ret)
 
         if (ioctl(fd, BTRFS_IOC_FS_INFO, &fs) < 0 || ioctl(fd, BTRFS_IOC_INO_LOOKUP, &ino) < 0)
                 return -errno;
-        snprintf(path, sizeof(path),
-                 "/sys/fs/btrfs/%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x"
-                 "/qgroups/0_%llu/exclusive",
-                 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
-                 u[13], u[14], u[15], (unsigned long long)ino.treeid);
+        snprintf(
+                path, sizeof(path),
+                "/sys/fs/btrfs/%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x"
+                "/qgroups/0_%llu/exclusive",
+                u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
+                u[13], u[14], u[15], (unsigned long long)ino.treeid);
         f = open(path, O_RDONLY | O_CLOEXEC);
         if (f < 0)
                 return -EOPNOTSUPP; /* quotas are off */
@@ -135,19 +136,18 @@ int btrfs_subvol_exclusive(int fd, uint64_t *ret)
 static int btrfs_create(int cdirfd, int layerfd, struct lodge_error **err)
 {
         if (!lodge_storage_is_btrfs(cdirfd))
-                return lodge_error_set(err, EOPNOTSUPP,
-                                       "the container directory is not on btrfs");
+                return lodge_error_set(err, EOPNOTSUPP, "the container directory is not on btrfs");
         if (layerfd >= 0)
                 return btrfs_subvol_snapshot(layerfd, cdirfd, "rootfs", false, err);
         return btrfs_subvol_create(cdirfd, "rootfs", err);
 }
 
 static int btrfs_open_tree(int cdirfd, int layerfd, const struct lodge_storage_idmap *idmap,
-                         struct lodge_error **err)
+                           enum lodge_storage_view view, struct lodge_error **err)
 {
         (void)layerfd;
-        return lodge_storage_tree_clone(cdirfd, "rootfs", idmap ? idmap->userns_fd : -EBADF, false,
-                                  err);
+        return lodge_storage_tree_clone(cdirfd, "rootfs", idmap ? idmap->userns_fd : -EBADF,
+                                        view == LODGE_VIEW_READ, err);
 }
 
 static int btrfs_clone(int srcfd, int dstfd, bool cow_only, bool read_only,
@@ -173,7 +173,8 @@ static int btrfs_set_disk_limit(int cdirfd, uint64_t bytes, struct lodge_error *
 {
         struct btrfs_ioctl_qgroup_limit_args a = {
                 .qgroupid = 0, /* the subvolume of the fd */
-                .lim = { .flags = BTRFS_QGROUP_LIMIT_MAX_RFER, .max_rfer = bytes ? bytes : (__u64)-1 },
+                .lim = { .flags = BTRFS_QGROUP_LIMIT_MAX_RFER,
+                         .max_rfer = bytes ? bytes : (__u64)-1 },
         };
         cleanup_close int fd = open_dir_at(cdirfd, "rootfs");
 
@@ -193,6 +194,7 @@ const struct lodge_storage_ops storage_btrfs_ops = {
         .fill_dir = "rootfs",
         .create = btrfs_create,
         .open_tree = btrfs_open_tree,
+        .sync = storage_syncfs,
         .clone = btrfs_clone,
         .destroy = btrfs_destroy,
         .set_disk_limit = btrfs_set_disk_limit,

@@ -20,15 +20,14 @@ static int dir_create(int cdirfd, int layerfd, struct lodge_error **err)
 }
 
 static int dir_open_tree(int cdirfd, int layerfd, const struct lodge_storage_idmap *idmap,
-                         struct lodge_error **err)
+                         enum lodge_storage_view view, struct lodge_error **err)
 {
         (void)layerfd;
-        return lodge_storage_tree_clone(cdirfd, "rootfs", idmap ? idmap->userns_fd : -EBADF, false,
-                                  err);
+        return lodge_storage_tree_clone(cdirfd, "rootfs", idmap ? idmap->userns_fd : -EBADF,
+                                        view == LODGE_VIEW_READ, err);
 }
 
-static int dir_clone(int srcfd, int dstfd, bool cow_only, bool read_only,
-                     struct lodge_error **err)
+static int dir_clone(int srcfd, int dstfd, bool cow_only, bool read_only, struct lodge_error **err)
 {
         cleanup_close int rootfd = open_dir_at(srcfd, "rootfs");
 
@@ -48,6 +47,7 @@ const struct lodge_storage_ops storage_dir_ops = {
         .fill_dir = "rootfs",
         .create = dir_create,
         .open_tree = dir_open_tree,
+        .sync = storage_syncfs,
         .clone = dir_clone,
         .destroy = dir_destroy,
 };

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/mount.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -27,47 +28,65 @@ static int overlay_create(int cdirfd, int layerfd, struct lodge_error **err)
                 { "overlay", 0700 },
                 { "overlay/upper", 0755 },
                 { "overlay/work", 0700 },
-                { "rootfs", 0755 },        /* where the guest's mount goes */
-                { "overlay/lower", 0755 }, /* only without a layer */
+                { "rootfs", 0755 }, /* where the guest's mount goes */
         };
+        struct stat st;
 
-        for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-                if (i == 4 && layerfd >= 0)
-                        break;
+        for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
                 if (mkdirat(cdirfd, dirs[i].path, dirs[i].mode) < 0)
                         return lodge_error_set(err, errno, "create directory '%s'", dirs[i].path);
+        /* No layer: an empty one of its own below what the template writes. */
+        if (layerfd < 0) {
+                if (mkdirat(cdirfd, "overlay/lower", 0755) < 0)
+                        return lodge_error_set(err, errno, "create directory 'overlay/lower'");
+                return 0;
         }
         /* The merged root takes the upper's owner and mode: those of the layer's root. */
-        if (layerfd >= 0) {
-                struct stat st;
-
-                if (fstat(layerfd, &st) < 0 ||
-                    fchownat(cdirfd, "overlay/upper", st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) <
-                            0 ||
-                    fchmodat(cdirfd, "overlay/upper", st.st_mode & 07777, 0) < 0)
-                        return lodge_error_set(err, errno, "set up 'overlay/upper'");
-        }
+        if (fstat(layerfd, &st) < 0 ||
+            fchownat(cdirfd, "overlay/upper", st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+            fchmodat(cdirfd, "overlay/upper", st.st_mode & 07777, 0) < 0)
+                return lodge_error_set(err, errno, "set up 'overlay/upper'");
         return 0;
 }
 
-static int set_layer(int fs, const char *key, int fd, struct lodge_error **err)
+/* Layers from descriptors (Linux 6.13), else their paths through /proc. */
+static int set_layers(int fs, const int *lower, size_t n_lower, int upper, int work,
+                      struct lodge_error **err)
 {
-        char path[64];
+        char paths[2][64], lowers[160] = "";
+        bool by_fd = true;
 
-        if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_FD, key, NULL, fd) == 0)
+        for (size_t i = 0; i < n_lower && by_fd; i++)
+                if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_FD, "lowerdir+", NULL, lower[i]) < 0) {
+                        if (errno != EINVAL || i > 0)
+                                return lodge_error_set(err, errno, "overlayfs: set a lower layer");
+                        by_fd = false;
+                }
+        if (by_fd && upper >= 0 &&
+            (syscall(SYS_fsconfig, fs, FSCONFIG_SET_FD, "upperdir", NULL, upper) < 0 ||
+             syscall(SYS_fsconfig, fs, FSCONFIG_SET_FD, "workdir", NULL, work) < 0))
+                return lodge_error_set(err, errno, "overlayfs: set the upper layer");
+        if (by_fd)
                 return 0;
-        /* Before Linux 6.13 layers are paths only: the descriptor's, through /proc. */
-        if (errno != EINVAL)
-                return lodge_error_set(err, errno, "overlayfs: set %s", key);
-        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-        if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING,
-                    strcmp(key, "lowerdir+") == 0 ? "lowerdir" : key, path, 0) < 0)
-                return lodge_error_set(err, errno, "overlayfs: set %s", key);
+        for (size_t i = 0; i < n_lower; i++)
+                snprintf(lowers + strlen(lowers), sizeof(lowers) - strlen(lowers),
+                         "%s/proc/self/fd/%d", i ? ":" : "", lower[i]);
+        snprintf(paths[0], sizeof(paths[0]), "/proc/self/fd/%d", upper);
+        snprintf(paths[1], sizeof(paths[1]), "/proc/self/fd/%d", work);
+        if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "lowerdir", lowers, 0) < 0 ||
+            (upper >= 0 &&
+             (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "upperdir", paths[0], 0) < 0 ||
+              syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "workdir", paths[1], 0) < 0)))
+                return lodge_error_set(err, errno, "overlayfs: set the layers");
         return 0;
 }
 
+/* GUEST: the layer below, the guest's upper layer above. SCRATCH: the same,
+ * "volatile" (no sync of the upper filesystem at every fsync and at the end:
+ * ->sync does what is needed). READ: the upper as one more lower layer, no
+ * work directory, nothing written: safe beside a running guest's mount. */
 static int overlay_open_tree(int cdirfd, int layerfd, const struct lodge_storage_idmap *idmap,
-                             struct lodge_error **err)
+                             enum lodge_storage_view view, struct lodge_error **err)
 {
         cleanup_close int lower = -EBADF, own = -EBADF, upper = -EBADF, work = -EBADF;
         cleanup_close int fs = -EBADF;
@@ -81,13 +100,17 @@ static int overlay_open_tree(int cdirfd, int layerfd, const struct lodge_storage
                 lower = lodge_storage_tree_clone(cdirfd, "overlay/lower", userns, true, err);
         if (lower < 0)
                 return lower;
-        if (idmap && writer < 0)
+        if (idmap && writer < 0 && view != LODGE_VIEW_READ)
                 return lodge_error_set(err, EINVAL, "overlayfs: no writer namespace to idmap with");
         /* upper and work must be on one mount */
-        own = writer >= 0 ? lodge_storage_tree_clone(cdirfd, "overlay", writer, false, err)
-                          : open_dir_at(cdirfd, "overlay");
+        if (view == LODGE_VIEW_READ)
+                own = lodge_storage_tree_clone(cdirfd, "overlay", userns, true, err);
+        else if (writer >= 0)
+                own = lodge_storage_tree_clone(cdirfd, "overlay", writer, false, err);
+        else if ((own = open_dir_at(cdirfd, "overlay")) < 0)
+                return lodge_error_set(err, -own, "open 'overlay'");
         if (own < 0)
-                return writer >= 0 ? own : lodge_error_set(err, -own, "open 'overlay'");
+                return own;
         upper = openat(own, "upper", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         work = openat(own, "work", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (upper < 0 || work < 0)
@@ -96,19 +119,39 @@ static int overlay_open_tree(int cdirfd, int layerfd, const struct lodge_storage
         fs = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
         if (fs < 0)
                 return lodge_error_set(err, errno, "overlayfs: open a new mount");
-        r = set_layer(fs, "lowerdir+", lower, err);
-        if (r >= 0)
-                r = set_layer(fs, "upperdir", upper, err);
-        if (r >= 0)
-                r = set_layer(fs, "workdir", work, err);
+        if (view == LODGE_VIEW_READ)
+                r = set_layers(fs, (int[]){ upper, lower }, 2, -EBADF, -EBADF, err);
+        else
+                r = set_layers(fs, &lower, 1, upper, work, err);
         if (r < 0)
                 return r;
+        if (view == LODGE_VIEW_SCRATCH &&
+            syscall(SYS_fsconfig, fs, FSCONFIG_SET_FLAG, "volatile", NULL, 0) < 0)
+                return lodge_error_set(err, errno, "overlayfs: set volatile");
         if (syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
                 return lodge_error_set(err, errno, "overlayfs: create the mount (see dmesg)");
-        m = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, 0);
+        m = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC,
+                         view == LODGE_VIEW_READ ? MOUNT_ATTR_RDONLY : 0);
         if (m < 0)
                 return lodge_error_set(err, errno, "overlayfs: mount");
         return m;
+}
+
+/* A fresh work directory (a volatile mount leaves a mark there that makes the
+ * next mount fail), then every file lodge or the guest wrote. */
+static int overlay_sync(int dirfd, struct lodge_error **err)
+{
+        cleanup_close int ov = open_dir_at(dirfd, "overlay");
+        int r;
+
+        if (ov < 0)
+                return lodge_error_set(err, -ov, "open 'overlay'");
+        r = rm_rf_at(ov, "work", err);
+        if (r < 0)
+                return r;
+        if (mkdirat(ov, "work", 0700) < 0)
+                return lodge_error_set(err, errno, "create directory 'overlay/work'");
+        return storage_sync_tree(dirfd, "overlay", err);
 }
 
 static int overlay_clone(int srcfd, int dstfd, bool cow_only, bool read_only,
@@ -157,6 +200,7 @@ const struct lodge_storage_ops storage_overlay_ops = {
         .merged = true,
         .create = overlay_create,
         .open_tree = overlay_open_tree,
+        .sync = overlay_sync,
         .clone = overlay_clone,
         .destroy = overlay_destroy,
 };

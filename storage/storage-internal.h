@@ -7,6 +7,14 @@ extern const struct lodge_storage_ops storage_dir_ops;
 extern const struct lodge_storage_ops storage_overlay_ops;
 extern const struct lodge_storage_ops storage_btrfs_ops;
 
+/* The sync of dir and btrfs: the whole filesystem (what lodge wrote there is a
+ * whole tree, or a snapshot and a few files). */
+int storage_syncfs(int dirfd, struct lodge_error **err);
+
+/* Make everything below dirfd/name durable, and dirfd/name in dirfd (overlay:
+ * an upper layer holds only what the guest or lodge wrote). */
+int storage_sync_tree(int dirfd, const char *name, struct lodge_error **err);
+
 /* Copy the tree at srcfd into the empty directory dstfd (copy.c). */
 int storage_copy_tree(int srcfd, int dstfd, bool cow_only, struct lodge_error **err);
 
@@ -24,4 +32,3 @@ int btrfs_subvol_set_read_only(int fd, bool ro, struct lodge_error **err);
 bool btrfs_is_subvol(int fd);
 /* The bytes only this subvolume holds: -EOPNOTSUPP without btrfs quotas. */
 int btrfs_subvol_exclusive(int fd, uint64_t *ret);
-

@@ -27,6 +27,14 @@ struct lodge_storage_idmap {
         int writer_userns_fd;
 };
 
+/* What a mount of a guest's rootfs is for. */
+enum lodge_storage_view {
+        LODGE_VIEW_GUEST,   /* the guest's own: writable, synced as any filesystem */
+        LODGE_VIEW_READ,    /* lodge looking in: read-only */
+        LODGE_VIEW_SCRATCH, /* lodge writing a few files (create, copy): not synced by the
+                             * mount; ->sync makes them durable once it is closed */
+};
+
 struct lodge_storage_ops {
         const char *name;
         /* Where a template writes when there is no layer: relative to the container dir. */
@@ -40,12 +48,14 @@ struct lodge_storage_ops {
          * layer is that of create (-EBADF: none). With an idmap the tree (or its layers)
          * is idmapped, so that ids 0..65535 on disk appear as the guest's. */
         int (*open_tree)(int cdirfd, int layerfd, const struct lodge_storage_idmap *idmap,
-                         struct lodge_error **err);
+                         enum lodge_storage_view view, struct lodge_error **err);
+        /* Make what lodge wrote in dirfd (a container or snapshot dir) durable; no mount
+         * of it may be open but a guest's. */
+        int (*sync)(int dirfd, struct lodge_error **err);
         /* Copy the data of src into the empty dst (a container dir or a snapshot dir);
          * cow_only refuses a full copy (copy --snapshot). read_only makes the copy read-only
          * where the backend can (btrfs snapshots). */
-        int (*clone)(int srcfd, int dstfd, bool cow_only, bool read_only,
-                     struct lodge_error **err);
+        int (*clone)(int srcfd, int dstfd, bool cow_only, bool read_only, struct lodge_error **err);
         /* Remove the backend's data in dirfd (the caller removes the rest). */
         int (*destroy)(int dirfd, struct lodge_error **err);
         /* Limit the bytes the rootfs refers to (0: no limit); NULL where it can't be. */

@@ -17,6 +17,7 @@
 
 #include "core/base/cleanup.h"
 #include "core/base/fileio.h"
+#include "core/base/host-conf.h"
 #include "core/base/interrupt.h"
 #include "core/base/strv.h"
 #include "templates/templates-internal.h"
@@ -27,7 +28,6 @@
 #define SIG_MAX (64ULL << 10)
 #define FILE_MAX (16ULL << 30) /* when the index gives no size */
 #define DEFAULT_TTL ((int64_t)24 * 3600)
-#define CONF_MAX (1U << 20)
 
 /* The settings of a request after lodge.conf and the defaults. */
 struct image_plan {
@@ -47,58 +47,21 @@ static void image_plan_done(struct image_plan *pl)
         free(pl->conf_ca);
 }
 
-/* image.server, image.keyring and image.ca from lodge.conf ("key = value",
- * '#' comments); the other keys there are not ours. A missing file is fine. */
+/* image.server, image.keyring and image.ca from lodge.conf (core/base/host-conf.h,
+ * which checks the whole file). A missing file is fine. */
 static int conf_read(const char *path, struct image_plan *pl, struct lodge_error **err)
 {
-        cleanup_free char *text = NULL;
-        char *save = NULL;
-        unsigned lineno = 0;
+        struct host_conf c;
         int r;
 
-        if (!path)
-                return 0;
-        r = read_file_at(AT_FDCWD, path, CONF_MAX, &text, NULL, NULL);
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0)
-                return lodge_error_set(err, -r, "read '%s'", path);
-        for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-                char *eq, *k, *v, *end;
-                char **slot = NULL;
-
-                lineno++;
-                k = line + strspn(line, " \t");
-                if (*k == '#' || *k == '\0')
-                        continue;
-                eq = strchr(k, '=');
-                if (!eq)
-                        continue; /* another module's business to complain */
-                v = eq + 1 + strspn(eq + 1, " \t");
-                for (end = eq; end > k && (end[-1] == ' ' || end[-1] == '\t'); end--)
-                        ;
-                *end = '\0';
-                for (end = v + strlen(v);
-                     end > v && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'); end--)
-                        ;
-                *end = '\0';
-                if (strcmp(k, "image.server") == 0)
-                        slot = &pl->conf_server;
-                else if (strcmp(k, "image.keyring") == 0)
-                        slot = &pl->conf_keyring;
-                else if (strcmp(k, "image.ca") == 0)
-                        slot = &pl->conf_ca;
-                else
-                        continue;
-                if (!*v)
-                        return lodge_error_set(err, EINVAL, "'%s' line %u: '%s' is empty", path,
-                                               lineno, k);
-                free(*slot);
-                *slot = strdup(v);
-                if (!*slot)
-                        return lodge_error_set(err, ENOMEM, "read '%s'", path);
+        r = host_conf_read(path, &c, err);
+        if (r >= 0) {
+                pl->conf_server = TAKE_PTR(c.image_server);
+                pl->conf_keyring = TAKE_PTR(c.image_keyring);
+                pl->conf_ca = TAKE_PTR(c.image_ca);
         }
-        return 0;
+        host_conf_done(&c);
+        return r;
 }
 
 static int plan_request(const char *conf_path, const struct image_request *rq,

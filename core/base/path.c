@@ -228,7 +228,9 @@ DIR *opendir_fd(int dirfd)
 
                 close(fd);
                 errno = e;
+                return NULL;
         }
+        rewinddir(d); /* the duplicate shares its offset with dirfd */
         return d;
 }
 

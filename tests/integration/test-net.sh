@@ -1,14 +1,17 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Networking: lodge's managed networks (bridge, dnsmasq, NAT chains), guests on them over veth
-# pairs (busybox, and systemd Debian guests) with DHCP leases and static addresses, names
-# resolved by dnsmasq, traffic limits, and
-# that everything goes again: no veth, ifb, bridge, qdisc, dnsmasq, lease file or nft chain
-# left. Faults: a foreign bridge, a host-side name taken, dnsmasq missing, a duplicate
-# address, a guest killed holding a lease.
+# Networking: lodge's managed networks (bridge, dnsmasq, NAT chains; IPv4, dual-stack and
+# IPv6-only), guests on them over veth pairs (busybox, and systemd Debian guests) with DHCP
+# leases and static addresses, names resolved by dnsmasq, traffic limits measured between two
+# guests, the default network named by lodge.conf, two lodge roots side by side, leases kept
+# across a simulated host reboot, and that everything goes again: no veth, ifb, bridge, qdisc,
+# dnsmasq, lease file or nft chain left. Faults: a foreign bridge, a host-side name taken,
+# dnsmasq missing or failing, a bad lodge.conf, a duplicate address, a guest killed holding a
+# lease.
 #
-# Traffic stays between the host and guests on this test's own bridge (its own name and an
-# unused 10.X.Y.0/24): nothing is sent anywhere else, and no guest traffic is NATed out.
+# Traffic stays between the host and guests on this test's own bridges (their own names and
+# unused 10.X.Y.0/24 and fd4X: subnets): nothing is sent anywhere else, and no guest traffic is
+# NATed out.
 . "$(dirname "$0")/lib.sh"
 
 for tool in dnsmasq nft iperf3 ip tc python3; do
@@ -24,10 +27,8 @@ chmod 0711 "$TEST_DIR"
 
 # This run's own bridge names and a /24 no route of the host overlaps.
 NET=lt$$
-NETS=("$NET" "${NET}n" "${NET}d" "${NET}f" "${NET}x" "${NET}6")
-# The default network (net.N.link unset) of this run: its own name too.
-export LODGE_NETWORK_DEFAULT=${NET}x
-read -r SUB SUB2 < <(python3 - "$$" <<'EOF'
+NETS=("$NET" "${NET}n" "${NET}d" "${NET}f" "${NET}x" "${NET}6" "${NET}v")
+read -r SUB SUB2 SUB3 < <(python3 - "$$" <<'EOF'
 import ipaddress, subprocess, sys
 pid = int(sys.argv[1])
 routes = subprocess.run(["ip", "-4", "route", "show", "table", "all"], capture_output=True,
@@ -51,12 +52,23 @@ for i in range(4000):
     c = ipaddress.ip_network("10.%d.%d.0/24" % (200 + (pid + i) % 50, (pid // 50 + i * 7) % 256))
     if not any(c.overlaps(u) for u in used) and c not in found:
         found.append(c)
-    if len(found) == 2:
+    if len(found) == 3:
         break
 print(" ".join(str(n.network_address).rsplit(".", 1)[0] for n in found))
 EOF
 )
-[ -n "$SUB2" ] || fail "no free 10.X.Y.0/24 for the test"
+[ -n "$SUB3" ] || fail "no free 10.X.Y.0/24 for the test"
+# The default network (net.N.link unset) of this run: its own name and subnet, from lodge.conf.
+printf '# the test'"'"'s\nnetwork.default = %s\nnetwork.default.ipv4 = %s.1/24\n' "${NET}x" "$SUB3" \
+        >"$LODGE_CONF"
+# A second lodge root on this host (its own state, run directory and lodge.conf): see "two roots".
+ROOT2=(env LODGE_ROOT="$TEST_DIR/root2" LODGE_RUNDIR="$TEST_DIR/run2" LODGE_CONF="$TEST_DIR/root2.conf")
+TAG2=$(python3 -c '
+import sys
+h = 2166136261
+for b in sys.argv[1].encode():
+    h = ((h ^ b) * 16777619) & 0xffffffff
+print("%08x" % h)' "$TEST_DIR/root2")
 GW=$SUB.1
 IP_FORWARD=$(cat /proc/sys/net/ipv4/ip_forward)
 IPERF_PID=
@@ -80,24 +92,32 @@ net_cleanup() {
         for c in "$LODGE_ROOT"/containers/*/; do
                 [ -d "$c" ] && "$LODGE_BIN" destroy -f "$(basename "$c")" >/dev/null 2>&1
         done
+        for c in "$TEST_DIR"/root2/containers/*/; do
+                [ -d "$c" ] && "${ROOT2[@]}" "$LODGE_BIN" destroy -f "$(basename "$c")" >/dev/null 2>&1
+        done
         for n in "${NETS[@]}"; do
                 "$LODGE_BIN" network delete "$n" >/dev/null 2>&1
         done
+        for n in "${NET}m" "lodgebr$TAG2"; do
+                "${ROOT2[@]}" "$LODGE_BIN" network delete "$n" >/dev/null 2>&1
+        done
         # What a failed lodge may have left of this run's networks, and only that.
-        for f in "$LODGE_RUNDIR"/.networks/*/dnsmasq.pid; do
+        for f in "$LODGE_RUNDIR"/.networks/*/dnsmasq.pid "$TEST_DIR"/run2/.networks/*/dnsmasq.pid; do
                 [ -f "$f" ] || continue
                 pid=$(cat "$f")
                 grep -qF -- "--pid-file=$f" "/proc/$pid/cmdline" 2>/dev/null && kill "$pid"
         done
-        for n in "${NETS[@]}"; do
+        for n in "${NETS[@]}" "${NET}m" "lodgebr$TAG2"; do
                 ip link del "$n" 2>/dev/null
-                nft delete chain inet lodge "nat-$n" 2>/dev/null
-                nft delete chain inet lodge "fwd-$n" 2>/dev/null
         done
-        for n in bb1 bb2 bs bd bc bm deb1 deb2 bdef s6 a6; do
+        # This run's roots' tables only (lodge-TAG: they aren't the default root).
+        nft delete table inet "lodge-$LODGE_TAG" 2>/dev/null
+        nft delete table inet "lodge-$TAG2" 2>/dev/null
+        for n in bb1 bb2 bs bd bc bm deb1 deb2 bdef s6 a6 v6s v6a; do
                 ip link del "$(host_end "$n")" 2>/dev/null
                 ip link del "li$(host_end "$n" | cut -c3-)" 2>/dev/null
         done
+        ip link del "$(LODGE_TAG=$TAG2 host_end r2)" 2>/dev/null
         echo "$IP_FORWARD" >/proc/sys/net/ipv4/ip_forward
         (exit "$rc")
         cleanup
@@ -151,6 +171,23 @@ ip link show "${NET}d" >/dev/null 2>&1 && fail "a failed create left bridge ${NE
 [ -e "$LODGE_RUNDIR/.networks/${NET}d" ] && fail "a failed create left its run directory"
 ok "network faults: duplicate, bad name or subnet, a foreign bridge, dnsmasq missing"
 
+# --- check: what lodge's networks need, asked, not looked for
+check_state() { # LAYER: its state in lodge check's JSON (in $TEST_DIR/out)
+        python3 -c 'import json,sys; print({i["layer"]: i["state"] for i in json.load(open(sys.argv[1]))}[sys.argv[2]])' \
+                "$TEST_DIR/out" "$1"
+}
+expect 0 '' -- lodge check --format json
+[ "$(check_state dnsmasq)" = ok ] && [ "$(check_state nftables)" = ok ] ||
+        fail "check: dnsmasq and nft are here: $(cat "$TEST_DIR/out")"
+LODGE_DNSMASQ=/nonexistent/dnsmasq LODGE_NFT=/nonexistent/nft expect 0 '' -- lodge check --format json
+[ "$(check_state dnsmasq)" = warn ] && [ "$(check_state nftables)" = warn ] ||
+        fail "check: dnsmasq and nft missing: $(cat "$TEST_DIR/out")"
+grep -q "'/nonexistent/dnsmasq' is not installed" "$TEST_DIR/out" || fail "check doesn't say why"
+expect 0 '' -- setpriv --reuid=65534 --regid=65534 --clear-groups "$LODGE_BIN" check
+grep -Eq '^nftables +warn +nft failed .*not permitted' "$TEST_DIR/out" ||
+        fail "check: nft without CAP_NET_ADMIN: $(cat "$TEST_DIR/out")"
+ok "check: dnsmasq and nftables there and usable, or why not"
+
 # --- guests: two on DHCP, one static
 for g in bb1 bb2; do
         lodge create "$g" -t local -c net.0.type=veth -c "net.0.link=$NET" -c net.0.ipv4=dhcp \
@@ -176,7 +213,7 @@ wait_for 30 has_addr bb1 || fail "bb1 got no lease: $(in_guest bb1 cat /run/udhc
 wait_for 30 has_addr bb2 || fail "bb2 got no lease: $(in_guest bb2 cat /run/udhcpc.eth0.log)"
 a1=$(addr_of bb1) a2=$(addr_of bb2)
 [[ $a1 == "$SUB".* && $a2 == "$SUB".* && $a1 != "$a2" ]] || fail "leases '$a1' '$a2'"
-grep -q "$a1 .*bb1" "$LODGE_RUNDIR/.networks/$NET/dnsmasq.leases" || fail "bb1's lease isn't in the lease file"
+grep -q "$a1 .*bb1" "$LODGE_ROOT/networks/.leases/$NET" || fail "bb1's lease isn't in the lease file"
 ok "two guests get DHCP leases from the network's dnsmasq, the static one its address and route"
 
 in_guest bb1 ping -c1 -W2 "$GW" >/dev/null || fail "bb1 can't ping the gateway"
@@ -261,7 +298,15 @@ printf 'version=1\nipv4=%s/24\nipv6=none\nnat=off\ndhcp=on\n' "$GW" >"$LODGE_ROO
 LODGE_DNSMASQ=/nonexistent/dnsmasq expect 1 'dnsmasq.*not installed' -- lodge start bc
 stopped bc
 ip link show "$(host_end bc)" >/dev/null 2>&1 && fail "a failed start left bc's veth"
-ok "dnsmasq missing at a guest's start: a clear error, the guest not started"
+# A dnsmasq that fails to start (as one that can't bind its port would).
+printf '#!/bin/sh\necho "dnsmasq: failed to create listening socket for %s: Address in use" >&2\nexit 2\n' \
+        "$GW" >"$TEST_DIR/bad-dnsmasq"
+chmod 0755 "$TEST_DIR/bad-dnsmasq"
+LODGE_DNSMASQ=$TEST_DIR/bad-dnsmasq expect 1 \
+        "dnsmasq for '$NET' failed \\(exit 2\\): dnsmasq: failed to create listening socket" -- lodge start bc
+stopped bc
+ip link show "$(host_end bc)" >/dev/null 2>&1 && fail "a failed start left bc's veth"
+ok "dnsmasq missing or failing at a guest's start: a clear error, the guest not started"
 
 # ... and with dnsmasq there, the guest's start brings the network up (as after a reboot).
 ip link del "$NET" 2>/dev/null || true
@@ -278,15 +323,22 @@ wait_for 30 has_addr bb1 || fail "bb1 got no lease after it was killed"
 [ "$(addr_of bb1)" = "$a1" ] || fail "bb1 killed holding a lease got $(addr_of bb1), not $a1"
 ok "a guest's start brings its network up; a guest killed holding a lease gets it again"
 
-# --- traffic limits, live, measured with iperf3 between bb1 and the host on the test bridge
-iperf() { # DIRECTION (up: guest to host, down: host to guest): Mbit/s
-        local rev=
-        [ "$1" = down ] && rev=-R
-        iperf3 -s -B "$GW" -1 >/dev/null 2>&1 &
+# --- traffic limits, live, measured between two guests on the test bridge: iperf3 (the host's
+# binary) runs in each guest's network namespace, so the traffic goes bb1's veth -> the bridge ->
+# bb2's veth and back, shaped on bb1's host end only. 6 s per run, the first second (the bucket's
+# burst, TCP's slow start) left out: long enough to be steady under ASan and a loaded machine.
+expect 0 '' -- lodge start bb2
+wait_for 30 has_addr bb2 || fail "bb2 got no lease"
+iperf() { # DIRECTION (out: bb1 to bb2, in: bb2 to bb1): Mbit/s, as the receiver counts them
+        local rev= a2
+        [ "$1" = in ] && rev=-R
+        a2=$(addr_of bb2)
+        nsenter -t "$(guest_pid bb2)" -n iperf3 -s -B "$a2" -1 >/dev/null 2>&1 &
         IPERF_PID=$!
-        sleep 0.5
-        nsenter -t "$(guest_pid bb1)" -n iperf3 -c "$GW" -t 3 $rev -J |
-                python3 -c 'import json,sys; print(int(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e6))'
+        wait_for 10 sh -c "nsenter -t $(guest_pid bb2) -n ss -ltn | grep -q ':5201 '" ||
+                fail "iperf3 doesn't listen in bb2"
+        nsenter -t "$(guest_pid bb1)" -n iperf3 -c "$a2" -t 6 -O 1 $rev -J |
+                python3 -c 'import json,sys; print(round(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e6))'
         wait "$IPERF_PID" 2>/dev/null || true
         IPERF_PID=
 }
@@ -294,17 +346,19 @@ within() { (($2 * 75 / 100 <= $1 && $1 <= $2 * 125 / 100)); }
 expect 0 '' -- lodge config bb1 set net.0.limit.egress 10mbit
 expect 0 '' -- lodge config bb1 set net.0.limit.ingress 20mbit
 tc qdisc show dev "$(host_end bb1)" | has 'tbf' || fail "no tbf on bb1's host end"
-up=$(iperf up) down=$(iperf down)
-echo "# limits 10mbit up, 20mbit down: measured $up, $down Mbit/s"
-within "$up" 10 || fail "egress limited to 10mbit ran at $up Mbit/s"
-within "$down" 20 || fail "ingress limited to 20mbit ran at $down Mbit/s"
+tc qdisc show dev "$(host_end bb2)" | has 'tbf' && fail "bb2's host end is shaped too"
+out=$(iperf out) in=$(iperf in)
+echo "# bb1 limited to 10mbit out, 20mbit in: measured bb1->bb2 $out, bb2->bb1 $in Mbit/s"
+within "$out" 10 || fail "bb1's egress limited to 10mbit ran at $out Mbit/s to bb2"
+within "$in" 20 || fail "bb1's ingress limited to 20mbit ran at $in Mbit/s from bb2"
 expect 0 '' -- lodge config bb1 unset net.0.limit.egress
 expect 0 '' -- lodge config bb1 unset net.0.limit.ingress
 tc qdisc show dev "$(host_end bb1)" | has -E 'tbf|ingress' && fail "limits left after unset"
-up=$(iperf up) down=$(iperf down)
-echo "# no limits: measured $up, $down Mbit/s"
-((up > 100 && down > 100)) || fail "without limits: $up, $down Mbit/s"
-ok "traffic limits within 25% both ways, set and removed live"
+out=$(iperf out) in=$(iperf in)
+echo "# no limits: measured bb1->bb2 $out, bb2->bb1 $in Mbit/s"
+((out > 100 && in > 100)) || fail "without limits: $out, $in Mbit/s"
+expect 0 '' -- lodge stop bb2
+ok "traffic limits between two guests within 25% both ways, set and removed live"
 
 # --- systemd guests (Debian: ifupdown and dhclient on eth0) on the same network
 DEB=$(fixture_debian)
@@ -349,17 +403,24 @@ ok "a static systemd guest reaches 'running': its ifupdown keeps the address lod
 # --- the default network: made on first use, with a free private /24
 lodge create bdef -t local -c net.0.type=veth -c net.0.ipv4=dhcp \
         -- --file "$BB" --meta "$(meta_of "$BB")" >/dev/null
+# lodge.conf names it; an unknown key there is an error naming the file, line and key.
+cp "$LODGE_CONF" "$TEST_DIR/lodge.conf.good"
+echo 'network.defualt = br0' >>"$LODGE_CONF"
+expect 1 "'$LODGE_CONF' line 4: unknown key 'network.defualt'" -- lodge start bdef
+stopped bdef
+ip link show "${NET}x" >/dev/null 2>&1 && fail "a bad lodge.conf made the default network"
+mv "$TEST_DIR/lodge.conf.good" "$LODGE_CONF"
 expect 0 '' -- lodge start bdef
 expect 0 '' -- lodge network show "${NET}x" --format json
 defnet=$(json_get '["ipv4"]' <"$TEST_DIR/out")
-[[ $defnet == 10.*.1/24 ]] || fail "default network: $(cat "$TEST_DIR/out")"
+[ "$defnet" = "$SUB3.1/24" ] || fail "default network: $(cat "$TEST_DIR/out")"
 ip -d link show "${NET}x" | has 'alias lodge-managed' || fail "no bridge ${NET}x"
 ip link show "$(host_end bdef)" | has "master ${NET}x" || fail "bdef isn't on ${NET}x"
 wait_for 30 has_addr bdef || fail "bdef got no lease on the default network"
 [[ $(addr_of bdef) == "${defnet%.1/24}".* ]] || fail "bdef has $(addr_of bdef), not in $defnet"
 expect 0 '' -- lodge stop bdef
 expect 0 '' -- lodge network delete "${NET}x"
-ok "a guest without net.0.link gets the default network, made on first use ($defnet)"
+ok "a guest without net.0.link gets the default network of lodge.conf, made on first use"
 
 # --- IPv6: static addresses with a default route, SLAAC from the network's router advertisements
 P6=fd42:$(printf %x $(($$ % 65536)))::
@@ -385,38 +446,112 @@ expect 0 '' -- lodge stop a6
 expect 0 '' -- lodge network delete "${NET}6"
 ok "IPv6: static address and route, SLAAC from the network's RAs"
 
+# --- an IPv6-only network: no IPv4 on the bridge, dnsmasq for router advertisements only
+V6=fd43:$(printf %x $(($$ % 65536)))::
+expect 0 '' -- lodge network create "${NET}v" --ipv4 none --ipv6 "${V6}1/64"
+expect 0 '' -- lodge network show "${NET}v" --format json
+[ "$(json_get '["ipv4"]' <"$TEST_DIR/out")" = None ] || fail "${NET}v has IPv4: $(cat "$TEST_DIR/out")"
+[ "$(json_get '["dhcp"]' <"$TEST_DIR/out")" = True ] || fail "${NET}v has no dnsmasq (RAs)"
+ip -4 addr show dev "${NET}v" | has inet && fail "the IPv6-only bridge has an IPv4 address"
+ip -6 addr show dev "${NET}v" | has "inet6 ${V6}1/64" || fail "no IPv6 gateway address on ${NET}v"
+lodge create v6s -t local -c net.0.type=veth -c "net.0.link=${NET}v" -c "net.0.ipv6=${V6}50/64" \
+        -- --file "$BB" --meta "$(meta_of "$BB")" >/dev/null
+lodge create v6a -t local -c net.0.type=veth -c "net.0.link=${NET}v" -c net.0.ipv6=auto \
+        -- --file "$BB" --meta "$(meta_of "$BB")" >/dev/null
+expect 0 '' -- lodge start v6s
+expect 0 '' -- lodge start v6a
+nsenter -t "$(guest_pid v6s)" -n ip -6 route | has "default via ${V6}1 dev eth0" || fail "v6s: no IPv6 route"
+slaac_v6a() {
+        nsenter -t "$(guest_pid v6a)" -n ip -6 addr show dev eth0 scope global |
+                grep "inet6 ${V6%::}:" | grep -vq tentative
+}
+wait_for 20 slaac_v6a || fail "v6a got no SLAAC address: $(nsenter -t "$(guest_pid v6a)" -n ip -6 addr)"
+wait_for 5 in_guest v6a ping -6 -c1 -W1 "${V6}50" || fail "v6a can't ping v6s over IPv6"
+in_guest v6s ping -6 -c1 -W2 "${V6}1" >/dev/null || fail "v6s can't ping the IPv6 gateway"
+expect 0 '' -- lodge stop v6s
+expect 0 '' -- lodge stop v6a
+expect 0 '' -- lodge network delete "${NET}v"
+ip link show "${NET}v" >/dev/null 2>&1 && fail "bridge ${NET}v is left"
+ok "an IPv6-only network: SLAAC and a static address, no IPv4 anywhere"
+
 # --- NAT: its own chains, no traffic through them
 expect 0 '' -- lodge network create "${NET}n" --ipv4 "$SUB2.1/24" --nat on --dhcp off
-nft list chain inet lodge "nat-${NET}n" | has "ip saddr $SUB2.0/24 ip daddr != $SUB2.0/24 masquerade" ||
-        fail "no masquerade rule: $(nft list table inet lodge)"
+nft list chain inet "lodge-$LODGE_TAG" "nat-${NET}n" |
+        has "ip saddr $SUB2.0/24 ip daddr != $SUB2.0/24 masquerade" ||
+        fail "no masquerade rule: $(nft list table inet "lodge-$LODGE_TAG")"
 expect 0 '' -- lodge network delete "${NET}n"
 nft list ruleset | has -- "-${NET}n" && fail "nft chains of ${NET}n are left"
+nft list table inet "lodge-$LODGE_TAG" >/dev/null 2>&1 && fail "the root's nft table is left"
 ok "NAT: masquerading in lodge's own chains, removed with the network"
+
+# --- two roots on one host: each its own nft table and its own default network
+expect 0 '' -- lodge network create "${NET}n" --ipv4 "$SUB2.1/24" --nat on --dhcp off
+: >"$TEST_DIR/root2.conf"
+expect 0 '' -- "${ROOT2[@]}" "$LODGE_BIN" network create "${NET}m" --ipv4 "$SUB3.1/24" --nat on --dhcp off
+nft list chain inet "lodge-$TAG2" "nat-${NET}m" >/dev/null || fail "no table inet lodge-$TAG2"
+nft list table inet "lodge-$LODGE_TAG" | has "nat-${NET}m" && fail "root2's chains are in root1's table"
+expect 1 "a lodge bridge '${NET}n' exists without a definition" -- \
+        "${ROOT2[@]}" "$LODGE_BIN" network create "${NET}n" --ipv4 "$SUB.1/24"
+expect 1 "no network '${NET}n'" -- "${ROOT2[@]}" "$LODGE_BIN" network delete "${NET}n"
+expect 0 '' -- "${ROOT2[@]}" "$LODGE_BIN" network delete "${NET}m"
+nft list table inet "lodge-$TAG2" >/dev/null 2>&1 && fail "root2's table is left"
+nft list chain inet "lodge-$LODGE_TAG" "nat-${NET}n" >/dev/null || fail "root2 took root1's chains along"
+ip -d link show "${NET}n" | has 'alias lodge-managed' || fail "root2 took root1's bridge"
+expect 0 '' -- lodge network delete "${NET}n"
+# Without network.default, each root's default network is its own: lodgebr + the root's tag.
+"${ROOT2[@]}" "$LODGE_BIN" create r2 -t local -c net.0.type=veth -c net.0.ipv4=dhcp \
+        -- --file "$BB" --meta "$(meta_of "$BB")" >/dev/null
+expect 0 '' -- "${ROOT2[@]}" "$LODGE_BIN" start r2
+ip link show "$(LODGE_TAG=$TAG2 host_end r2)" | has "master lodgebr$TAG2" || fail "r2 isn't on lodgebr$TAG2"
+[ -e "$TEST_DIR/root2/networks/lodgebr$TAG2" ] || fail "root2's default network isn't defined in root2"
+[ -e "$LODGE_ROOT/networks/lodgebr$TAG2" ] && fail "root2's default network is defined in root1"
+expect 0 '' -- "${ROOT2[@]}" "$LODGE_BIN" stop r2
+expect 0 '' -- "${ROOT2[@]}" "$LODGE_BIN" destroy r2
+expect 0 '' -- "${ROOT2[@]}" "$LODGE_BIN" network delete "lodgebr$TAG2"
+ip link show "lodgebr$TAG2" >/dev/null 2>&1 && fail "root2's default bridge is left"
+ok "two roots: their own nft tables and default networks, neither touches the other's"
 
 # --- cleanup: nothing of this run's networking is left
 h1=$(host_end bb1)
 expect 0 '' -- lodge network show "$NET" --format json
 dnsmasq_pid=$(json_get '["dnsmasq_pid"]' <"$TEST_DIR/out")
 [[ $dnsmasq_pid =~ ^[0-9]+$ ]] || fail "no dnsmasq: $(cat "$TEST_DIR/out")"
+expect 0 '' -- lodge config bb1 set autostart true
 expect 0 '' -- lodge stop bb1
-# As after a host reboot: no bridge, no dnsmasq; autostart brings the network back.
+leases=$LODGE_ROOT/networks/.leases/$NET
+grep -q " $mac1 " "$leases" || fail "bb1's lease isn't kept in $leases: $(cat "$leases")"
+# As a host reboot does: every guest down, no bridge, no dnsmasq, an empty run directory;
+# autostart brings the network back, then bb1, which gets its lease again. To tell that lease
+# from the address dnsmasq would pick anew (a hash of the MAC), it is moved, while dnsmasq is
+# down, to one nothing else holds.
 kill "$dnsmasq_pid"
 wait_for 5 sh -c "! kill -0 $dnsmasq_pid 2>/dev/null" || fail "dnsmasq won't stop"
 ip link del "$NET"
+rm -rf --one-file-system "$LODGE_RUNDIR"
+for i in $(seq 77 250); do
+        grep -q " $SUB.$i " "$leases" || break
+done
+sed -i "/ $mac1 /d" "$leases"
+echo "$(($(date +%s) + 3600)) $mac1 $SUB.$i bb1 *" >>"$leases"
 expect 0 '' -- lodge autostart
 ip -4 addr show dev "$NET" | has "inet $GW/24" || fail "autostart didn't bring $NET back"
 expect 0 '' -- lodge network show "$NET" --format json
 dnsmasq_pid=$(json_get '["dnsmasq_pid"]' <"$TEST_DIR/out")
 [[ $dnsmasq_pid =~ ^[0-9]+$ ]] || fail "autostart started no dnsmasq: $(cat "$TEST_DIR/out")"
-ok "autostart brings the networks back (bridge, address, dnsmasq)"
+grep -q 'state=RUNNING' "$LODGE_RUNDIR/bb1/state" || fail "autostart didn't start bb1"
+wait_for 30 has_addr bb1 || fail "bb1 got no lease after the reboot"
+[ "$(addr_of bb1)" = "$SUB.$i" ] || fail "bb1 got $(addr_of bb1) after the reboot, not its lease $SUB.$i"
+expect 0 '' -- lodge stop bb1
+ok "after a reboot autostart brings the network back (bridge, address, dnsmasq) and its leases"
 
 dir=$LODGE_RUNDIR/.networks/$NET
 expect 0 '' -- lodge network delete "$NET"
 ip -d link | has -E "${h1}|li${h1#lg}|: $NET[:@]" && fail "links left: $(ip -br link)"
-for g in bb1 bb2 bs bc bm deb1 deb2 bdef s6 a6; do
+for g in bb1 bb2 bs bc bm deb1 deb2 bdef s6 a6 v6s v6a; do
         ip link show "$(host_end "$g")" >/dev/null 2>&1 && fail "$g's veth is left"
 done
-[ -e "$dir" ] && fail "the network's run directory (leases) is left: $(ls "$dir")"
+[ -e "$dir" ] && fail "the network's run directory is left: $(ls "$dir")"
+[ -e "$leases" ] && fail "the network's lease file is left"
 kill -0 "$dnsmasq_pid" 2>/dev/null && fail "dnsmasq is left"
 nft list ruleset | has -- "-$NET" && fail "nft chains of $NET are left"
 ok "nothing is left: no veth, ifb, bridge, dnsmasq, lease file or nft chain"

@@ -113,6 +113,17 @@ ps -o uid= --ppid "$pid" | while read -r u; do
         [ "$u" -ge $((base + 65536)) ] && [ "$u" -lt $((base + 131072)) ] ||
                 fail "a systemd guest process runs as host uid $u"
 done
+# A setuid-root binary run by a guest user (systemd starts it: no no_new_privs) makes it the
+# guest's root, which is the range's first id on the host, never host root.
+lodge attach ud -- sh -c 'cp /bin/sleep /usr/local/bin/lodge-suid && chmod 4755 /usr/local/bin/lodge-suid'
+lodge attach ud -- systemd-run --quiet --uid=nobody --unit=lodge-suid /usr/local/bin/lodge-suid 120
+wait_for 10 pgrep -f /usr/local/bin/lodge-suid || fail "the setuid binary didn't start"
+spid=$(pgrep -f /usr/local/bin/lodge-suid | head -1)
+read -r _ ruid euid suid fsuid < <(grep '^Uid:' "/proc/$spid/status")
+[ "$ruid" = $((base + 65536 + 65534)) ] && [ "$euid" = $((base + 65536)) ] &&
+        [ "$suid" = "$euid" ] && [ "$fsuid" = "$euid" ] ||
+        fail "a setuid-root binary in the guest runs as host uids $ruid $euid $suid $fsuid"
+ok "setuid root in the guest: the guest's root (host uid $euid), not the host's"
 expect 0 '' -- lodge stop ud
 grep -q 'ended=clean' "$LODGE_RUNDIR/ud/state" || fail "systemd didn't stop cleanly: $(cat "$LODGE_RUNDIR/ud/state")"
 [ -z "$(cgroups_of ud)" ] || fail "cgroups left: $(cgroups_of ud)"
@@ -204,3 +215,15 @@ expect 0 '' -- lodge info d1 --format json
 python3 -c 'import json, sys; i = json.load(open(sys.argv[1])); assert i["privileged"] is False and i["idmap"] == {"base": int(sys.argv[2]), "count": 65536}, i' \
         "$TEST_DIR/out" "$b1" || fail "info JSON: $(cat "$TEST_DIR/out")"
 ok "new guests are unprivileged by default: disjoint 65536-id ranges ($r1, $r2), kept in the config, shown by info and list; a privileged one made unprivileged gets its own"
+
+# The same checks at start, against a config edited by hand: an overlapping range, none at all
+# (which must never mean a privileged guest).
+sed -i "s/^security.idmap = .*/security.idmap = $((b1 + 100)):65536/" "$LODGE_ROOT/containers/d2/config"
+expect 1 "overlaps another guest's range, $r1" -- lodge start d2
+sed -i '/^security.idmap/d' "$LODGE_ROOT/containers/d2/config"
+expect 1 "security.idmap is missing" -- lodge start d2
+expect 0 '' -- lodge config d2 set security.privileged false
+expect 0 '' -- lodge start d2
+[ "$(awk '/^Uid:/ { print $2 }' "/proc/$(init_pid d2)/status")" != 0 ] || fail "d2 runs as host root"
+expect 0 '' -- lodge stop --kill d2
+ok "start refuses a hand-edited range that overlaps another guest's, or none at all"

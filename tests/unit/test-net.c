@@ -228,11 +228,11 @@ static void test_network_roundtrip(void **state)
 static void test_nat_script(void **state)
 {
         struct lodge_net_network nw = { .name = "lt0", .has_ipv4 = true, .nat = true };
-        cleanup_free char *add = NULL, *del = NULL;
+        cleanup_free char *add = NULL, *del = NULL, *other = NULL;
 
         (void)state;
         nw.ipv4 = p4("10.100.3.1/24");
-        assert_int_equal(lodge_net_nat_script(&nw, true, &add, NULL), 0);
+        assert_int_equal(lodge_net_nat_script(&nw, "lodge", true, &add, NULL), 0);
         /* Its own chains only, the subnet (not the gateway) masqueraded. */
         assert_non_null(strstr(add, "add table inet lodge\n"));
         assert_non_null(strstr(add, "flush chain inet lodge nat-lt0\n"));
@@ -240,10 +240,15 @@ static void test_nat_script(void **state)
                                     "!= 10.100.3.0/24 masquerade\n"));
         assert_non_null(strstr(add, "add rule inet lodge fwd-lt0 iifname \"lt0\" accept\n"));
         assert_null(strstr(add, "delete"));
-        assert_int_equal(lodge_net_nat_script(&nw, false, &del, NULL), 0);
+        assert_int_equal(lodge_net_nat_script(&nw, "lodge", false, &del, NULL), 0);
         assert_non_null(strstr(del, "delete chain inet lodge nat-lt0\n"));
         assert_non_null(strstr(del, "delete chain inet lodge fwd-lt0\n"));
         assert_null(strstr(del, "delete table"));
+        /* Another root's table: nothing of "inet lodge" touched. */
+        assert_int_equal(lodge_net_nat_script(&nw, "lodge-1a2b3c4d", true, &other, NULL), 0);
+        assert_non_null(strstr(other, "add rule inet lodge-1a2b3c4d fwd-lt0 oifname \"lt0\" ct "
+                                      "state established,related accept\n"));
+        assert_null(strstr(other, "inet lodge "));
 }
 
 int main(void)
