@@ -105,8 +105,9 @@ wait_for 30 sh -c "[ -n \"\$(nsenter -t $(init_pid bn) -n ip -4 -o addr show dev
         fail "bn got no lease: $(in_guest bn cat /run/udhcpc.eth0.log 2>&1)"
 a=$(addr_of bn)
 [[ $a == "$SUB".* && $a != "$SUB.1" ]] || fail "bn's lease '$a' is not in $SUB.0/24"
-grep -q " $a bn " "$LODGE_RUNDIR/.networks/$NET/dnsmasq.leases" ||
-        fail "dnsmasq has no lease for $a: $(cat "$LODGE_RUNDIR/.networks/$NET/dnsmasq.leases")"
+leases=$LODGE_ROOT/networks/.leases/$NET # kept over reboots (older lodge: in the run dir)
+[ -f "$leases" ] || leases=$LODGE_RUNDIR/.networks/$NET/dnsmasq.leases
+wait_for 5 grep -q " $a bn " "$leases" || fail "dnsmasq has no lease for $a: $(cat "$leases")"
 in_guest bn ping -c1 -W2 "$SUB.1" >/dev/null || fail "bn can't reach the gateway"
 expect 0 '' -- lodge stop bn --timeout 20
 grep -q 'ended=clean' "$LODGE_RUNDIR/bn/state" || fail "bn: not a clean stop: $(cat "$LODGE_RUNDIR/bn/state")"
