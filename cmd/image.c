@@ -85,6 +85,66 @@ static void print_json_one(FILE *out, const struct lodge_image *m)
                 (long long)m->last_used);
 }
 
+/* The value of the "word value" line of a recipe, or NULL (the caller frees it). */
+static char *recipe_get(const char *recipe, const char *word)
+{
+        size_t n = strlen(word);
+
+        for (const char *l = recipe; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+                if (strncmp(l, word, n) == 0 && l[n] == ' ')
+                        return strndup(l + n + 1, strcspn(l + n + 1, "\n"));
+        return NULL;
+}
+
+/* The template cache below the images: one line per recipe's tree. */
+static void print_template_table(const struct lodge_template_cache_entry *e, size_t n)
+{
+        if (n == 0)
+                return;
+        printf("\nTEMPLATE CACHE (lodge create -t TEMPLATE; its --refresh rebuilds a tree)\n");
+        printf("%-48s %-10s %-8s %-10s %-10s %-16s %s\n", "KEY", "TEMPLATE", "RELEASE", "INIT",
+               "SIZE", "BUILT", "PACKAGES");
+        for (size_t i = 0; i < n; i++) {
+                cleanup_free char *release = recipe_get(e[i].recipe, "release");
+                cleanup_free char *init = recipe_get(e[i].recipe, "init");
+                cleanup_free char *apt = recipe_get(e[i].recipe, "apt");
+                char built[32] = "-", size[32];
+                time_t t = (time_t)e[i].created;
+                struct tm tm;
+
+                if (gmtime_r(&t, &tm))
+                        strftime(built, sizeof(built), "%Y-%m-%d %H:%M", &tm);
+                snprintf(size, sizeof(size), "%.1f MiB", (double)e[i].size / (1 << 20));
+                printf("%-48s %-10s %-8s %-10s %-10s %-16s %s\n", e[i].key, e[i].template,
+                       or_dash(release), or_dash(init), size, built, or_dash(apt));
+        }
+}
+
+/* A tree of the template cache in the images' JSON form, "protocol": "template"
+ * and its recipe besides. */
+static void print_json_template(FILE *out, const struct lodge_template_cache_entry *e)
+{
+        cleanup_free char *release = recipe_get(e->recipe, "release");
+        cleanup_free char *arch = recipe_get(e->recipe, "arch");
+        cleanup_free char *variant = recipe_get(e->recipe, "variant");
+        const struct {
+                const char *k, *v;
+        } s[] = {
+                { "fingerprint", e->key }, { "source", e->template }, { "protocol", "template" },
+                { "dist", e->template },   { "release", release },    { "arch", arch },
+                { "variant", variant },    { "build", NULL },         { "verified", "none" },
+                { "recipe", e->recipe },
+        };
+
+        fputc('{', out);
+        for (size_t i = 0; i < ELEMENTSOF(s); i++) {
+                fprintf(out, "%s\"%s\":", i ? "," : "", s[i].k);
+                json_print_string(out, s[i].v);
+        }
+        fprintf(out, ",\"aliases\":[],\"size\":%llu,\"created\":%lld,\"expiry\":0,\"last_used\":0}",
+                (unsigned long long)e->size, (long long)e->created);
+}
+
 static int image_list(int argc, char **argv, const struct lodge_global_opts *g)
 {
         static const struct option longopts[] = {
@@ -99,8 +159,9 @@ static int image_list(int argc, char **argv, const struct lodge_global_opts *g)
         cleanup_error struct lodge_error *err = NULL;
         enum cmd_format format = CMD_FORMAT_TABLE;
         cleanup_strv char **remote = NULL;
+        struct lodge_template_cache_entry *t = NULL;
         struct lodge_image *v = NULL;
-        size_t n = 0;
+        size_t n = 0, nt = 0;
         int c, r;
 
         if (strv_extend(&remote, "remote") < 0)
@@ -142,6 +203,11 @@ static int image_list(int argc, char **argv, const struct lodge_global_opts *g)
                                             &err);
         else
                 r = lodge_image_list(&g->paths, &v, &n, &err);
+        if (r >= 0 && strv_length(remote) <= 1) {
+                r = lodge_image_template_cache_list(&g->paths, &t, &nt, &err);
+                if (r < 0)
+                        lodge_image_list_free(v, n);
+        }
         if (r < 0)
                 return cmd_fail(&err, NULL, CMD_EXIT_FAILURE);
         if (format == CMD_FORMAT_JSON) {
@@ -151,11 +217,18 @@ static int image_list(int argc, char **argv, const struct lodge_global_opts *g)
                                 fputc(',', stdout);
                         print_json_one(stdout, &v[i]);
                 }
+                for (size_t i = 0; i < nt; i++) {
+                        if (n + i)
+                                fputc(',', stdout);
+                        print_json_template(stdout, &t[i]);
+                }
                 fputs("]\n", stdout);
         } else {
                 print_table(v, n, strv_length(remote) > 1);
+                print_template_table(t, nt);
         }
         lodge_image_list_free(v, n);
+        lodge_template_cache_entries_free(t, nt);
         return CMD_EXIT_OK;
 }
 
@@ -274,7 +347,8 @@ const struct lodge_cmd cmd_image = {
                  "import ROOTFS.tar[.*] [META.tar[.*]] [--alias ALIAS]…\n"
                  "remove ALIAS|FINGERPRINT…\n"
                  "prune [--all]",
-        .options = "  list                    cached images; with --remote, what a server offers\n"
+        .options = "  list                    cached images and the trees of the template cache\n"
+                   "                          (-t debian); with --remote, what a server offers\n"
                    "  pull                    download an image into the cache (the download\n"
                    "                          template's options, see 'lodge create -t download\n"
                    "                          --help')\n"

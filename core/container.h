@@ -273,6 +273,10 @@ size_t lodge_templates_describe(struct lodge_template_desc *ret, size_t max);
  * (argv[0] ignored). */
 int lodge_image_list(const struct lodge_paths *p, struct lodge_image **ret, size_t *ret_n,
                      struct lodge_error **err);
+/* The trees templates built and keep per recipe (lodge create -t debian). */
+int lodge_image_template_cache_list(const struct lodge_paths *p,
+                                    struct lodge_template_cache_entry **ret, size_t *ret_n,
+                                    struct lodge_error **err);
 int lodge_image_list_remote(const struct lodge_paths *p, int argc, char **argv,
                             struct lodge_image **ret, size_t *ret_n, struct lodge_error **err);
 int lodge_image_pull(const struct lodge_paths *p, int argc, char **argv, lodge_progress_cb progress,

@@ -13,6 +13,13 @@ int lodge_image_list(const struct lodge_paths *p, struct lodge_image **ret, size
         return lodge_template_image_list(p->cache, ret, ret_n, err);
 }
 
+int lodge_image_template_cache_list(const struct lodge_paths *p,
+                                    struct lodge_template_cache_entry **ret, size_t *ret_n,
+                                    struct lodge_error **err)
+{
+        return lodge_template_cache_list(p->cache, ret, ret_n, err);
+}
+
 int lodge_image_list_remote(const struct lodge_paths *p, int argc, char **argv,
                             struct lodge_image **ret, size_t *ret_n, struct lodge_error **err)
 {

@@ -35,6 +35,7 @@ struct debian_state {
         char *mirror;
         char *arch;
         char **packages; /* sorted, unique: init, base and --packages */
+        char **apt;      /* sorted: what apt installs after debootstrap (--packages, openrc) */
         bool refresh;
         int tarfd; /* the recipe's cached tree, once found (-EBADF before) */
 };
@@ -51,6 +52,7 @@ static void debian_free_state(void *state)
         free(s->mirror);
         free(s->arch);
         strv_free(s->packages);
+        strv_free(s->apt);
         if (s->tarfd >= 0)
                 close(s->tarfd);
         free(s);
@@ -115,13 +117,13 @@ static int cmp_str(const void *a, const void *b)
         return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int add_package(struct debian_state *s, const char *p, struct lodge_error **err)
+static int add_package(char ***list, const char *p, struct lodge_error **err)
 {
         if (!package_name_is_valid(p))
                 return lodge_error_set(err, EINVAL, "--packages: '%s' is not a package name", p);
-        if (strv_contains(s->packages, p))
+        if (strv_contains(*list, p))
                 return 0;
-        if (strv_extend(&s->packages, p) < 0)
+        if (strv_extend(list, p) < 0)
                 return lodge_error_set(err, ENOMEM, "parse arguments");
         return 0;
 }
@@ -135,7 +137,7 @@ static int add_package_list(struct debian_state *s, const char *list, struct lod
         if (!copy)
                 return lodge_error_set(err, ENOMEM, "parse arguments");
         for (char *p = strtok_r(copy, ", ", &save); p; p = strtok_r(NULL, ", ", &save)) {
-                r = add_package(s, p, err);
+                r = add_package(&s->apt, p, err);
                 if (r < 0)
                         return r;
         }
@@ -167,17 +169,40 @@ static int check_state(struct debian_state *s, struct lodge_error **err)
                                        s->mirror);
         if (strcmp(s->init, "systemd") == 0)
                 init_pkg = "systemd-sysv";
-        else if (strcmp(s->init, "sysvinit") == 0)
-                init_pkg = "sysvinit-core";
-        else /* openrc: debootstrap can't install it (it conflicts with sysv-rc, which
-              * sysvinit-core pulls in); it needs a second stage with apt */
-                return lodge_error_set(err, EINVAL, "--init '%s': systemd or sysvinit", s->init);
+        else if (strcmp(s->init, "sysvinit") == 0 || strcmp(s->init, "openrc") == 0)
+                init_pkg = "sysvinit-core"; /* openrc: see below */
+        else
+                return lodge_error_set(err, EINVAL, "--init '%s': systemd, sysvinit or openrc",
+                                       s->init);
+        /* debootstrap installs the base and the init; --packages go to apt after it, which
+         * resolves dependencies, alternatives and conflicts as debootstrap can't (cloud-init's
+         * failed in debootstrap). openrc conflicts with sysv-rc, which sysvinit-core pulls in:
+         * apt replaces one with the other. */
         for (size_t i = 0; i < ELEMENTSOF(base_packages); i++)
-                if (add_package(s, base_packages[i], err) < 0)
+                if (add_package(&s->packages, base_packages[i], err) < 0)
                         return -EINVAL;
-        if (add_package(s, init_pkg, err) < 0)
+        if (add_package(&s->packages, init_pkg, err) < 0)
                 return -EINVAL;
+        if (strcmp(s->init, "openrc") == 0 && add_package(&s->apt, "openrc", err) < 0)
+                return -EINVAL;
+        for (size_t i = strv_length(s->apt); i > 0; i--) /* already in the base: not apt's */
+                if (strv_contains(s->packages, s->apt[i - 1])) {
+                        free(s->apt[i - 1]);
+                        memmove(s->apt + i - 1, s->apt + i,
+                                (strv_length(s->apt + i) + 1) * sizeof(char *));
+                }
+        if (s->apt && !s->apt[0]) { /* no apt stage: the recipe of the base alone */
+                strv_free(s->apt);
+                s->apt = NULL;
+        }
+        if (s->apt && strncmp(s->mirror, "file:///", 8) == 0)
+                return lodge_error_set(err, EINVAL,
+                                       "--mirror '%s': apt, chrooted in the new tree, can't reach "
+                                       "a file:/// mirror (needed for %s)",
+                                       s->mirror, s->apt[0]);
         qsort(s->packages, strv_length(s->packages), sizeof(char *), cmp_str);
+        if (s->apt)
+                qsort(s->apt, strv_length(s->apt), sizeof(char *), cmp_str);
         return 0;
 }
 
@@ -391,6 +416,179 @@ static int tidy(const char *tree, struct lodge_error **err)
         return r;
 }
 
+/* The apt stage, on our own tree (the recipe's base, unpacked from the cache;
+ * not a guest's): package lists fetched again (tidy() dropped the base's), in the
+ * spawn helper's private mount namespace, /proc, a read-only /sys and a /run
+ * of its own are mounted in the tree for the maintainer scripts and vanish
+ * with it. The script is constant; the tree and the package names (checked:
+ * no option, no blank) are its arguments, never parsed by the shell. */
+static const char apt_script[] = "set -e\n"
+                                 "t=$1\n"
+                                 "shift\n"
+                                 "mount -t proc proc \"$t/proc\"\n"
+                                 "mount -t sysfs -o ro sysfs \"$t/sys\"\n"
+                                 "mount -t tmpfs tmpfs \"$t/run\"\n"
+                                 "export DEBIAN_FRONTEND=noninteractive\n"
+                                 "chroot \"$t\" apt-get update -q\n"
+                                 "exec chroot \"$t\" apt-get install -y -q --no-install-recommends "
+                                 "-o Dpkg::Options::=--force-confold \"$@\"\n";
+
+/* What apt said, to explain a failure: its "E:" lines, else its last lines. */
+struct apt_run {
+        const struct lodge_template_ctx *ctx;
+        char tail[6][256];
+        unsigned n;
+        char errors[512];
+};
+
+static void apt_on_line(const char *line, void *userdata)
+{
+        struct apt_run *run = userdata;
+        size_t len = strlen(run->errors);
+
+        if (!*line)
+                return;
+        snprintf(run->tail[run->n++ % ELEMENTSOF(run->tail)], sizeof(run->tail[0]), "%s", line);
+        if (strncmp(line, "E: ", 3) == 0)
+                snprintf(run->errors + len, sizeof(run->errors) - len, "%s%s", len ? "; " : "",
+                         line);
+        if (run->ctx->progress && strncmp(line, "Setting up ", 11) == 0)
+                run->ctx->progress(line, 0, 0, run->ctx->userdata);
+}
+
+static int remove_in(int treefd, const char *dir, const char *name, struct lodge_error **err)
+{
+        cleanup_close int dfd = guest_open_dir(treefd, dir, false, 0);
+
+        if (dfd == -ENOENT)
+                return 0;
+        if (dfd < 0)
+                return lodge_error_set(err, -dfd, "open '%s'", dir);
+        if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
+                return lodge_error_set(err, errno, "remove '%s/%s'", dir, name);
+        return 0;
+}
+
+/* openssh-server made host keys when it was installed: every guest of the
+ * recipe would share them. They go, and each guest makes its own when sshd
+ * first starts (ssh-keygen -A makes only the missing ones). */
+static int drop_ssh_host_keys(int treefd, const struct debian_state *s, struct lodge_error **err)
+{
+        cleanup_closedir DIR *d = NULL;
+        int fd = guest_open_dir(treefd, "/etc/ssh", false, 0);
+        bool had = false;
+
+        if (fd == -ENOENT)
+                return 0;
+        if (fd < 0)
+                return lodge_error_set(err, -fd, "open '/etc/ssh'");
+        d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return lodge_error_set(err, errno, "read '/etc/ssh'");
+        }
+        for (struct dirent *de; (de = readdir(d));) {
+                if (strncmp(de->d_name, "ssh_host_", 9) != 0 || de->d_type != DT_REG)
+                        continue;
+                if (unlinkat(dirfd(d), de->d_name, 0) < 0)
+                        return lodge_error_set(err, errno, "remove '/etc/ssh/%s'", de->d_name);
+                had = true;
+        }
+        if (!had)
+                return 0;
+        if (strcmp(s->init, "systemd") == 0)
+                return guest_write_file(
+                        treefd, "/etc/systemd/system/ssh.service.d/lodge-host-keys.conf",
+                        "# lodge: each guest makes its own host keys, before sshd checks them\n"
+                        "[Service]\nExecStartPre=\nExecStartPre=/usr/bin/ssh-keygen -A\n"
+                        "ExecStartPre=/usr/sbin/sshd -t\n",
+                        0644, err);
+        /* /etc/init.d/ssh sources this before its "sshd -t" */
+        {
+                cleanup_free char *old = NULL, *buf = NULL;
+                int r = guest_read_file(treefd, "/etc/default/ssh", 1 << 20, &old, NULL);
+
+                if (asprintf(&buf,
+                             "%s\n# lodge: each guest makes its own host keys\n"
+                             "[ -e /etc/ssh/ssh_host_ed25519_key ] || "
+                             "/usr/bin/ssh-keygen -A >/dev/null 2>&1 || true\n",
+                             r >= 0 ? old : "") < 0)
+                        return lodge_error_set(err, ENOMEM, "write /etc/default/ssh");
+                return guest_write_file(treefd, "/etc/default/ssh", buf, 0644, err);
+        }
+}
+
+/* cloud-init's default locale (en_US.UTF-8) is not generated in a minbase
+ * tree, and its locale module then fails the boot's cloud-config; C.UTF-8 is
+ * always there. A user-data's own "locale:" still wins. */
+static int fix_cloud_init(int treefd, struct lodge_error **err)
+{
+        if (!guest_exists(treefd, "/etc/cloud/cloud.cfg"))
+                return 0;
+        return guest_write_file(treefd, "/etc/cloud/cloud.cfg.d/90-lodge-locale.cfg",
+                                "# lodge: the only locale of a minbase tree\nlocale: C.UTF-8\n",
+                                0644, err);
+}
+
+/* apt-get install the packages debootstrap didn't, then leave the tree as
+ * debootstrap would: no policy-rc.d, no shared host keys. */
+static int apt_stage(const char *tree, const struct lodge_template_ctx *ctx,
+                     const struct debian_state *s, struct lodge_error **err)
+{
+        cleanup_close int treefd = open(tree, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        cleanup_strv char **argv = NULL;
+        struct apt_run run = { .ctx = ctx };
+        struct spawn_options opts = { .new_mount_ns = true,
+                                      .on_line = apt_on_line,
+                                      .userdata = &run };
+        int r, q;
+
+        if (treefd < 0)
+                return lodge_error_set(err, errno, "open '%s'", tree);
+        if (strv_extend(&argv, "/bin/sh") < 0 || strv_extend(&argv, "-c") < 0 ||
+            strv_extend(&argv, apt_script) < 0 || strv_extend(&argv, "lodge-apt") < 0 ||
+            strv_extend(&argv, tree) < 0)
+                return lodge_error_set(err, ENOMEM, "build the apt command");
+        STRV_FOREACH (p, s->apt)
+                if (strv_extend(&argv, *p) < 0)
+                        return lodge_error_set(err, ENOMEM, "build the apt command");
+        /* No service starts in the tree while apt runs (invoke-rc.d and
+         * deb-systemd-invoke ask policy-rc.d). */
+        r = guest_write_file(treefd, "/usr/sbin/policy-rc.d", "#!/bin/sh\nexit 101\n", 0755, err);
+        if (r < 0)
+                return r;
+        if (ctx->progress)
+                ctx->progress("installing the packages with apt", 0, 0, ctx->userdata);
+        r = spawn_wait_opts(argv, &opts, NULL);
+        q = remove_in(treefd, "/usr/sbin", "policy-rc.d", err);
+        if (r < 0)
+                return lodge_error_set(err, -r, "run apt-get in '%s'", tree);
+        if (r != 0) {
+                unsigned first = run.n > ELEMENTSOF(run.tail) ? run.n - ELEMENTSOF(run.tail) : 0;
+                cleanup_free char *tail = NULL;
+                size_t len = 0;
+                FILE *f = open_memstream(&tail, &len);
+
+                for (unsigned i = first; f && i < run.n; i++)
+                        fprintf(f, "%s%s", i > first ? " | " : "",
+                                run.tail[i % ELEMENTSOF(run.tail)]);
+                if (f && fclose(f) != 0) {
+                        free(tail);
+                        tail = NULL;
+                }
+                return lodge_error_set(err, EIO, "apt-get install failed (exit %d): %s", r,
+                                       run.errors[0] ? run.errors
+                                       : tail        ? tail
+                                                     : "no output");
+        }
+        if (q < 0)
+                return q;
+        r = drop_ssh_host_keys(treefd, s, err);
+        if (r >= 0)
+                r = fix_cloud_init(treefd, err);
+        return r;
+}
+
 static int debootstrap(const char *tree, void *userdata, struct lodge_error **err)
 {
         const struct lodge_template_ctx *ctx = ((void **)userdata)[0];
@@ -429,35 +627,89 @@ static int debootstrap(const char *tree, void *userdata, struct lodge_error **er
                                tail ? "; debootstrap.log ends: " : "", tail ? tail : "");
 }
 
+/* The recipe of s, or with base that of its debootstrap part alone (the
+ * tree an apt stage starts from: for openrc, the sysvinit tree). "format"
+ * changes whenever what we do to a tree after debootstrap does; the "apt"
+ * lines only come with an apt stage, so that a base recipe is the recipe of
+ * the same guest without --packages and shares its cache entry. */
+static int recipe_text(const struct debian_state *s, bool base, char **ret_text, char **ret_label)
+{
+        const char *init = base && strcmp(s->init, "openrc") == 0 ? "sysvinit" : s->init;
+        bool apt = s->apt && !base;
+        cleanup_free char *pkgs = join(s->packages, " ");
+        cleanup_free char *apt_pkgs = apt ? join(s->apt, " ") : strdup("");
+        char *text = NULL, *label = NULL;
+
+        if (!pkgs || !apt_pkgs ||
+            asprintf(&text,
+                     "template debian\nformat 2\nrelease %s\narch %s\nvariant %s\ninit %s\n"
+                     "packages %s\nmirror %s\n%s%s%s",
+                     s->release, s->arch, s->variant, init, pkgs, s->mirror, apt ? "apt " : "",
+                     apt_pkgs, apt ? "\napt-stage 2\n" : "") < 0)
+                return -ENOMEM;
+        if (asprintf(&label, "%s-%s-%s", s->release, s->arch, init) < 0) {
+                free(text);
+                return -ENOMEM;
+        }
+        *ret_text = text;
+        *ret_label = label;
+        return 0;
+}
+
+static int build_tree(const char *tree, void *userdata, struct lodge_error **err);
+
+/* The cached tarball of s's recipe (or its base), built when missing. */
+static int open_recipe(const struct lodge_template_ctx *ctx, struct debian_state *s, bool base,
+                       struct lodge_error **err)
+{
+        cleanup_free char *text = NULL, *label = NULL;
+        void *args[] = { (void *)ctx, (void *)s };
+
+        if (recipe_text(s, base, &text, &label) < 0)
+                return lodge_error_set(err, ENOMEM, "build the recipe");
+        struct recipe rc = {
+                .cache_dir = ctx->cache_dir,
+                .template = "debian",
+                .label = label,
+                .text = text,
+                .refresh = s->refresh,
+                .progress = ctx->progress,
+                .userdata = ctx->userdata,
+        };
+        return recipe_cache_open(&rc, s->apt && !base ? build_tree : debootstrap, args, err);
+}
+
+/* A recipe with an apt stage: its base tree from the base's own cache entry
+ * (debootstrapped first when missing), so that another package set costs
+ * only apt's time, then apt on top. */
+static int build_tree(const char *tree, void *userdata, struct lodge_error **err)
+{
+        const struct lodge_template_ctx *ctx = ((void **)userdata)[0];
+        struct debian_state *s = ((void **)userdata)[1];
+        struct extract_options xo = { .progress = ctx->progress, .userdata = ctx->userdata };
+        cleanup_close int tarfd = open_recipe(ctx, s, true, err);
+        int r;
+
+        if (tarfd < 0)
+                return tarfd;
+        r = extract_archive(tarfd, "the cached debian base tree", tree, &xo, err);
+        if (r >= 0)
+                r = apt_stage(tree, ctx, s, err);
+        if (r >= 0)
+                r = tidy(tree, err);
+        return r;
+}
+
 /* The recipe's cached tree (built now when it isn't), once per create. */
 static int open_tree(const struct lodge_template_ctx *ctx, struct debian_state *s, char **ret_label,
                      struct lodge_error **err)
 {
-        cleanup_free char *text = NULL, *label = NULL, *pkgs = NULL;
-        void *args[] = { (void *)ctx, (void *)s };
+        cleanup_free char *text = NULL, *label = NULL;
 
-        pkgs = join(s->packages, " ");
-        if (!pkgs)
+        if (recipe_text(s, false, &text, &label) < 0)
                 return lodge_error_set(err, ENOMEM, "build the recipe");
-        /* "format" changes whenever what we do to a tree after debootstrap does. */
-        if (asprintf(&text,
-                     "template debian\nformat 2\nrelease %s\narch %s\nvariant %s\ninit %s\n"
-                     "packages %s\nmirror %s\n",
-                     s->release, s->arch, s->variant, s->init, pkgs, s->mirror) < 0 ||
-            asprintf(&label, "%s-%s-%s", s->release, s->arch, s->init) < 0)
-                return lodge_error_set(err, ENOMEM, "build the recipe");
-
         if (s->tarfd < 0) {
-                struct recipe rc = {
-                        .cache_dir = ctx->cache_dir,
-                        .template = "debian",
-                        .label = label,
-                        .text = text,
-                        .refresh = s->refresh,
-                        .progress = ctx->progress,
-                        .userdata = ctx->userdata,
-                };
-                int fd = recipe_cache_open(&rc, debootstrap, args, err);
+                int fd = open_recipe(ctx, s, false, err);
 
                 if (fd < 0)
                         return fd;
@@ -518,12 +770,14 @@ static int debian_populate_layer(const struct lodge_template_ctx *ctx, void *sta
 const struct lodge_template_ops template_debian_ops = {
         .name = "debian",
         .summary = "a Debian guest built with debootstrap, cached per recipe",
-        .usage = "[--release NAME] [--variant minbase|buildd|default] [--init systemd|sysvinit]\n"
+        .usage = "[--release NAME] [--variant minbase|buildd|default]\n"
+                 "[--init systemd|sysvinit|openrc]\n"
                  "[--packages A,B] [--mirror URL] [--arch ARCH] [--refresh]\n"
                  "  -r, --release NAME  the Debian release (default " DEFAULT_RELEASE ")\n"
                  "  -v, --variant V     debootstrap's variant (default minbase)\n"
-                 "  -i, --init INIT     systemd (default) or sysvinit\n"
-                 "  -p, --packages LIST more packages, comma-separated (repeatable)\n"
+                 "  -i, --init INIT     systemd (default), sysvinit or openrc\n"
+                 "  -p, --packages LIST more packages, comma-separated (repeatable), installed\n"
+                 "                      with apt after debootstrap, without recommends\n"
                  "  -m, --mirror URL    the mirror (default " DEFAULT_MIRROR ")\n"
                  "  -a, --arch ARCH     the Debian architecture (default: the host's)\n"
                  "      --refresh       rebuild the cached tree of this recipe\n"

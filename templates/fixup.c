@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The fix-ups every guest gets after its template, whatever made the tree:
  * its name, a machine id of its own, the network config that matches net.0,
- * a getty on the console only and the units that can't work in a container
- * masked. Only files are written, inside the rootfs through guest-files.c;
- * no host tool ever runs on a guest path. */
+ * a getty on the console only, the units that can't work in a container
+ * masked, and openrc told it runs in a container. Only files are written, inside the rootfs through
+ * guest-files.c; no host tool ever runs on a guest path. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -267,6 +267,34 @@ static int fix_inittab(int rootfd, struct lodge_error **err)
         return guest_update_file(rootfd, "/etc/inittab", buf, 0644, err);
 }
 
+/* openrc: a container whose cgroups lodge set up. As under systemd-nspawn,
+ * openrc then leaves /sys/fs/cgroup alone (with "lxc" it tries to apply its
+ * cgroup settings for each service and fails loudly where the tree is
+ * read-only) and skips the services that make no sense in a container. An
+ * image's own rc_sys is kept. */
+static int fix_rc_conf(int rootfd, struct lodge_error **err)
+{
+        cleanup_free char *old = NULL, *buf = NULL;
+        int r;
+
+        if (!guest_exists(rootfd, "/sbin/openrc"))
+                return 0;
+        r = guest_read_file(rootfd, "/etc/rc.conf", 1 << 20, &old, NULL);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return lodge_error_set(err, -r, "read /etc/rc.conf");
+        for (const char *l = old; l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+                if (strncmp(l + strspn(l, " \t"), "rc_sys=", 7) == 0)
+                        return 0;
+        if (asprintf(&buf,
+                     "%s%s# lodge: the container's cgroups are set up for it\n"
+                     "rc_sys=\"systemd-nspawn\"\n",
+                     old, old[0] && old[strlen(old) - 1] != '\n' ? "\n" : "") < 0)
+                return lodge_error_set(err, ENOMEM, "write /etc/rc.conf");
+        return guest_update_file(rootfd, "/etc/rc.conf", buf, 0644, err);
+}
+
 int lodge_template_fixup(int rootfd, const struct lodge_guest_setup *s, struct lodge_error **err)
 {
         enum init_kind init = detect_init(rootfd);
@@ -281,6 +309,8 @@ int lodge_template_fixup(int rootfd, const struct lodge_guest_setup *s, struct l
                 r = mask_units(rootfd, err);
         if (r >= 0 && init == INIT_SYSVINIT)
                 r = fix_inittab(rootfd, err);
+        if (r >= 0)
+                r = fix_rc_conf(rootfd, err);
         if (r < 0)
                 return lodge_error_prefix(err, r, "guest fix-ups");
         return 0;

@@ -439,6 +439,15 @@ static int seed_cloud_init(int rootfd, const struct lodge_guest_provision *p,
         if (r >= 0 && p->cloud_network_config)
                 r = guest_write_file(rootfd, NOCLOUD_DIR "/network-config", p->cloud_network_config,
                                      0600, err);
+        /* Without a network-config cloud-init would write its fallback (DHCP on the
+         * first interface) over what the fix-ups wrote for net.0 (a static address,
+         * or none). */
+        else if (r >= 0)
+                r = guest_write_file(rootfd, "/etc/cloud/cloud.cfg.d/99-lodge-network.cfg",
+                                     "# Written by lodge: the network config is net.0's (lodge "
+                                     "create -c cloud-init.network-config=... gives it to "
+                                     "cloud-init)\nnetwork: {config: disabled}\n",
+                                     0644, err);
         if (r < 0)
                 return lodge_error_prefix(err, r, "cloud-init seed");
         return 0;

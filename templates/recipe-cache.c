@@ -309,6 +309,14 @@ static int list_template(int tdir, const char *template, struct lodge_template_c
         return 0;
 }
 
+static int cmp_entry(const void *a, const void *b)
+{
+        const struct lodge_template_cache_entry *x = a, *y = b;
+        int c = strcmp(x->template, y->template);
+
+        return c ? c : strcmp(x->key, y->key);
+}
+
 int lodge_template_cache_list(const char *cache_dir, struct lodge_template_cache_entry **ret,
                               size_t *ret_n, struct lodge_error **err)
 {
@@ -339,6 +347,8 @@ int lodge_template_cache_list(const char *cache_dir, struct lodge_template_cache
                 lodge_template_cache_entries_free(all, n);
                 return r;
         }
+        if (n > 1)
+                qsort(all, n, sizeof(*all), cmp_entry);
         *ret = all;
         *ret_n = n;
         return 0;

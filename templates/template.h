@@ -79,8 +79,9 @@ struct lodge_guest_setup {
  * of net.0 (ifupdown, or systemd-networkd when that is what the guest has),
  * /etc/resolv.conf, and per init: systemd units that can't work in a
  * container masked, sysvinit's getty on the console only and SIGPWR a
- * shutdown now. Nothing is synced to disk: the caller syncs the tree before
- * the guest becomes visible, as it does for provisioning. */
+ * shutdown now, and openrc's rc_sys when the image sets none. Nothing is
+ * synced to disk: the caller syncs the tree before the guest becomes visible,
+ * as it does for provisioning. */
 int lodge_template_fixup(int rootfd, const struct lodge_guest_setup *s, struct lodge_error **err);
 
 /* One base tree in the cache of templates that build them (debian). */
@@ -92,9 +93,9 @@ struct lodge_template_cache_entry {
         int64_t created; /* unix time */
 };
 
-/* The entries under cache_dir ($LODGE_CACHE), for "lodge image list": *ret
- * (free with lodge_template_cache_entries_free) and *ret_n; none when there
- * is no cache yet. */
+/* The entries under cache_dir ($LODGE_CACHE), for "lodge image list", by
+ * template and key: *ret (free with lodge_template_cache_entries_free) and
+ * *ret_n; none when there is no cache yet. */
 int lodge_template_cache_list(const char *cache_dir, struct lodge_template_cache_entry **ret,
                               size_t *ret_n, struct lodge_error **err);
 void lodge_template_cache_entries_free(struct lodge_template_cache_entry *e, size_t n);

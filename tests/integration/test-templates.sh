@@ -1,11 +1,15 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The busybox and debian templates, the guest fix-ups and first-boot provisioning:
-# a busybox guest boots and stops on SIGUSR2; Debian guests (systemd and sysvinit) made from
+# a busybox guest boots and stops on SIGUSR2; Debian guests (systemd, sysvinit, openrc) made from
 # the recipe cache boot to their ready state; two guests of one recipe get their own hostname
 # and machine id; --user/--ssh-key files have the right owners and modes; --run-once runs
 # exactly once across two boots; and the faults: unknown release, mirror down, no
 # debootstrap, a --file destination that is a symlink out of the rootfs.
+# On a network of its own (a bridge and an unused 10.X.Y.0/24, no NAT, lodge's dnsmasq): a
+# busybox guest gets a DHCP lease; a Debian guest with --packages openssh-server,cloud-init
+# (the apt stage) takes an ssh login with the injected key from the host and applies a
+# cloud-init user-data (a file and a user). Traffic stays between the host and its guests.
 #
 # The Debian trees are built once per machine (debootstrap, the one test traffic allowed to
 # leave the machine) into a template cache beside the fixtures:
@@ -14,6 +18,50 @@
 
 TCACHE=${LODGE_TEMPLATE_CACHE:-${LODGE_FIXTURE_CACHE:-/var/cache/lodge-test-fixtures}/template-cache}
 mkdir -p "$TCACHE"
+
+# This run's own bridge and a /24 that no route of the host overlaps; dnsmasq gives up root
+# once it runs and must reach its files in the run directory.
+NET=lt$$t
+chmod 0711 "$TEST_DIR"
+SUB=$(python3 - "$$" <<'EOF'
+import ipaddress, subprocess, sys
+out = subprocess.run(["ip", "-4", "route", "show", "table", "all"], capture_output=True, text=True)
+used = []
+for w in (l.split() for l in out.stdout.splitlines()):
+    for x in w[:2]:
+        try:
+            used.append(ipaddress.ip_network(x, strict=False))
+            break
+        except ValueError:
+            pass
+pid = int(sys.argv[1])
+for i in range(4000):
+    c = ipaddress.ip_network("10.%d.%d.0/24" % (150 + (pid + i) % 50, (pid // 50 + i * 7) % 256))
+    if not any(c.overlaps(u) for u in used):
+        print(str(c.network_address).rsplit(".", 1)[0])
+        break
+EOF
+)
+[ -n "$SUB" ] || fail "no free 10.X.Y.0/24 for the test"
+
+tpl_cleanup() {
+        local rc=$?
+        set +e
+        for c in "$LODGE_ROOT"/containers/*/; do
+                [ -d "$c" ] && "$LODGE_BIN" destroy -f "$(basename "$c")" >/dev/null 2>&1
+        done
+        "$LODGE_BIN" network delete "$NET" >/dev/null 2>&1
+        ip -d link show "$NET" 2>/dev/null | grep -q 'alias lodge-managed' && ip link del "$NET"
+        (exit "$rc")
+        cleanup
+}
+trap tpl_cleanup EXIT
+
+# The IPv4 address (no prefix) of eth0 in guest NAME, or nothing.
+addr_of() {
+        nsenter -t "$(init_pid "$1")" -n ip -4 -o addr show dev eth0 2>/dev/null |
+                awk '{ sub("/.*", "", $4); print $4; exit }'
+}
 
 # lodge with the shared template cache (the other commands keep the test's own).
 tlodge() {
@@ -47,6 +95,23 @@ in_guest bb ip -o link show lo | grep -q 'UP' || fail "rcS did not bring lo up"
 expect 0 '' -- lodge stop bb --timeout 20
 grep -q 'ended=clean' "$LODGE_RUNDIR/bb/state" || fail "not a clean stop: $(cat "$LODGE_RUNDIR/bb/state")"
 ok "busybox guest boots (rcS ran, getty on the console) and stops cleanly on SIGUSR2"
+
+# --- busybox on a network of this test's own: a DHCP lease from lodge's dnsmasq
+expect 0 '' -- lodge network create "$NET" --ipv4 "$SUB.1/24" --nat off
+expect 0 '' -- lodge create bn -t busybox -c net.0.type=veth -c "net.0.link=$NET" -c net.0.ipv4=dhcp
+grep -q 'udhcpc' "$LODGE_ROOT/containers/bn/rootfs/etc/init.d/rcS" || fail "rcS runs no udhcpc"
+expect 0 '' -- lodge start bn
+wait_for 30 sh -c "[ -n \"\$(nsenter -t $(init_pid bn) -n ip -4 -o addr show dev eth0 2>/dev/null)\" ]" ||
+        fail "bn got no lease: $(in_guest bn cat /run/udhcpc.eth0.log 2>&1)"
+a=$(addr_of bn)
+[[ $a == "$SUB".* && $a != "$SUB.1" ]] || fail "bn's lease '$a' is not in $SUB.0/24"
+leases=$LODGE_ROOT/networks/.leases/$NET # kept over reboots (older lodge: in the run dir)
+[ -f "$leases" ] || leases=$LODGE_RUNDIR/.networks/$NET/dnsmasq.leases
+wait_for 5 grep -q " $a bn " "$leases" || fail "dnsmasq has no lease for $a: $(cat "$leases")"
+in_guest bn ping -c1 -W2 "$SUB.1" >/dev/null || fail "bn can't reach the gateway"
+expect 0 '' -- lodge stop bn --timeout 20
+grep -q 'ended=clean' "$LODGE_RUNDIR/bn/state" || fail "bn: not a clean stop: $(cat "$LODGE_RUNDIR/bn/state")"
+ok "busybox guest gets a DHCP lease ($a) from the network's dnsmasq and stops cleanly"
 
 expect 2 'busybox.*dynamically linked' -- lodge create bad -t busybox -- --busybox /bin/ls
 expect 2 'unknown option' -- lodge create bad -t busybox -- --nope
@@ -119,8 +184,10 @@ ok "debian: no debootstrap in PATH is said so"
 expect 2 "--init 'upstart'" -- lodge create badinit -t debian -- --init upstart
 expect 2 "not a package name" -- lodge create badpkg -t debian -- --packages 'a;b'
 expect 2 "--mirror" -- lodge create badmirror -t debian -- --mirror '-evil'
+expect 2 "can't reach a file:/// mirror" -- lodge create badapt -t debian -- \
+        --mirror file:///nonexistent --packages vim
 ok "debian: bad arguments are usage errors (exit 2) before anything runs"
-for c in mirror rel nodb badinit badpkg badmirror; do
+for c in mirror rel nodb badinit badpkg badmirror badapt; do
         [ ! -e "$LODGE_ROOT/containers/$c" ] || fail "failed create left '$c'"
 done
 left=$(find "$LODGE_CACHE" -name '.build-*' 2>/dev/null || true)
@@ -205,3 +272,73 @@ wait_for 60 sh -c "! '$LODGE_BIN' attach s1 -- pgrep -f /etc/init.d/rc >/dev/nul
 expect 0 '' -- lodge stop s1 --timeout 60
 grep -q 'ended=clean' "$LODGE_RUNDIR/s1/state" || fail "s1 did not stop cleanly"
 ok "debian sysvinit guest reaches runlevel 2 with one getty (console) and stops cleanly"
+
+# --- debian openrc from the shared cache (sysvinit as PID 1, openrc as its rc)
+expect 0 '' -- tlodge create o1 -t debian -- --init openrc
+grep -q '^rc_sys="systemd-nspawn"$' "$LODGE_ROOT/containers/o1/rootfs/etc/rc.conf" || fail "rc_sys not set"
+expect 0 '' -- lodge start o1
+wait_for 60 sh -c "'$LODGE_BIN' attach o1 -- runlevel | grep -q ' 2\$'" || fail "openrc guest never reached runlevel 2"
+wait_for 60 sh -c "'$LODGE_BIN' attach o1 -- rc-status --runlevel | grep -qx default" ||
+        fail "openrc is not in its default runlevel: $(in_guest o1 rc-status --runlevel)"
+wait_for 60 sh -c "! '$LODGE_BIN' attach o1 -- pgrep -f '/sbin/openrc' >/dev/null" || fail "openrc still running"
+[ -z "$(in_guest o1 rc-status --crashed)" ] || fail "crashed services: $(in_guest o1 rc-status --crashed)"
+[ "$(in_guest o1 hostname)" = o1 ] || fail "hostname in the openrc guest"
+[ "$(in_guest o1 pgrep -c getty)" = 1 ] || fail "gettys: $(in_guest o1 pgrep -a getty)"
+expect 0 '' -- lodge stop o1 --timeout 60
+grep -q 'ended=clean' "$LODGE_RUNDIR/o1/state" || fail "o1 did not stop cleanly"
+grep -q 'OpenRC' "$LODGE_RUNDIR/o1/console.log" || fail "no OpenRC on the console"
+grep -q 'No permission to apply cgroup settings' "$LODGE_RUNDIR/o1/console.log" &&
+        fail "openrc fights over cgroups"
+ok "debian openrc guest reaches its default runlevel with one getty (console) and stops cleanly"
+
+# --- debian with --packages (the apt stage): sshd over the test bridge, cloud-init end to end.
+# One recipe for both (built once per machine into the shared cache, about a minute).
+printf '%s\n' '#cloud-config' 'write_files:' '  - path: /etc/lodge-cloud-init-test' \
+        '    content: "written by cloud-init\n"' 'users:' '  - name: dave' \
+        '    shell: /bin/bash' >"$TEST_DIR/prov/ci-user-data"
+expect 0 '' -- tlodge create sc -t debian -c net.0.type=veth -c "net.0.link=$NET" \
+        -c "net.0.ipv4=$SUB.20/24" -c "net.0.ipv4.gateway=$SUB.1" --user carol \
+        --ssh-key "$TEST_DIR/prov/key.pub" -c "cloud-init.user-data=@$TEST_DIR/prov/ci-user-data" \
+        -- --packages openssh-server,cloud-init
+r=$LODGE_ROOT/containers/sc/rootfs
+ls "$r"/etc/ssh/ssh_host_* >/dev/null 2>&1 && fail "the cached tree's ssh host keys are shared"
+[ -e "$r/usr/sbin/policy-rc.d" ] && fail "the apt stage left policy-rc.d"
+grep -q 'config: disabled' "$r/etc/cloud/cloud.cfg.d/99-lodge-network.cfg" ||
+        fail "cloud-init would write its own network config"
+expect 0 '' -- tlodge image list
+grep -Eq '^bookworm-amd64-systemd-[0-9a-f]{16} +debian +bookworm +systemd .*cloud-init openssh-server$' \
+        "$TEST_DIR/out" || fail "image list shows no tree of the recipe: $(cat "$TEST_DIR/out")"
+tlodge image list --format json | python3 -c '
+import json, sys
+t = [i for i in json.load(sys.stdin) if i["protocol"] == "template"]
+assert any("apt cloud-init openssh-server" in i["recipe"] and i["size"] > 0 for i in t), t
+' || fail "image list --format json shows no tree of the recipe"
+ok "the apt stage: no shared ssh host keys, no policy-rc.d left; image list shows the tree"
+expect 0 '' -- lodge start sc
+wait_for 120 sh -c "[ \"\$(nsenter -t $(init_pid sc) -a systemctl is-system-running 2>/dev/null)\" = running ]" || {
+        in_guest sc systemctl --failed --no-legend >&2 || true
+        in_guest sc cloud-init status --long >&2 || true
+        fail "sc: systemd is not running: $(in_guest sc systemctl is-system-running || true)"
+}
+[ "$(in_guest sc cloud-init status | sed -n 's/^status: //p')" = done ] ||
+        fail "cloud-init: $(in_guest sc cloud-init status --long)"
+[ "$(in_guest sc cat /etc/lodge-cloud-init-test)" = "written by cloud-init" ] ||
+        fail "cloud-init's write_files"
+in_guest sc id dave >/dev/null || fail "cloud-init made no user dave"
+ok "cloud-init (NoCloud seed): the guest reaches 'running', its user-data wrote a file and made a user"
+
+if command -v ssh >/dev/null && [ -f "$TEST_DIR/prov/key" ]; then
+        wait_for 30 bash -c "exec 3<>/dev/tcp/$SUB.20/22" || fail "nothing listens on $SUB.20:22"
+        who=$(ssh -n -i "$TEST_DIR/prov/key" -o BatchMode=yes -o StrictHostKeyChecking=no \
+                -o UserKnownHostsFile=/dev/null -o ConnectTimeout=10 -o LogLevel=ERROR \
+                "carol@$SUB.20" id -un) || fail "ssh carol@$SUB.20 with the injected key failed"
+        [ "$who" = carol ] || fail "ssh ran as '$who'"
+        ok "sshd: the host logs in as carol over the test bridge with the key --ssh-key injected"
+else
+        wait_for 30 bash -c "exec 3<>/dev/tcp/$SUB.20/22 && head -c 7 <&3 | grep -q SSH-2.0" ||
+                fail "no sshd on $SUB.20:22"
+        ok "sshd listens on $SUB.20:22 (no ssh client on the host: a TCP connect only)"
+fi
+expect 0 '' -- lodge stop sc --timeout 60
+grep -q 'ended=clean' "$LODGE_RUNDIR/sc/state" || fail "sc did not stop cleanly"
+expect 0 '' -- lodge network delete "$NET"

@@ -186,6 +186,33 @@ static void test_fixup_sysvinit_inittab(void **state)
         assert_non_null(strstr(tab, "respawn:/sbin/getty --noclear 38400 console\n"));
 }
 
+/* openrc: rc_sys set when the image sets none, an image's own kept. */
+static void test_fixup_openrc_rc_sys(void **state)
+{
+        struct lodge_tmpdir *t = *state;
+        cleanup_error struct lodge_error *err = NULL;
+        cleanup_free char *conf = NULL, *again = NULL;
+        struct lodge_guest_setup s = { .hostname = "orc" };
+
+        assert_int_equal(mkdirat(t->dirfd, "etc", 0755), 0);
+        assert_int_equal(mkdirat(t->dirfd, "sbin", 0755), 0);
+        put(t->dirfd, "sbin/openrc", "");
+        put(t->dirfd, "etc/rc.conf", "#rc_sys=\"\"\nrc_parallel=\"NO\"");
+        assert_int_equal(lodge_template_fixup(t->dirfd, &s, &err), 0);
+        conf = get(t->dirfd, "etc/rc.conf");
+        assert_non_null(strstr(conf, "#rc_sys=\"\"\nrc_parallel=\"NO\"\n"));
+        assert_non_null(strstr(conf, "\nrc_sys=\"systemd-nspawn\"\n"));
+        assert_int_equal(lodge_template_fixup(t->dirfd, &s, &err), 0);
+        again = get(t->dirfd, "etc/rc.conf");
+        assert_string_equal(again, conf); /* set once */
+
+        put(t->dirfd, "etc/rc.conf", "  rc_sys=\"lxc\"\n");
+        assert_int_equal(lodge_template_fixup(t->dirfd, &s, &err), 0);
+        free(conf);
+        conf = get(t->dirfd, "etc/rc.conf");
+        assert_string_equal(conf, "  rc_sys=\"lxc\"\n");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -198,6 +225,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_fixup_never_writes_through_symlinks,
                                                 lodge_tmpdir_setup, lodge_tmpdir_teardown),
                 cmocka_unit_test_setup_teardown(test_fixup_sysvinit_inittab, lodge_tmpdir_setup,
+                                                lodge_tmpdir_teardown),
+                cmocka_unit_test_setup_teardown(test_fixup_openrc_rc_sys, lodge_tmpdir_setup,
                                                 lodge_tmpdir_teardown),
         };
 
