@@ -432,9 +432,12 @@ int lodge_container_create(const struct lodge_paths *p, const char *name,
         state_gc(&d);
         if (!pl.storage)
                 pl.storage = lodge_storage_find(lodge_storage_default(d.root));
+        else if (strcmp(pl.storage->name, "btrfs") == 0 && !lodge_storage_is_btrfs(d.root))
+                r = lodge_error_set(err, EOPNOTSUPP, "--storage btrfs: '%s' is not on btrfs",
+                                    p->root);
         /* Before the long part: an unprivileged guest needs an idmapped rootfs, or
          * one of its own whose files are owned by its ids (dir). */
-        if (!pl.cfg->security.privileged && userns_idmap_probe(p->root) == 0) {
+        if (r >= 0 && !pl.cfg->security.privileged && userns_idmap_probe(p->root) == 0) {
                 if (strcmp(pl.storage->name, "dir") == 0)
                         pl.shift_ids = true;
                 else

@@ -103,6 +103,9 @@ expect 0 'unused layer' -- lodge image prune
 [ "$(layers)" = 0 ] || fail "prune left an unused layer"
 ok "a layer in use stays; prune removes unused layers"
 
+expect 1 "--storage btrfs: .* is not on btrfs" -- lodge create nb --storage btrfs -- --file "$BB"
+[ ! -e "$LODGE_ROOT/containers/nb" ] || fail "a refused btrfs create left a guest"
+
 # --- limits.disk where it can't be enforced
 mk od overlay -c limits.disk=1G
 expect 1 "limits.disk.*can't enforce" -- lodge start od
