@@ -483,7 +483,7 @@ static int devices_apply_extra(const struct cg_guest *g, char *const *devices, s
         return devices_v2_apply(g, extra, n, err);
 }
 
-int cg_guest_create(const struct cg_guest *g, struct lodge_error **err)
+int cg_guest_create_v2(const struct cg_guest *g, struct lodge_error **err)
 {
         int dev = cg_host_find(g->host, "devices"), r;
 
@@ -496,9 +496,23 @@ int cg_guest_create(const struct cg_guest *g, struct lodge_error **err)
                                        "this host's cgroups can't confine devices (no devices "
                                        "controller, no cgroup2)");
         r = remove_all(g, err);
-        if (r < 0)
+        if (r < 0 || g->host->v2 < 0)
                 return r;
+        r = create_in(g, (size_t)g->host->v2, true, err);
+        if (r >= 0 && dev < 0)
+                r = devices_v2_apply(g, NULL, 0, err);
+        if (r < 0)
+                (void)remove_all(g, NULL);
+        return r;
+}
+
+int cg_guest_create_v1(const struct cg_guest *g, struct lodge_error **err)
+{
+        int dev = cg_host_find(g->host, "devices"), r = 0;
+
         for (size_t i = 0; r >= 0 && i < g->host->n; i++) {
+                if (g->host->h[i].v2)
+                        continue;
                 if ((int)i != dev) {
                         r = create_in(g, i, true, err);
                         continue;
@@ -511,11 +525,16 @@ int cg_guest_create(const struct cg_guest *g, struct lodge_error **err)
                 if (r >= 0)
                         r = create_in(g, i, true, err);
         }
-        if (r >= 0 && dev < 0)
-                r = devices_v2_apply(g, NULL, 0, err);
         if (r < 0)
                 (void)remove_all(g, NULL);
         return r;
+}
+
+int cg_guest_create(const struct cg_guest *g, struct lodge_error **err)
+{
+        int r = cg_guest_create_v2(g, err);
+
+        return r < 0 ? r : cg_guest_create_v1(g, err);
 }
 
 int cg_guest_delegate(const struct cg_guest *g, uid_t uid, gid_t gid, struct lodge_error **err)
@@ -561,14 +580,14 @@ int cg_guest_v2_fd(const struct cg_guest *g)
         return fd < 0 ? -errno : fd;
 }
 
-int cg_guest_join_self(const struct cg_guest *g, bool skip_v2, struct lodge_error **err)
+int cg_guest_join_self(const struct cg_guest *g, unsigned which, struct lodge_error **err)
 {
         for (size_t i = 0; i < g->host->n; i++) {
                 bool v2 = g->host->h[i].v2;
                 cleanup_free char *path = NULL;
                 int r;
 
-                if (v2 && skip_v2)
+                if (!(which & (v2 ? CG_JOIN_V2 : CG_JOIN_V1)))
                         continue;
                 path = cg_path(g, i, "guest", v2 ? "cgroup.procs" : "tasks");
                 if (!path)

@@ -59,6 +59,14 @@ void cg_guest_done(struct cg_guest *g);
  * the host can do neither. */
 int cg_guest_create(const struct cg_guest *g, struct lodge_error **err);
 
+/* cg_guest_create() in two halves, for a start that clones the guest's first
+ * process between them: _v2 removes a leftover (or fails as above) and makes
+ * the cgroup2 cgroups (the ones clone3 places the process in), with the
+ * device program when there is no v1 devices controller; _v1 makes the v1
+ * hierarchies' cgroups. The process may join the v1 cgroups only after _v1. */
+int cg_guest_create_v2(const struct cg_guest *g, struct lodge_error **err);
+int cg_guest_create_v1(const struct cg_guest *g, struct lodge_error **err);
+
 /* An O_PATH fd of base/guest in the cgroup2 hierarchy, for clone3's
  * CLONE_INTO_CGROUP; -ENOENT when the host has no cgroup2 hierarchy. */
 /* Give the guest's own cgroup ("<base>/guest": the root of its cgroup
@@ -69,11 +77,14 @@ int cg_guest_delegate(const struct cg_guest *g, uid_t uid, gid_t gid, struct lod
 
 int cg_guest_v2_fd(const struct cg_guest *g);
 
-/* Move the calling single-threaded process into base/guest everywhere it
- * isn't yet (skip_v2: clone3 already placed it there). On v1 it writes "0"
- * to "tasks": moving only the current thread skips the global threadgroup
- * lock, whose RCU grace period otherwise costs ~10 ms on an idle host. */
-int cg_guest_join_self(const struct cg_guest *g, bool skip_v2, struct lodge_error **err);
+/* Move the calling single-threaded process into base/guest in the
+ * hierarchies which says (CG_JOIN_V1, CG_JOIN_V2: the latter is not needed
+ * when clone3 already placed it there). On v1 it writes "0" to "tasks":
+ * moving only the current thread skips the global threadgroup lock, whose RCU
+ * grace period otherwise costs ~10 ms on an idle host. */
+#define CG_JOIN_V1 1U
+#define CG_JOIN_V2 2U
+int cg_guest_join_self(const struct cg_guest *g, unsigned which, struct lodge_error **err);
 
 /* Write the limits of the config onto base. Knobs the host doesn't have are
  * reported in *ret_warnings (may be NULL) rather than failing, except the

@@ -48,6 +48,25 @@ static int setup_console(struct lodge_error **err)
         return 0;
 }
 
+/* The monitor's word that the v1 cgroups are made and limited (and given to
+ * the guest's root): joined from inside while the host's hierarchies are still
+ * in view, then made the root of what the guest sees. */
+static int enter_cgroups(const struct guest_setup *s, void *userdata, struct lodge_error **err)
+{
+        int sync_fd = *(const int *)userdata;
+        char ready = 0;
+        int r;
+
+        if (recv(sync_fd, &ready, 1, 0) != 1)
+                _exit(1); /* the monitor gave up: nothing to report to */
+        r = cg_guest_join_self(s->cg, CG_JOIN_V1, err);
+        if (r < 0)
+                return r;
+        if (unshare(CLONE_NEWCGROUP) < 0)
+                return lodge_error_set(err, errno, "unshare the cgroup namespace");
+        return 0;
+}
+
 _Noreturn void guest_child_main(const struct guest_child *c)
 {
         cleanup_error struct lodge_error *err = NULL;
@@ -58,8 +77,8 @@ _Noreturn void guest_child_main(const struct guest_child *c)
 
         /* Die with the monitor until init runs; after exec init outlives it. */
         (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
-        /* Its cgroups, joined from inside while the host still shows them. */
-        if (cg_guest_join_self(s->cg, s->in_v2_cgroup, &err) < 0)
+        /* Its cgroup2 cgroup, unless clone3 placed it there. */
+        if (!s->in_v2_cgroup && cg_guest_join_self(s->cg, CG_JOIN_V2, &err) < 0)
                 fail(c->sync_fd, &err);
         if (fdpass_recv(c->sync_fd, &go, 1, &gm.rootfs) != 1)
                 _exit(1); /* the monitor gave up: nothing to report to */
@@ -75,12 +94,8 @@ _Noreturn void guest_child_main(const struct guest_child *c)
                         gm.entry[k] = -ENOENT;
         }
 
-        /* Now in its cgroups: make them the root of what the guest sees. */
-        if (unshare(CLONE_NEWCGROUP) < 0) {
-                lodge_error_set(&err, errno, "unshare the cgroup namespace");
-                fail(c->sync_fd, &err);
-        }
-        r = guest_mount_all(s, guest_userns(&s->cfg->security) ? &gm : NULL, &err);
+        r = guest_mount_all(s, guest_userns(&s->cfg->security) ? &gm : NULL, enter_cgroups,
+                            (void *)&c->sync_fd, &err);
         if (r >= 0 && sethostname(s->name, strlen(s->name)) < 0)
                 r = lodge_error_set(&err, errno, "set the hostname");
         if (r >= 0)

@@ -47,8 +47,13 @@ struct guest_mounts {
                 }                                                                                  \
         }
 void guest_mounts_done(struct guest_mounts *gm);
+/* Called by guest_mount_all() right before it mounts the cgroup filesystems,
+ * once /proc, /sys, /dev and /run are: the process must be in its cgroups and
+ * its own cgroup namespace when it returns. */
+typedef int (*guest_cgroups_cb)(const struct guest_setup *s, void *userdata,
+                                struct lodge_error **err);
 int guest_mount_all(const struct guest_setup *s, const struct guest_mounts *gm,
-                    struct lodge_error **err);
+                    guest_cgroups_cb enter_cgroups, void *userdata, struct lodge_error **err);
 
 /* One mount.N value, parsed; buf holds the strings. */
 struct mount_spec {
@@ -73,9 +78,11 @@ struct guest_child {
 };
 
 /* The guest's first process, right after clone(): waits for the monitor's go
- * (sent once it is in its cgroups), enters a cgroup namespace, mounts, sets
- * the hostname and console, drops capabilities, and execs init. A failure is
- * sent back as a guest_report; success is the sync socket closing on exec. */
+ * (its id maps written, its rootfs at hand), mounts; before the cgroup
+ * filesystems, waits for the monitor's second word (its cgroups made and
+ * limited), joins them and enters a cgroup namespace; then sets the hostname
+ * and console, drops capabilities, and execs init. A failure is sent back as
+ * a guest_report; success is the sync socket closing on exec. */
 _Noreturn void guest_child_main(const struct guest_child *c);
 
 /* Capabilities: drop the default set (sys_module, sys_time, sys_rawio,

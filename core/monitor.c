@@ -132,16 +132,14 @@ static int open_socket(struct monitor *m, struct lodge_error **err)
 }
 
 /* In a user namespace, while its first process waits: its id maps, its
- * cgroups and console its root's, and its rootfs idmapped through the maps
- * (sent along with the go). */
+ * console its root's, and its rootfs idmapped through the maps (sent along
+ * with the go). */
 static int setup_userns(struct monitor *m, struct guest_mounts *gm, struct lodge_error **err)
 {
         const struct lodge_config_security *sec = &m->a->cfg->security;
         int r;
 
         r = userns_write_maps(m->init_pid, sec->idmap_base, sec->idmap_count, err);
-        if (r >= 0)
-                r = cg_guest_delegate(&m->cg, sec->idmap_base, sec->idmap_base, err);
         if (r < 0)
                 return r;
         r = userns_detached_tree(m->a->rootfs, m->init_pid, true, false, err);
@@ -171,6 +169,36 @@ static int setup_userns(struct monitor *m, struct guest_mounts *gm, struct lodge
         return 0;
 }
 
+/* While the guest's first process mounts: its v1 cgroups (given to its
+ * root in a user namespace), its limits, its network; then the word that
+ * lets it join them. */
+static int setup_while_mounting(struct monitor *m, int sync, struct lodge_error **err)
+{
+        const struct lodge_config_security *sec = &m->a->cfg->security;
+        struct timespec t0, t1;
+        char ready = 1;
+        int r;
+
+        r = cg_guest_create_v1(&m->cg, err);
+        if (r >= 0)
+                r = cg_guest_apply_limits(&m->cg, &m->a->cfg->limits, NULL, err);
+        if (r >= 0 && guest_userns(sec))
+                r = cg_guest_delegate(&m->cg, sec->idmap_base, sec->idmap_base, err);
+        if (r < 0)
+                return r;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        r = guest_net_setup(m->a->paths, m->a->name, m->a->cfg, m->init_pid, m->s.pidfd,
+                            m->a->rundir_fd, err);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        log_debug("%s: network set up in %ld us", m->a->name,
+                  (long)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000));
+        if (r < 0)
+                return r;
+        if (send(sync, &ready, 1, MSG_NOSIGNAL) != 1)
+                return lodge_error_set(err, errno, "release the guest's first process");
+        return 0;
+}
+
 /* Start the guest's first process and see it through to exec. */
 static int launch(struct monitor *m, struct lodge_error **err)
 {
@@ -182,14 +210,11 @@ static int launch(struct monitor *m, struct lodge_error **err)
         char console[64];
         int sv[2], r;
         struct guest_report rep = { 0 };
-        struct timespec t0, t1;
         char go = 1;
         ssize_t n;
 
-        r = cg_guest_create(&m->cg, err);
-        if (r < 0)
-                return r;
-        r = cg_guest_apply_limits(&m->cg, &m->a->cfg->limits, NULL, err);
+        /* The v1 cgroups come later, while the child mounts (setup_while_mounting). */
+        r = cg_guest_create_v2(&m->cg, err);
         if (r < 0)
                 return r;
         r = open_console(m, console, err);
@@ -231,29 +256,8 @@ static int launch(struct monitor *m, struct lodge_error **err)
         }
         close(sv[1]);
 
-        /* Host side, while the child waits: its user namespace, its network interfaces. */
+        /* Host side, while the child waits: its user namespace. */
         r = userns ? setup_userns(m, &gm, err) : 0;
-        if (r >= 0) {
-                clock_gettime(CLOCK_MONOTONIC, &t0);
-                r = guest_net_setup(m->a->paths, m->a->name, m->a->cfg, m->init_pid, m->s.pidfd,
-                                    m->a->rundir_fd, err);
-                clock_gettime(CLOCK_MONOTONIC, &t1);
-                log_debug("%s: network set up in %ld us", m->a->name,
-                          (long)((t1.tv_sec - t0.tv_sec) * 1000000 +
-                                 (t1.tv_nsec - t0.tv_nsec) / 1000));
-        }
-        if (r < 0) {
-                close(sv[0]);
-                return r;
-        }
-        /* Reading the console before init can write to it, until the monitor
-         * serves it (a fork of a large process, ASan's above all, can take
-         * longer than the guest takes to boot to its getty). */
-        m->s.keeper = console_keeper_start(&m->s, &m->s.keeper_stop);
-        if (m->s.keeper < 0) {
-                log_warn("%s: start the console keeper: %s", m->a->name, strerror(-m->s.keeper));
-                m->s.keeper = 0;
-        }
         if (r >= 0 && (r = fdpass_send(sv[0], &go, 1, gm.rootfs)) < 0)
                 r = lodge_error_set(err, -r, "release the guest's first process");
         for (size_t k = 0; r >= 0 && userns && k < ELEMENTSOF(gm.entry); k++) {
@@ -262,13 +266,28 @@ static int launch(struct monitor *m, struct lodge_error **err)
                 if (m->a->cfg->mounts[k] && (r = fdpass_send(sv[0], &have, 1, gm.entry[k])) < 0)
                         r = lodge_error_set(err, -r, "hand mount.%zu to the guest", k);
         }
+        if (r >= 0)
+                r = setup_while_mounting(m, sv[0], err);
         if (r >= 0) {
-                /* EOF: init was exec'd; a report: the step that failed. */
-                n = recv(sv[0], &rep, sizeof(rep), 0);
-                if (n == (ssize_t)sizeof(rep) && rep.code > 0)
-                        r = lodge_error_set(err, rep.code, "%s", rep.msg);
-                else if (n < 0)
-                        r = lodge_error_set(err, errno, "wait for the guest's first process");
+                /* Reading the console before init can write to it, until the monitor
+                 * serves it (a fork of a large process, ASan's above all, can take
+                 * longer than the guest takes to boot to its getty). Started while
+                 * the child finishes its mounts: the pty holds what comes first. */
+                m->s.keeper = console_keeper_start(&m->s, &m->s.keeper_stop);
+                if (m->s.keeper < 0) {
+                        log_warn("%s: start the console keeper: %s", m->a->name,
+                                 strerror(-m->s.keeper));
+                        m->s.keeper = 0;
+                }
+        }
+        /* EOF: init was exec'd; a report: the step that failed (which also
+         * explains a failure above once the child had given up). */
+        n = recv(sv[0], &rep, sizeof(rep), r >= 0 ? 0 : MSG_DONTWAIT);
+        if (n == (ssize_t)sizeof(rep) && rep.code > 0) {
+                lodge_error_free(err);
+                r = lodge_error_set(err, rep.code, "%s", rep.msg);
+        } else if (n < 0 && r >= 0) {
+                r = lodge_error_set(err, errno, "wait for the guest's first process");
         }
         close(sv[0]);
         return r;

@@ -233,7 +233,7 @@ static int mount_cgroups(int rootfd, const struct cg_host *h, struct lodge_error
         return r;
 }
 
-static int mount_sys(int rootfd, const struct cg_host *h, struct lodge_error **err)
+static int mount_sys(int rootfd, struct lodge_error **err)
 {
         int r;
 
@@ -254,8 +254,6 @@ static int mount_sys(int rootfd, const struct cg_host *h, struct lodge_error **e
          * mounting it, and from spending the time. */
         if (r >= 0)
                 r = bind_self(rootfd, "sys/fs/fuse/connections", RO | SAFE, true, err);
-        if (r >= 0)
-                r = mount_cgroups(rootfd, h, err);
         return r;
 }
 
@@ -559,7 +557,7 @@ static int pivot(int rootfd, struct lodge_error **err)
 }
 
 int guest_mount_all(const struct guest_setup *s, const struct guest_mounts *gm,
-                    struct lodge_error **err)
+                    guest_cgroups_cb enter_cgroups, void *userdata, struct lodge_error **err)
 {
         int rootfs_fd = gm ? gm->rootfs : -EBADF;
         cleanup_close int rootfd = -EBADF;
@@ -588,12 +586,18 @@ int guest_mount_all(const struct guest_setup *s, const struct guest_mounts *gm,
 
         r = mount_proc(rootfd, err);
         if (r >= 0)
-                r = mount_sys(rootfd, s->cgroups, err);
+                r = mount_sys(rootfd, err);
         if (r >= 0)
                 r = mount_dev(rootfd, userns, s->console, s->cfg->limits.devices,
                               ELEMENTSOF(s->cfg->limits.devices), err);
         if (r >= 0)
                 r = mount_run(rootfd, err);
+        /* Last of the standard mounts: the host may still be making the cgroups
+         * (v1) meanwhile; mounted once joined, from inside its cgroup namespace. */
+        if (r >= 0 && enter_cgroups)
+                r = enter_cgroups(s, userdata, err);
+        if (r >= 0)
+                r = mount_cgroups(rootfd, s->cgroups, err);
         if (r >= 0)
                 r = mount_entries(rootfd, s->cfg->mounts, gm ? gm->entry : NULL,
                                   ELEMENTSOF(s->cfg->mounts), err);
