@@ -521,7 +521,11 @@ int lodge_container_attach(const struct lodge_paths *p, const char *name,
         if (r < 0)
                 return r;
 
-        r = cg_host_detect(&host, err);
+        r = rundirfd >= 0 ? cg_host_load_at(rundirfd, CGROUPS_SAVED, &host, err) : -ENOENT;
+        if (r == -ENOENT) {
+                lodge_error_free(err);
+                r = cg_host_detect(&host, err);
+        }
         if (r >= 0)
                 r = cg_guest_init(&cg, &host, p->tag, name, err);
         if (r >= 0)

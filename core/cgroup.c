@@ -141,6 +141,70 @@ int cg_host_detect(struct cg_host *ret, struct lodge_error **err)
         return 0;
 }
 
+/* mountinfo's escaping of a path: space, tab, newline and backslash as \ooo. */
+static int escape_to(FILE *f, const char *s)
+{
+        for (; *s; s++) {
+                if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\\') {
+                        if (fprintf(f, "\\%03o", (unsigned char)*s) < 0)
+                                return -EIO;
+                } else if (fputc(*s, f) == EOF) {
+                        return -EIO;
+                }
+        }
+        return 0;
+}
+
+int cg_host_format(const struct cg_host *h, char **ret)
+{
+        cleanup_free char *buf = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&buf, &size);
+        int r = 0;
+
+        if (!f)
+                return -ENOMEM;
+        for (size_t i = 0; r >= 0 && i < h->n; i++) {
+                const struct cg_hier *c = &h->h[i];
+
+                if (fputs("0 0 0:0 / ", f) == EOF)
+                        r = -EIO;
+                if (r >= 0)
+                        r = escape_to(f, c->mount);
+                if (r >= 0 && fprintf(f, " rw - %s %s rw%s%s\n", c->v2 ? "cgroup2" : "cgroup",
+                                      c->v2 ? "cgroup2" : "cgroup", c->v2 ? "" : ",",
+                                      c->v2 ? "" : c->controllers) < 0)
+                        r = -EIO;
+        }
+        if (fclose(f) != 0 && r >= 0)
+                r = -ENOMEM;
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+int cg_host_load_at(int dirfd, const char *name, struct cg_host *ret, struct lodge_error **err)
+{
+        cleanup_free char *text = NULL;
+        struct cg_host h = { .v2 = -1 };
+        int r;
+
+        r = read_file_at(dirfd, name, 64 * 1024, &text, NULL, NULL);
+        if (r < 0)
+                return r == -ENOENT ? lodge_error_set(err, ENOENT, "no saved cgroup layout")
+                                    : lodge_error_set(err, -r, "read '%s'", name);
+        r = cg_host_parse(text, &h, err);
+        if (r < 0)
+                return r;
+        if (h.n == 0) {
+                cg_host_done(&h);
+                return lodge_error_set(err, ENOENT, "no saved cgroup layout");
+        }
+        *ret = h;
+        return 0;
+}
+
 static bool list_has(const char *list, const char *item, const char *seps)
 {
         size_t n = strlen(item);

@@ -30,6 +30,12 @@ struct cg_host {
 int cg_host_parse(const char *mountinfo, struct cg_host *ret, struct lodge_error **err);
 /* The host's hierarchies, from /proc/self/mountinfo. -ENOENT when none. */
 int cg_host_detect(struct cg_host *ret, struct lodge_error **err);
+/* The hierarchies as mountinfo lines that cg_host_parse() reads back: saved
+ * by the monitor in the run directory, so that attach needn't have the
+ * kernel print every mount of the host to find them. */
+int cg_host_format(const struct cg_host *h, char **ret);
+/* cg_host_parse() of such a file; -ENOENT when it is missing or lists none. */
+int cg_host_load_at(int dirfd, const char *name, struct cg_host *ret, struct lodge_error **err);
 void cg_host_done(struct cg_host *h);
 
 /* Index of the hierarchy that has controller c ("memory"), or -1. On a

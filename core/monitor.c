@@ -362,6 +362,7 @@ static _Noreturn void finish(struct monitor *m, const char *how, int code)
         (void)unlinkat(m->a->rundir_fd, MONITOR_SOCKET, 0);
         (void)unlinkat(m->a->rundir_fd, SECCOMP_SAVED, 0);
         (void)unlinkat(m->a->rundir_fd, CONFIG_SAVED, 0);
+        (void)unlinkat(m->a->rundir_fd, CGROUPS_SAVED, 0);
         for (size_t i = 0; i < m->s.n_viewers; i++)
                 close(m->s.viewers[i].fd);
         _exit(0);
@@ -465,7 +466,8 @@ static void become_small(struct monitor *m)
 }
 
 /* The config the guest starts with, for attach: the container's own may be
- * changed meanwhile. Not fsync'ed: it matters only while the guest runs. */
+ * changed meanwhile; and the host's cgroup layout. Not fsync'ed: they matter
+ * only while the guest runs. */
 static int save_config(struct monitor *m, struct lodge_error **err)
 {
         cleanup_free char *text = NULL;
@@ -475,7 +477,16 @@ static int save_config(struct monitor *m, struct lodge_error **err)
         if (r >= 0)
                 r = write_file_replace_at(m->a->rundir_fd, CONFIG_SAVED, text, strlen(text), 0600,
                                           err);
-        return r < 0 ? lodge_error_prefix(err, r, "save the config in the run directory") : 0;
+        if (r < 0)
+                return lodge_error_prefix(err, r, "save the config in the run directory");
+        free(text);
+        text = NULL;
+        /* Attach falls back to the mountinfo without it. */
+        if (cg_host_format(&m->host, &text) < 0 ||
+            write_file_replace_at(m->a->rundir_fd, CGROUPS_SAVED, text, strlen(text), 0600, NULL) <
+                    0)
+                (void)unlinkat(m->a->rundir_fd, CGROUPS_SAVED, 0);
+        return 0;
 }
 
 /* Start the guest (again, after a reboot), report to the client, and see it
