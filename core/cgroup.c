@@ -450,15 +450,26 @@ static int devices_write(const char *dir, const char *file, const char *rule,
 static int devices_v1_allow(const char *dir, const struct dev_rule *rules, size_t n,
                             struct lodge_error **err)
 {
+        cleanup_free char *path = NULL;
+        cleanup_close int fd = -EBADF;
+
+        if (n == 0)
+                return 0;
+        if (asprintf(&path, "%s/devices.allow", dir) < 0)
+                return lodge_error_set(err, ENOMEM, "allow devices");
+        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return lodge_error_set(err, errno, "open '%s'", path);
+        /* Still one rule per write(), as the kernel takes them; one open for all. */
         for (size_t k = 0; k < n; k++) {
                 char rule[40], line[48];
                 int r;
 
                 dev_rule_format(&rules[k], rule);
                 snprintf(line, sizeof(line), "%s\n", rule);
-                r = devices_write(dir, "devices.allow", line, err);
+                r = write_all(fd, line, strlen(line));
                 if (r < 0)
-                        return r;
+                        return lodge_error_set(err, -r, "write '%s' to '%s'", rule, path);
         }
         return 0;
 }
@@ -762,8 +773,10 @@ static int apply_cpu(const struct cg_guest *g, const struct lodge_config_limits 
         return l->cpu_weight ? warn_missing(warnings, r, "limits.cpu.weight") : r;
 }
 
-int cg_guest_apply_limits(const struct cg_guest *g, const struct lodge_config_limits *l,
-                          char ***ret_warnings, struct lodge_error **err)
+/* fresh: base was just made, so every knob has its default, which is what
+ * an unset limit writes: those writes are skipped. */
+static int apply_limits(const struct cg_guest *g, const struct lodge_config_limits *l, bool fresh,
+                        char ***ret_warnings, struct lodge_error **err)
 {
         char v[64];
         int r;
@@ -772,24 +785,30 @@ int cg_guest_apply_limits(const struct cg_guest *g, const struct lodge_config_li
         if (r < 0)
                 return r;
 
-        r = apply_memory(g, l, err);
-        if (r < 0)
-                return r;
-        if (r == 0 && l->memory)
-                return lodge_error_set(err, EOPNOTSUPP,
-                                       "limits.memory: this host has no memory controller");
+        if (!fresh || l->memory || (l->has_memory_swap && is_v2(g, "memory"))) {
+                r = apply_memory(g, l, err);
+                if (r < 0)
+                        return r;
+                if (r == 0 && l->memory)
+                        return lodge_error_set(err, EOPNOTSUPP,
+                                               "limits.memory: this host has no memory controller");
+        }
 
-        snprintf(v, sizeof(v), "%" PRIu64, l->pids);
-        r = set_knob(g, "pids", "pids.max", l->pids ? v : "max", err);
-        if (r < 0)
-                return r;
-        if (r == 0 && l->pids)
-                return lodge_error_set(err, EOPNOTSUPP,
-                                       "limits.pids: this host has no pids controller");
+        if (!fresh || l->pids) {
+                snprintf(v, sizeof(v), "%" PRIu64, l->pids);
+                r = set_knob(g, "pids", "pids.max", l->pids ? v : "max", err);
+                if (r < 0)
+                        return r;
+                if (r == 0 && l->pids)
+                        return lodge_error_set(err, EOPNOTSUPP,
+                                               "limits.pids: this host has no pids controller");
+        }
 
-        r = apply_cpu(g, l, ret_warnings, err);
-        if (r < 0)
-                return r;
+        if (!fresh || l->cpu_millis || l->cpu_weight) {
+                r = apply_cpu(g, l, ret_warnings, err);
+                if (r < 0)
+                        return r;
+        }
 
         if (l->cpuset) {
                 r = set_knob(g, "cpuset", "cpuset.cpus", l->cpuset, err);
@@ -813,6 +832,18 @@ int cg_guest_apply_limits(const struct cg_guest *g, const struct lodge_config_li
                         return r;
         }
         return 0;
+}
+
+int cg_guest_apply_limits(const struct cg_guest *g, const struct lodge_config_limits *l,
+                          char ***ret_warnings, struct lodge_error **err)
+{
+        return apply_limits(g, l, false, ret_warnings, err);
+}
+
+int cg_guest_apply_new_limits(const struct cg_guest *g, const struct lodge_config_limits *l,
+                              char ***ret_warnings, struct lodge_error **err)
+{
+        return apply_limits(g, l, true, ret_warnings, err);
 }
 
 int cg_guest_freeze(const struct cg_guest *g, bool frozen, struct lodge_error **err)

@@ -99,6 +99,10 @@ int cg_guest_join_self(const struct cg_guest *g, unsigned which, struct lodge_er
  * message) when one isn't a device node. */
 int cg_guest_apply_limits(const struct cg_guest *g, const struct lodge_config_limits *l,
                           char ***ret_warnings, struct lodge_error **err);
+/* The same on cgroups cg_guest_create() has just made: the limits left unset
+ * keep the kernel's defaults, which the writes above would only repeat. */
+int cg_guest_apply_new_limits(const struct cg_guest *g, const struct lodge_config_limits *l,
+                              char ***ret_warnings, struct lodge_error **err);
 
 int cg_guest_freeze(const struct cg_guest *g, bool frozen, struct lodge_error **err);
 

@@ -181,7 +181,7 @@ static int setup_while_mounting(struct monitor *m, int sync, struct lodge_error 
 
         r = cg_guest_create_v1(&m->cg, err);
         if (r >= 0)
-                r = cg_guest_apply_limits(&m->cg, &m->a->cfg->limits, NULL, err);
+                r = cg_guest_apply_new_limits(&m->cg, &m->a->cfg->limits, NULL, err);
         if (r >= 0 && guest_userns(sec))
                 r = cg_guest_delegate(&m->cg, sec->idmap_base, sec->idmap_base, err);
         if (r < 0)

@@ -198,6 +198,23 @@ static void test_limits_v1(void **state)
         put(base, "cpu.cfs_quota_us", "");
         put(base, "cpu.shares", "");
 
+        /* Just made: an unset limit is the kernel's default, not written again. */
+        {
+                struct lodge_config_limits only_pids = { .pids = 7 };
+                cleanup_free char *quota = NULL, *p = NULL, *m = NULL;
+                char mbase[256];
+
+                assert_int_equal(cg_guest_apply_new_limits(&g, &only_pids, NULL, NULL), 0);
+                quota = get(base, "cpu.cfs_quota_us");
+                assert_string_equal(quota, "");
+                snprintf(mbase, sizeof(mbase), "%s/lodge/web", mem);
+                m = get(mbase, "memory.limit_in_bytes");
+                assert_string_equal(m, "");
+                snprintf(mbase, sizeof(mbase), "%s/lodge/web", pids);
+                p = get(mbase, "pids.max");
+                assert_string_equal(p, "7");
+        }
+
         assert_int_equal(cg_guest_apply_limits(&g, &l, &warnings, NULL), 0);
         {
                 cleanup_free char *quota = get(base, "cpu.cfs_quota_us");
