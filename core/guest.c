@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <net/if.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -48,6 +49,22 @@ static int setup_console(struct lodge_error **err)
         return 0;
 }
 
+/* The loopback of its network namespace up, as every init expects: from
+ * inside, while the monitor prepares the go, rather than over netlink from
+ * the host. */
+static int loopback_up(struct lodge_error **err)
+{
+        cleanup_close int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        struct ifreq ifr = { .ifr_name = "lo" };
+
+        if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+                return lodge_error_set(err, errno, "bring up the loopback");
+        ifr.ifr_flags |= IFF_UP;
+        if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+                return lodge_error_set(err, errno, "bring up the loopback");
+        return 0;
+}
+
 /* The monitor's word that the v1 cgroups are made and limited (and given to
  * the guest's root): joined from inside while the host's hierarchies are still
  * in view, then made the root of what the guest sees. */
@@ -79,6 +96,8 @@ _Noreturn void guest_child_main(const struct guest_child *c)
         (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
         /* Its cgroup2 cgroup, unless clone3 placed it there. */
         if (!s->in_v2_cgroup && cg_guest_join_self(s->cg, CG_JOIN_V2, &err) < 0)
+                fail(c->sync_fd, &err);
+        if (loopback_up(&err) < 0)
                 fail(c->sync_fd, &err);
         if (fdpass_recv(c->sync_fd, &go, 1, &gm.rootfs) != 1)
                 _exit(1); /* the monitor gave up: nothing to report to */
