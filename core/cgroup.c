@@ -380,7 +380,7 @@ static int create_in(const struct cg_guest *g, size_t i, bool with_guest, struct
         }
 }
 
-/* Remove dir and every cgroup below it, deepest first. */
+/* Remove dir and every cgroup below it, deepest first: 1 when it was there. */
 static int rmdir_tree(const char *dir)
 {
         cleanup_closedir DIR *d = opendir(dir);
@@ -388,7 +388,7 @@ static int rmdir_tree(const char *dir)
         int r;
 
         if (!d)
-                return errno == ENOENT ? 0 : -errno;
+                return errno == ENOENT ? 0 : -errno; /* 0: there was none */
         while ((de = readdir(d))) {
                 cleanup_free char *sub = NULL;
 
@@ -403,7 +403,7 @@ static int rmdir_tree(const char *dir)
         }
         if (rmdir(dir) < 0 && errno != ENOENT)
                 return -errno;
-        return 0;
+        return 1;
 }
 
 static int remove_all(const struct cg_guest *g, struct lodge_error **err)
@@ -417,6 +417,8 @@ static int remove_all(const struct cg_guest *g, struct lodge_error **err)
                 r = rmdir_tree(dir);
                 if (r < 0)
                         return lodge_error_set(err, -r, "remove cgroup '%s'", dir);
+                if (r == 0)
+                        continue; /* there was none (a start's check): nor a parent to go */
                 /* The shared "lodge" parent goes with its last guest. */
                 *strrchr(dir, '/') = '\0';
                 (void)rmdir(dir);
