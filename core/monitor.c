@@ -42,6 +42,7 @@ struct monitor {
         struct cg_host host;
         struct cg_guest cg;
         pid_t init_pid;
+        char *running_tmp; /* prepare_running()'s file, or NULL */
 };
 
 #define MONITOR_NULL(args)                                                                         \
@@ -67,7 +68,8 @@ static void save_console_log(struct monitor *m)
         (void)write_file_replace_at(m->a->rundir_fd, "console.log", buf, n, 0600, NULL);
 }
 
-static void write_state(struct monitor *m, enum lodge_state st, const char *ended, int code)
+static struct run_state state_of(struct monitor *m, enum lodge_state st, const char *ended,
+                                 int code)
 {
         struct run_state s = {
                 .state = st,
@@ -79,11 +81,38 @@ static void write_state(struct monitor *m, enum lodge_state st, const char *ende
                 .started_at = time(NULL),
                 .exit_code = code,
         };
-        cleanup_error struct lodge_error *err = NULL;
 
         snprintf(s.ended, sizeof(s.ended), "%s", ended ? ended : "");
+        return s;
+}
+
+static void write_state(struct monitor *m, enum lodge_state st, const char *ended, int code)
+{
+        struct run_state s = state_of(m, st, ended, code);
+        cleanup_error struct lodge_error *err = NULL;
+
         if (run_state_write(m->a->rundir_fd, &s, &err) < 0)
                 log_error("%s: %s", m->a->name, err->msg);
+}
+
+/* The state "running", written while the guest's first process finishes
+ * (the client hears of the start only once it is in place). */
+static void prepare_running(struct monitor *m)
+{
+        struct run_state s = state_of(m, LODGE_STATE_RUNNING, NULL, 0);
+
+        free(m->running_tmp);
+        m->running_tmp = NULL;
+        if (run_state_prepare(m->a->rundir_fd, &s, &m->running_tmp, NULL) < 0)
+                m->running_tmp = NULL; /* written at once instead */
+}
+
+static void drop_running(struct monitor *m)
+{
+        if (m->running_tmp)
+                (void)unlinkat(m->a->rundir_fd, m->running_tmp, 0);
+        free(m->running_tmp);
+        m->running_tmp = NULL;
 }
 
 /* The console pty: the monitor keeps the master; the guest binds the slave
@@ -166,6 +195,36 @@ static int setup_userns(struct monitor *m, struct guest_mounts *gm, struct lodge
         /* root:tty inside; tty is gid 5 in every distribution lodge knows */
         if (fchown(m->slave, sec->idmap_base, sec->idmap_base + 5) < 0)
                 return lodge_error_set(err, errno, "give the console to the guest's root");
+        return 0;
+}
+
+/* For attach, to confine as init is: the config the guest starts with (the
+ * container's own may be changed meanwhile), the host's cgroup layout, and
+ * the filter it runs under, loaded as it is, not compiled again from the
+ * config. Not fsync'ed: they matter only while the guest runs. */
+static int save_for_attach(struct monitor *m, struct lodge_error **err)
+{
+        cleanup_free char *text = NULL;
+        int r;
+
+        r = lodge_config_format(m->a->cfg, &text, err);
+        if (r >= 0)
+                r = write_file_replace_at(m->a->rundir_fd, CONFIG_SAVED, text, strlen(text), 0600,
+                                          err);
+        if (r < 0)
+                return lodge_error_prefix(err, r, "save the config in the run directory");
+        free(text);
+        text = NULL;
+        /* Attach falls back to the mountinfo without it. */
+        if (cg_host_format(&m->host, &text) < 0 ||
+            write_file_replace_at(m->a->rundir_fd, CGROUPS_SAVED, text, strlen(text), 0600, NULL) <
+                    0)
+                (void)unlinkat(m->a->rundir_fd, CGROUPS_SAVED, 0);
+        /* Attach compiles it from the saved config without it. */
+        if (seccomp_filter_save(m->a->seccomp, m->a->rundir_fd, SECCOMP_SAVED, err) < 0) {
+                log_warn("%s: %s: %s", m->a->name, (*err)->msg, strerror((*err)->code));
+                lodge_error_free(err);
+        }
         return 0;
 }
 
@@ -279,10 +338,22 @@ static int launch(struct monitor *m, struct lodge_error **err)
                                  strerror(-m->s.keeper));
                         m->s.keeper = 0;
                 }
+                r = save_for_attach(m, err);
+                if (r >= 0)
+                        prepare_running(m);
         }
         /* EOF: init was exec'd; a report: the step that failed (which also
-         * explains a failure above once the child had given up). */
+         * explains a failure above once the child had given up). A child that
+         * ended without reading the word above leaves ECONNRESET ahead of its
+         * report: it failed, and its report, if any, follows. */
         n = recv(sv[0], &rep, sizeof(rep), r >= 0 ? 0 : MSG_DONTWAIT);
+        if (n < 0 && errno == ECONNRESET) {
+                n = recv(sv[0], &rep, sizeof(rep), MSG_DONTWAIT);
+                if (n <= 0) {
+                        n = -1;
+                        errno = ECONNRESET;
+                }
+        }
         if (n == (ssize_t)sizeof(rep) && rep.code > 0) {
                 lodge_error_free(err);
                 r = lodge_error_set(err, rep.code, "%s", rep.msg);
@@ -465,30 +536,6 @@ static void become_small(struct monitor *m)
         close(exe);
 }
 
-/* The config the guest starts with, for attach: the container's own may be
- * changed meanwhile; and the host's cgroup layout. Not fsync'ed: they matter
- * only while the guest runs. */
-static int save_config(struct monitor *m, struct lodge_error **err)
-{
-        cleanup_free char *text = NULL;
-        int r;
-
-        r = lodge_config_format(m->a->cfg, &text, err);
-        if (r >= 0)
-                r = write_file_replace_at(m->a->rundir_fd, CONFIG_SAVED, text, strlen(text), 0600,
-                                          err);
-        if (r < 0)
-                return lodge_error_prefix(err, r, "save the config in the run directory");
-        free(text);
-        text = NULL;
-        /* Attach falls back to the mountinfo without it. */
-        if (cg_host_format(&m->host, &text) < 0 ||
-            write_file_replace_at(m->a->rundir_fd, CGROUPS_SAVED, text, strlen(text), 0600, NULL) <
-                    0)
-                (void)unlinkat(m->a->rundir_fd, CGROUPS_SAVED, 0);
-        return 0;
-}
-
 /* Start the guest (again, after a reboot), report to the client, and see it
  * through to its end. */
 static _Noreturn void run(struct monitor *m, int report_fd)
@@ -511,12 +558,11 @@ static _Noreturn void run(struct monitor *m, int report_fd)
                  * (Not the last run's for attach meanwhile: it then compiles its own.) */
                 (void)unlinkat(m->a->rundir_fd, SECCOMP_SAVED, 0);
                 if (r >= 0)
-                        r = save_config(m, &err);
-                if (r >= 0)
                         r = seccomp_filter_compile(m->a->seccomp, &err);
                 if (r >= 0)
                         r = launch(m, &err);
                 if (r < 0) {
+                        drop_running(m);
                         keeper_stop(m);
                         log_error("%s: %s: %s", m->a->name, err->msg, strerror(err->code));
                         if (m->init_pid > 0)
@@ -533,14 +579,14 @@ static _Noreturn void run(struct monitor *m, int report_fd)
                         how = "failed";
                         break;
                 }
-                write_state(m, LODGE_STATE_RUNNING, NULL, 0);
-                report(&report_fd, 0, m->init_pid, NULL);
-                /* For attach (once the client has its answer): the filter the guest runs
-                 * under, loaded as it is, not compiled again from the config. */
-                if (seccomp_filter_save(m->a->seccomp, m->a->rundir_fd, SECCOMP_SAVED, &err) < 0) {
-                        log_warn("%s: %s: %s", m->a->name, err->msg, strerror(err->code));
-                        lodge_error_free(&err);
+                if (!m->running_tmp || renameat(m->a->rundir_fd, m->running_tmp, m->a->rundir_fd,
+                                                RUN_STATE_FILE) < 0) {
+                        drop_running(m);
+                        write_state(m, LODGE_STATE_RUNNING, NULL, 0);
                 }
+                free(m->running_tmp);
+                m->running_tmp = NULL;
+                report(&report_fd, 0, m->init_pid, NULL);
 
                 become_small(m);
                 /* Serving here: monitor_serve() takes over from the keeper. */
