@@ -206,31 +206,42 @@ static int mount_cgroups(int rootfd, const struct cg_host *h, struct lodge_error
                 return fs_at(rootfd, "cgroup2", "sys/fs/cgroup", SAFE, "nsdelegate", err);
 
         r = fs_at(rootfd, "tmpfs", "sys/fs/cgroup", SAFE, "mode=755,size=64k", err);
-        for (size_t i = 0; r >= 0 && i < h->n; i++) {
-                const char *base = strrchr(h->h[i].mount, '/');
-                cleanup_free char *target = NULL;
+        if (r < 0)
+                return r;
+        /* The tmpfs just made, which only this process has seen: its
+         * directories are made and opened in it directly. */
+        cleanup_close int cg =
+                open_in_root_nosymlinks(rootfd, "sys/fs/cgroup", O_PATH | O_DIRECTORY, 0);
+        if (cg < 0)
+                return lodge_error_set(err, -cg, "open '/sys/fs/cgroup'");
+        for (size_t i = 0; i < h->n; i++) {
+                const char *base = strrchr(h->h[i].mount, '/'), *type;
+                cleanup_close int fd = -EBADF;
+                char p[32];
 
                 if (!base || !base[1] || strchr(base + 1, ' '))
                         continue;
-                if (asprintf(&target, "sys/fs/cgroup/%s", base + 1) < 0)
-                        return lodge_error_set(err, ENOMEM, "mount cgroups");
-                r = fs_at(rootfd, h->h[i].v2 ? "cgroup2" : "cgroup", target, SAFE,
-                          h->h[i].v2 ? NULL : h->h[i].controllers, err);
+                type = h->h[i].v2 ? "cgroup2" : "cgroup";
+                if (mkdirat(cg, base + 1, 0755) < 0 && errno != EEXIST)
+                        return lodge_error_set(err, errno, "create '/sys/fs/cgroup/%s'", base + 1);
+                fd = openat(cg, base + 1, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0)
+                        return lodge_error_set(err, errno, "open '/sys/fs/cgroup/%s'", base + 1);
+                fd_path(fd, p);
+                if (mount(type, p, type, SAFE, h->h[i].v2 ? NULL : h->h[i].controllers) < 0)
+                        return lodge_error_set(err, errno, "mount %s on '/sys/fs/cgroup/%s'", type,
+                                               base + 1);
                 /* "cpu,cpuacct" is also reachable as "cpu" and "cpuacct", as systemd expects */
-                if (r >= 0 && strchr(base + 1, ',')) {
-                        cleanup_close int cg = open_in_root_nosymlinks(rootfd, "sys/fs/cgroup",
-                                                                       O_PATH | O_DIRECTORY, 0);
+                if (strchr(base + 1, ',')) {
                         cleanup_free char *names = strdup(base + 1);
                         char *save = NULL;
 
-                        for (char *c = names ? strtok_r(names, ",", &save) : NULL; c && cg >= 0;
+                        for (char *c = names ? strtok_r(names, ",", &save) : NULL; c;
                              c = strtok_r(NULL, ",", &save))
                                 (void)symlinkat(base + 1, cg, c);
                 }
         }
-        if (r >= 0)
-                r = remount_at(rootfd, "sys/fs/cgroup", RO | SAFE, err);
-        return r;
+        return remount_at(rootfd, "sys/fs/cgroup", RO | SAFE, err);
 }
 
 static int mount_sys(int rootfd, struct lodge_error **err)
