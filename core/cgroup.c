@@ -676,6 +676,29 @@ int cg_guest_join_self(const struct cg_guest *g, unsigned which, struct lodge_er
         return 0;
 }
 
+int cg_guest_open_tasks(const struct cg_guest *g, size_t i, struct lodge_error **err)
+{
+        cleanup_free char *path = NULL;
+        int fd;
+
+        if (i >= g->host->n || g->host->h[i].v2)
+                return lodge_error_set(err, EINVAL, "join cgroup: no such v1 hierarchy");
+        path = cg_path(g, i, "guest", "tasks");
+        if (!path)
+                return lodge_error_set(err, ENOMEM, "join cgroup");
+        fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return lodge_error_set(err, errno, "open '%s'", path);
+        return fd;
+}
+
+int cg_join_by_fd(int tasks_fd, struct lodge_error **err)
+{
+        int r = write_all(tasks_fd, "0", 1);
+
+        return r < 0 ? lodge_error_set(err, -r, "join cgroup") : 0;
+}
+
 /* Write value into file of base in the hierarchy holding controller. 1 when
  * written, 0 when the host has no such knob, < 0 on error. */
 static int set_knob(const struct cg_guest *g, const char *controller, const char *file,

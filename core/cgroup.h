@@ -92,6 +92,13 @@ int cg_guest_v2_fd(const struct cg_guest *g);
 #define CG_JOIN_V2 2U
 int cg_guest_join_self(const struct cg_guest *g, unsigned which, struct lodge_error **err);
 
+/* The same for a process that can't reach the host's hierarchies any more
+ * (its root pivoted): base/guest's "tasks" in v1 hierarchy i, opened for it
+ * by the host (-EINVAL when i isn't a v1 hierarchy), and the join through
+ * such an fd: "0" written to it, the caller's own thread moved. */
+int cg_guest_open_tasks(const struct cg_guest *g, size_t i, struct lodge_error **err);
+int cg_join_by_fd(int tasks_fd, struct lodge_error **err);
+
 /* Write the limits of the config onto base. Knobs the host doesn't have are
  * reported in *ret_warnings (may be NULL) rather than failing, except the
  * memory and pids limits, which must hold. The host devices of device.N are

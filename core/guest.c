@@ -66,19 +66,29 @@ static int loopback_up(struct lodge_error **err)
 }
 
 /* The monitor's word that the v1 cgroups are made and limited (and given to
- * the guest's root): joined from inside while the host's hierarchies are still
- * in view, then made the root of what the guest sees. */
+ * the guest's root): joined from inside, through the fds of their "tasks"
+ * files (the host's paths are out of view once pivoted), then made the root
+ * of what the guest sees. */
 static int enter_cgroups(const struct guest_setup *s, void *userdata, struct lodge_error **err)
 {
         int sync_fd = *(const int *)userdata;
         char ready = 0;
-        int r;
 
-        if (recv(sync_fd, &ready, 1, 0) != 1)
-                _exit(1); /* the monitor gave up: nothing to report to */
-        r = cg_guest_join_self(s->cg, CG_JOIN_V1, err);
-        if (r < 0)
-                return r;
+        /* One message per v1 hierarchy, with its "tasks" opened on the host;
+         * then one without. */
+        for (;;) {
+                cleanup_close int fd = -EBADF;
+                int r;
+
+                if (fdpass_recv(sync_fd, &ready, 1, &fd) != 1)
+                        _exit(1); /* the monitor gave up: nothing to report to */
+                if (fd < 0)
+                        break;
+                r = cg_join_by_fd(fd, err);
+                if (r < 0)
+                        return r;
+        }
+        (void)s;
         if (unshare(CLONE_NEWCGROUP) < 0)
                 return lodge_error_set(err, errno, "unshare the cgroup namespace");
         return 0;

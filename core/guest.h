@@ -48,8 +48,8 @@ struct guest_mounts {
         }
 void guest_mounts_done(struct guest_mounts *gm);
 /* Called by guest_mount_all() right before it mounts the cgroup filesystems,
- * once /proc, /sys, /dev and /run are: the process must be in its cgroups and
- * its own cgroup namespace when it returns. */
+ * last, once everything else is mounted and the root pivoted: the process
+ * must be in its cgroups and its own cgroup namespace when it returns. */
 typedef int (*guest_cgroups_cb)(const struct guest_setup *s, void *userdata,
                                 struct lodge_error **err);
 int guest_mount_all(const struct guest_setup *s, const struct guest_mounts *gm,
@@ -77,10 +77,11 @@ struct guest_child {
         char **envp; /* init's environment */
 };
 
-/* The guest's first process, right after clone(): waits for the monitor's go
- * (its id maps written, its rootfs at hand), mounts; before the cgroup
- * filesystems, waits for the monitor's second word (its cgroups made and
- * limited), joins them and enters a cgroup namespace; then sets the hostname
+/* The guest's first process, right after clone(): brings its loopback up,
+ * waits for the monitor's go (its id maps written, its rootfs at hand),
+ * mounts and pivots; then waits for the monitor's second word (its cgroups
+ * made and limited, with the fds of their "tasks" files), joins them, enters
+ * a cgroup namespace and mounts the cgroup filesystems; sets the hostname
  * and console, drops capabilities, and execs init. A failure is sent back as
  * a guest_report; success is the sync socket closing on exec. */
 _Noreturn void guest_child_main(const struct guest_child *c);

@@ -253,6 +253,20 @@ static int setup_while_mounting(struct monitor *m, int sync, struct lodge_error 
                   (long)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000));
         if (r < 0)
                 return r;
+        /* The word: one message per v1 hierarchy, with the fd of its "tasks",
+         * for a child that has pivoted away from the host's paths. */
+        for (size_t i = 0; i < m->host.n; i++) {
+                cleanup_close int fd = -EBADF;
+
+                if (m->host.h[i].v2)
+                        continue;
+                fd = cg_guest_open_tasks(&m->cg, i, err);
+                if (fd < 0)
+                        return fd;
+                r = fdpass_send(sync, &ready, 1, fd);
+                if (r < 0)
+                        return lodge_error_set(err, -r, "release the guest's first process");
+        }
         if (send(sync, &ready, 1, MSG_NOSIGNAL) != 1)
                 return lodge_error_set(err, errno, "release the guest's first process");
         return 0;

@@ -603,16 +603,17 @@ int guest_mount_all(const struct guest_setup *s, const struct guest_mounts *gm,
                               ELEMENTSOF(s->cfg->limits.devices), err);
         if (r >= 0)
                 r = mount_run(rootfd, err);
-        /* Last of the standard mounts: the host may still be making the cgroups
-         * (v1) meanwhile; mounted once joined, from inside its cgroup namespace. */
+        if (r >= 0)
+                r = mount_entries(rootfd, s->cfg->mounts, gm ? gm->entry : NULL,
+                                  ELEMENTSOF(s->cfg->mounts), err);
+        if (r >= 0)
+                r = pivot(rootfd, err);
+        /* Last, once pivoted (the host may still be making the cgroups (v1)
+         * meanwhile, and the old root's unmount waits for RCU): mounted once
+         * joined, from inside its cgroup namespace, through rootfd. */
         if (r >= 0 && enter_cgroups)
                 r = enter_cgroups(s, userdata, err);
         if (r >= 0)
                 r = mount_cgroups(rootfd, s->cgroups, err);
-        if (r >= 0)
-                r = mount_entries(rootfd, s->cfg->mounts, gm ? gm->entry : NULL,
-                                  ELEMENTSOF(s->cfg->mounts), err);
-        if (r < 0)
-                return r;
-        return pivot(rootfd, err);
+        return r;
 }
