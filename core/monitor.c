@@ -634,8 +634,17 @@ static void setup_process(struct monitor *m)
                 (void)dup2(devnull, 0);
                 (void)dup2(devnull, 1);
         }
+        /* Emptied only when it isn't: a truncation is a metadata change, which on
+         * a disk-backed run directory can wait for the journal; the log of a
+         * start that went well is empty. */
         logfd = openat(m->a->rundir_fd, "monitor.log",
-                       O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+                       O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (logfd >= 0) {
+                struct stat st;
+
+                if (fstat(logfd, &st) < 0 || st.st_size > 0)
+                        (void)ftruncate(logfd, 0);
+        }
         (void)dup2(logfd >= 0 ? logfd : devnull, 2);
         if (logfd >= 0)
                 close(logfd);
