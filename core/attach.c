@@ -258,7 +258,7 @@ static _Noreturn void attach_child(const struct attach *a)
         (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
         /* Until execve: no ptrace and no /proc/PID/exe for the guest's processes. */
         (void)prctl(PR_SET_DUMPABLE, 0);
-        if (cg_guest_join_self(a->cg, a->in_v2_cgroup, &err) < 0)
+        if (cg_guest_join_self(a->cg, CG_JOIN_V1 | (a->in_v2_cgroup ? 0 : CG_JOIN_V2), &err) < 0)
                 child_fail(a->sync, &err, 1);
         if (setns(a->pidfd, CLONE_NEWNS | CLONE_NEWCGROUP | (a->userns ? CLONE_NEWUSER : 0)) < 0) {
                 lodge_error_set(&err, errno, "enter the guest's namespaces");
@@ -521,7 +521,11 @@ int lodge_container_attach(const struct lodge_paths *p, const char *name,
         if (r < 0)
                 return r;
 
-        r = cg_host_detect(&host, err);
+        r = rundirfd >= 0 ? cg_host_load_at(rundirfd, CGROUPS_SAVED, &host, err) : -ENOENT;
+        if (r == -ENOENT) {
+                lodge_error_free(err);
+                r = cg_host_detect(&host, err);
+        }
         if (r >= 0)
                 r = cg_guest_init(&cg, &host, p->tag, name, err);
         if (r >= 0)

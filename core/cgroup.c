@@ -141,6 +141,70 @@ int cg_host_detect(struct cg_host *ret, struct lodge_error **err)
         return 0;
 }
 
+/* mountinfo's escaping of a path: space, tab, newline and backslash as \ooo. */
+static int escape_to(FILE *f, const char *s)
+{
+        for (; *s; s++) {
+                if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\\') {
+                        if (fprintf(f, "\\%03o", (unsigned char)*s) < 0)
+                                return -EIO;
+                } else if (fputc(*s, f) == EOF) {
+                        return -EIO;
+                }
+        }
+        return 0;
+}
+
+int cg_host_format(const struct cg_host *h, char **ret)
+{
+        cleanup_free char *buf = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&buf, &size);
+        int r = 0;
+
+        if (!f)
+                return -ENOMEM;
+        for (size_t i = 0; r >= 0 && i < h->n; i++) {
+                const struct cg_hier *c = &h->h[i];
+
+                if (fputs("0 0 0:0 / ", f) == EOF)
+                        r = -EIO;
+                if (r >= 0)
+                        r = escape_to(f, c->mount);
+                if (r >= 0 && fprintf(f, " rw - %s %s rw%s%s\n", c->v2 ? "cgroup2" : "cgroup",
+                                      c->v2 ? "cgroup2" : "cgroup", c->v2 ? "" : ",",
+                                      c->v2 ? "" : c->controllers) < 0)
+                        r = -EIO;
+        }
+        if (fclose(f) != 0 && r >= 0)
+                r = -ENOMEM;
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+int cg_host_load_at(int dirfd, const char *name, struct cg_host *ret, struct lodge_error **err)
+{
+        cleanup_free char *text = NULL;
+        struct cg_host h = { .v2 = -1 };
+        int r;
+
+        r = read_file_at(dirfd, name, 64 * 1024, &text, NULL, NULL);
+        if (r < 0)
+                return r == -ENOENT ? lodge_error_set(err, ENOENT, "no saved cgroup layout")
+                                    : lodge_error_set(err, -r, "read '%s'", name);
+        r = cg_host_parse(text, &h, err);
+        if (r < 0)
+                return r;
+        if (h.n == 0) {
+                cg_host_done(&h);
+                return lodge_error_set(err, ENOENT, "no saved cgroup layout");
+        }
+        *ret = h;
+        return 0;
+}
+
 static bool list_has(const char *list, const char *item, const char *seps)
 {
         size_t n = strlen(item);
@@ -316,7 +380,7 @@ static int create_in(const struct cg_guest *g, size_t i, bool with_guest, struct
         }
 }
 
-/* Remove dir and every cgroup below it, deepest first. */
+/* Remove dir and every cgroup below it, deepest first: 1 when it was there. */
 static int rmdir_tree(const char *dir)
 {
         cleanup_closedir DIR *d = opendir(dir);
@@ -324,7 +388,7 @@ static int rmdir_tree(const char *dir)
         int r;
 
         if (!d)
-                return errno == ENOENT ? 0 : -errno;
+                return errno == ENOENT ? 0 : -errno; /* 0: there was none */
         while ((de = readdir(d))) {
                 cleanup_free char *sub = NULL;
 
@@ -339,7 +403,7 @@ static int rmdir_tree(const char *dir)
         }
         if (rmdir(dir) < 0 && errno != ENOENT)
                 return -errno;
-        return 0;
+        return 1;
 }
 
 static int remove_all(const struct cg_guest *g, struct lodge_error **err)
@@ -353,6 +417,8 @@ static int remove_all(const struct cg_guest *g, struct lodge_error **err)
                 r = rmdir_tree(dir);
                 if (r < 0)
                         return lodge_error_set(err, -r, "remove cgroup '%s'", dir);
+                if (r == 0)
+                        continue; /* there was none (a start's check): nor a parent to go */
                 /* The shared "lodge" parent goes with its last guest. */
                 *strrchr(dir, '/') = '\0';
                 (void)rmdir(dir);
@@ -386,15 +452,26 @@ static int devices_write(const char *dir, const char *file, const char *rule,
 static int devices_v1_allow(const char *dir, const struct dev_rule *rules, size_t n,
                             struct lodge_error **err)
 {
+        cleanup_free char *path = NULL;
+        cleanup_close int fd = -EBADF;
+
+        if (n == 0)
+                return 0;
+        if (asprintf(&path, "%s/devices.allow", dir) < 0)
+                return lodge_error_set(err, ENOMEM, "allow devices");
+        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return lodge_error_set(err, errno, "open '%s'", path);
+        /* Still one rule per write(), as the kernel takes them; one open for all. */
         for (size_t k = 0; k < n; k++) {
                 char rule[40], line[48];
                 int r;
 
                 dev_rule_format(&rules[k], rule);
                 snprintf(line, sizeof(line), "%s\n", rule);
-                r = devices_write(dir, "devices.allow", line, err);
+                r = write_all(fd, line, strlen(line));
                 if (r < 0)
-                        return r;
+                        return lodge_error_set(err, -r, "write '%s' to '%s'", rule, path);
         }
         return 0;
 }
@@ -483,7 +560,7 @@ static int devices_apply_extra(const struct cg_guest *g, char *const *devices, s
         return devices_v2_apply(g, extra, n, err);
 }
 
-int cg_guest_create(const struct cg_guest *g, struct lodge_error **err)
+int cg_guest_create_v2(const struct cg_guest *g, struct lodge_error **err)
 {
         int dev = cg_host_find(g->host, "devices"), r;
 
@@ -496,9 +573,23 @@ int cg_guest_create(const struct cg_guest *g, struct lodge_error **err)
                                        "this host's cgroups can't confine devices (no devices "
                                        "controller, no cgroup2)");
         r = remove_all(g, err);
-        if (r < 0)
+        if (r < 0 || g->host->v2 < 0)
                 return r;
+        r = create_in(g, (size_t)g->host->v2, true, err);
+        if (r >= 0 && dev < 0)
+                r = devices_v2_apply(g, NULL, 0, err);
+        if (r < 0)
+                (void)remove_all(g, NULL);
+        return r;
+}
+
+int cg_guest_create_v1(const struct cg_guest *g, struct lodge_error **err)
+{
+        int dev = cg_host_find(g->host, "devices"), r = 0;
+
         for (size_t i = 0; r >= 0 && i < g->host->n; i++) {
+                if (g->host->h[i].v2)
+                        continue;
                 if ((int)i != dev) {
                         r = create_in(g, i, true, err);
                         continue;
@@ -511,11 +602,16 @@ int cg_guest_create(const struct cg_guest *g, struct lodge_error **err)
                 if (r >= 0)
                         r = create_in(g, i, true, err);
         }
-        if (r >= 0 && dev < 0)
-                r = devices_v2_apply(g, NULL, 0, err);
         if (r < 0)
                 (void)remove_all(g, NULL);
         return r;
+}
+
+int cg_guest_create(const struct cg_guest *g, struct lodge_error **err)
+{
+        int r = cg_guest_create_v2(g, err);
+
+        return r < 0 ? r : cg_guest_create_v1(g, err);
 }
 
 int cg_guest_delegate(const struct cg_guest *g, uid_t uid, gid_t gid, struct lodge_error **err)
@@ -561,14 +657,14 @@ int cg_guest_v2_fd(const struct cg_guest *g)
         return fd < 0 ? -errno : fd;
 }
 
-int cg_guest_join_self(const struct cg_guest *g, bool skip_v2, struct lodge_error **err)
+int cg_guest_join_self(const struct cg_guest *g, unsigned which, struct lodge_error **err)
 {
         for (size_t i = 0; i < g->host->n; i++) {
                 bool v2 = g->host->h[i].v2;
                 cleanup_free char *path = NULL;
                 int r;
 
-                if (v2 && skip_v2)
+                if (!(which & (v2 ? CG_JOIN_V2 : CG_JOIN_V1)))
                         continue;
                 path = cg_path(g, i, "guest", v2 ? "cgroup.procs" : "tasks");
                 if (!path)
@@ -578,6 +674,29 @@ int cg_guest_join_self(const struct cg_guest *g, bool skip_v2, struct lodge_erro
                         return lodge_error_set(err, -r, "join cgroup '%s'", path);
         }
         return 0;
+}
+
+int cg_guest_open_tasks(const struct cg_guest *g, size_t i, struct lodge_error **err)
+{
+        cleanup_free char *path = NULL;
+        int fd;
+
+        if (i >= g->host->n || g->host->h[i].v2)
+                return lodge_error_set(err, EINVAL, "join cgroup: no such v1 hierarchy");
+        path = cg_path(g, i, "guest", "tasks");
+        if (!path)
+                return lodge_error_set(err, ENOMEM, "join cgroup");
+        fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return lodge_error_set(err, errno, "open '%s'", path);
+        return fd;
+}
+
+int cg_join_by_fd(int tasks_fd, struct lodge_error **err)
+{
+        int r = write_all(tasks_fd, "0", 1);
+
+        return r < 0 ? lodge_error_set(err, -r, "join cgroup") : 0;
 }
 
 /* Write value into file of base in the hierarchy holding controller. 1 when
@@ -679,8 +798,10 @@ static int apply_cpu(const struct cg_guest *g, const struct lodge_config_limits 
         return l->cpu_weight ? warn_missing(warnings, r, "limits.cpu.weight") : r;
 }
 
-int cg_guest_apply_limits(const struct cg_guest *g, const struct lodge_config_limits *l,
-                          char ***ret_warnings, struct lodge_error **err)
+/* fresh: base was just made, so every knob has its default, which is what
+ * an unset limit writes: those writes are skipped. */
+static int apply_limits(const struct cg_guest *g, const struct lodge_config_limits *l, bool fresh,
+                        char ***ret_warnings, struct lodge_error **err)
 {
         char v[64];
         int r;
@@ -689,24 +810,30 @@ int cg_guest_apply_limits(const struct cg_guest *g, const struct lodge_config_li
         if (r < 0)
                 return r;
 
-        r = apply_memory(g, l, err);
-        if (r < 0)
-                return r;
-        if (r == 0 && l->memory)
-                return lodge_error_set(err, EOPNOTSUPP,
-                                       "limits.memory: this host has no memory controller");
+        if (!fresh || l->memory || (l->has_memory_swap && is_v2(g, "memory"))) {
+                r = apply_memory(g, l, err);
+                if (r < 0)
+                        return r;
+                if (r == 0 && l->memory)
+                        return lodge_error_set(err, EOPNOTSUPP,
+                                               "limits.memory: this host has no memory controller");
+        }
 
-        snprintf(v, sizeof(v), "%" PRIu64, l->pids);
-        r = set_knob(g, "pids", "pids.max", l->pids ? v : "max", err);
-        if (r < 0)
-                return r;
-        if (r == 0 && l->pids)
-                return lodge_error_set(err, EOPNOTSUPP,
-                                       "limits.pids: this host has no pids controller");
+        if (!fresh || l->pids) {
+                snprintf(v, sizeof(v), "%" PRIu64, l->pids);
+                r = set_knob(g, "pids", "pids.max", l->pids ? v : "max", err);
+                if (r < 0)
+                        return r;
+                if (r == 0 && l->pids)
+                        return lodge_error_set(err, EOPNOTSUPP,
+                                               "limits.pids: this host has no pids controller");
+        }
 
-        r = apply_cpu(g, l, ret_warnings, err);
-        if (r < 0)
-                return r;
+        if (!fresh || l->cpu_millis || l->cpu_weight) {
+                r = apply_cpu(g, l, ret_warnings, err);
+                if (r < 0)
+                        return r;
+        }
 
         if (l->cpuset) {
                 r = set_knob(g, "cpuset", "cpuset.cpus", l->cpuset, err);
@@ -730,6 +857,18 @@ int cg_guest_apply_limits(const struct cg_guest *g, const struct lodge_config_li
                         return r;
         }
         return 0;
+}
+
+int cg_guest_apply_limits(const struct cg_guest *g, const struct lodge_config_limits *l,
+                          char ***ret_warnings, struct lodge_error **err)
+{
+        return apply_limits(g, l, false, ret_warnings, err);
+}
+
+int cg_guest_apply_new_limits(const struct cg_guest *g, const struct lodge_config_limits *l,
+                              char ***ret_warnings, struct lodge_error **err)
+{
+        return apply_limits(g, l, true, ret_warnings, err);
 }
 
 int cg_guest_freeze(const struct cg_guest *g, bool frozen, struct lodge_error **err)

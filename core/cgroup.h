@@ -30,6 +30,12 @@ struct cg_host {
 int cg_host_parse(const char *mountinfo, struct cg_host *ret, struct lodge_error **err);
 /* The host's hierarchies, from /proc/self/mountinfo. -ENOENT when none. */
 int cg_host_detect(struct cg_host *ret, struct lodge_error **err);
+/* The hierarchies as mountinfo lines that cg_host_parse() reads back: saved
+ * by the monitor in the run directory, so that attach needn't have the
+ * kernel print every mount of the host to find them. */
+int cg_host_format(const struct cg_host *h, char **ret);
+/* cg_host_parse() of such a file; -ENOENT when it is missing or lists none. */
+int cg_host_load_at(int dirfd, const char *name, struct cg_host *ret, struct lodge_error **err);
 void cg_host_done(struct cg_host *h);
 
 /* Index of the hierarchy that has controller c ("memory"), or -1. On a
@@ -59,6 +65,14 @@ void cg_guest_done(struct cg_guest *g);
  * the host can do neither. */
 int cg_guest_create(const struct cg_guest *g, struct lodge_error **err);
 
+/* cg_guest_create() in two halves, for a start that clones the guest's first
+ * process between them: _v2 removes a leftover (or fails as above) and makes
+ * the cgroup2 cgroups (the ones clone3 places the process in), with the
+ * device program when there is no v1 devices controller; _v1 makes the v1
+ * hierarchies' cgroups. The process may join the v1 cgroups only after _v1. */
+int cg_guest_create_v2(const struct cg_guest *g, struct lodge_error **err);
+int cg_guest_create_v1(const struct cg_guest *g, struct lodge_error **err);
+
 /* An O_PATH fd of base/guest in the cgroup2 hierarchy, for clone3's
  * CLONE_INTO_CGROUP; -ENOENT when the host has no cgroup2 hierarchy. */
 /* Give the guest's own cgroup ("<base>/guest": the root of its cgroup
@@ -69,11 +83,21 @@ int cg_guest_delegate(const struct cg_guest *g, uid_t uid, gid_t gid, struct lod
 
 int cg_guest_v2_fd(const struct cg_guest *g);
 
-/* Move the calling single-threaded process into base/guest everywhere it
- * isn't yet (skip_v2: clone3 already placed it there). On v1 it writes "0"
- * to "tasks": moving only the current thread skips the global threadgroup
- * lock, whose RCU grace period otherwise costs ~10 ms on an idle host. */
-int cg_guest_join_self(const struct cg_guest *g, bool skip_v2, struct lodge_error **err);
+/* Move the calling single-threaded process into base/guest in the
+ * hierarchies which says (CG_JOIN_V1, CG_JOIN_V2: the latter is not needed
+ * when clone3 already placed it there). On v1 it writes "0" to "tasks":
+ * moving only the current thread skips the global threadgroup lock, whose RCU
+ * grace period otherwise costs ~10 ms on an idle host. */
+#define CG_JOIN_V1 1U
+#define CG_JOIN_V2 2U
+int cg_guest_join_self(const struct cg_guest *g, unsigned which, struct lodge_error **err);
+
+/* The same for a process that can't reach the host's hierarchies any more
+ * (its root pivoted): base/guest's "tasks" in v1 hierarchy i, opened for it
+ * by the host (-EINVAL when i isn't a v1 hierarchy), and the join through
+ * such an fd: "0" written to it, the caller's own thread moved. */
+int cg_guest_open_tasks(const struct cg_guest *g, size_t i, struct lodge_error **err);
+int cg_join_by_fd(int tasks_fd, struct lodge_error **err);
 
 /* Write the limits of the config onto base. Knobs the host doesn't have are
  * reported in *ret_warnings (may be NULL) rather than failing, except the
@@ -82,6 +106,10 @@ int cg_guest_join_self(const struct cg_guest *g, bool skip_v2, struct lodge_erro
  * message) when one isn't a device node. */
 int cg_guest_apply_limits(const struct cg_guest *g, const struct lodge_config_limits *l,
                           char ***ret_warnings, struct lodge_error **err);
+/* The same on cgroups cg_guest_create() has just made: the limits left unset
+ * keep the kernel's defaults, which the writes above would only repeat. */
+int cg_guest_apply_new_limits(const struct cg_guest *g, const struct lodge_config_limits *l,
+                              char ***ret_warnings, struct lodge_error **err);
 
 int cg_guest_freeze(const struct cg_guest *g, bool frozen, struct lodge_error **err);
 

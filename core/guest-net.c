@@ -251,6 +251,14 @@ static bool wants_link(const struct lodge_config_net *c)
         return c->type == LODGE_NET_VETH || c->type == LODGE_NET_MACVLAN;
 }
 
+static bool any_link(const struct lodge_config *cfg)
+{
+        for (unsigned i = 0; i < LODGE_CONFIG_MAX_NET; i++)
+                if (wants_link(&cfg->net[i]))
+                        return true;
+        return false;
+}
+
 static int setup_all(struct setup *s, const struct lodge_config *cfg, int pidfd, int rundirfd,
                      struct lodge_error **err)
 {
@@ -272,9 +280,10 @@ static int setup_all(struct setup *s, const struct lodge_config *cfg, int pidfd,
                 if (r < 0)
                         return r;
         }
+        /* The loopback: the guest's first process brings it up itself. */
+        if (!any_link(cfg))
+                return 0;
         r = lodge_net_open_in(pidfd, &in, err);
-        if (r >= 0)
-                r = lodge_net_link_up(in, "lo", err);
         for (unsigned i = 0; r >= 0 && i < LODGE_CONFIG_MAX_NET; i++)
                 if (wants_link(&cfg->net[i])) {
                         r = configure_inside(in, &cfg->net[i], managed[i] ? &nws[i] : NULL, err);

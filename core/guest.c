@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <net/if.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -48,6 +49,51 @@ static int setup_console(struct lodge_error **err)
         return 0;
 }
 
+/* The loopback of its network namespace up, as every init expects: from
+ * inside, while the monitor prepares the go, rather than over netlink from
+ * the host. */
+static int loopback_up(struct lodge_error **err)
+{
+        cleanup_close int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        struct ifreq ifr = { .ifr_name = "lo" };
+
+        if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+                return lodge_error_set(err, errno, "bring up the loopback");
+        ifr.ifr_flags |= IFF_UP;
+        if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+                return lodge_error_set(err, errno, "bring up the loopback");
+        return 0;
+}
+
+/* The monitor's word that the v1 cgroups are made and limited (and given to
+ * the guest's root): joined from inside, through the fds of their "tasks"
+ * files (the host's paths are out of view once pivoted), then made the root
+ * of what the guest sees. */
+static int enter_cgroups(const struct guest_setup *s, void *userdata, struct lodge_error **err)
+{
+        int sync_fd = *(const int *)userdata;
+        char ready = 0;
+
+        /* One message per v1 hierarchy, with its "tasks" opened on the host;
+         * then one without. */
+        for (;;) {
+                cleanup_close int fd = -EBADF;
+                int r;
+
+                if (fdpass_recv(sync_fd, &ready, 1, &fd) != 1)
+                        _exit(1); /* the monitor gave up: nothing to report to */
+                if (fd < 0)
+                        break;
+                r = cg_join_by_fd(fd, err);
+                if (r < 0)
+                        return r;
+        }
+        (void)s;
+        if (unshare(CLONE_NEWCGROUP) < 0)
+                return lodge_error_set(err, errno, "unshare the cgroup namespace");
+        return 0;
+}
+
 _Noreturn void guest_child_main(const struct guest_child *c)
 {
         cleanup_error struct lodge_error *err = NULL;
@@ -58,8 +104,10 @@ _Noreturn void guest_child_main(const struct guest_child *c)
 
         /* Die with the monitor until init runs; after exec init outlives it. */
         (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
-        /* Its cgroups, joined from inside while the host still shows them. */
-        if (cg_guest_join_self(s->cg, s->in_v2_cgroup, &err) < 0)
+        /* Its cgroup2 cgroup, unless clone3 placed it there. */
+        if (!s->in_v2_cgroup && cg_guest_join_self(s->cg, CG_JOIN_V2, &err) < 0)
+                fail(c->sync_fd, &err);
+        if (loopback_up(&err) < 0)
                 fail(c->sync_fd, &err);
         if (fdpass_recv(c->sync_fd, &go, 1, &gm.rootfs) != 1)
                 _exit(1); /* the monitor gave up: nothing to report to */
@@ -75,12 +123,7 @@ _Noreturn void guest_child_main(const struct guest_child *c)
                         gm.entry[k] = -ENOENT;
         }
 
-        /* Now in its cgroups: make them the root of what the guest sees. */
-        if (unshare(CLONE_NEWCGROUP) < 0) {
-                lodge_error_set(&err, errno, "unshare the cgroup namespace");
-                fail(c->sync_fd, &err);
-        }
-        r = guest_mount_all(s, &gm, &err);
+        r = guest_mount_all(s, &gm, enter_cgroups, (void *)&c->sync_fd, &err);
         if (r >= 0 && sethostname(s->name, strlen(s->name)) < 0)
                 r = lodge_error_set(&err, errno, "set the hostname");
         if (r >= 0)

@@ -48,8 +48,13 @@ struct guest_mounts {
                 }                                                                                  \
         }
 void guest_mounts_done(struct guest_mounts *gm);
+/* Called by guest_mount_all() right before it mounts the cgroup filesystems,
+ * last, once everything else is mounted and the root pivoted: the process
+ * must be in its cgroups and its own cgroup namespace when it returns. */
+typedef int (*guest_cgroups_cb)(const struct guest_setup *s, void *userdata,
+                                struct lodge_error **err);
 int guest_mount_all(const struct guest_setup *s, const struct guest_mounts *gm,
-                    struct lodge_error **err);
+                    guest_cgroups_cb enter_cgroups, void *userdata, struct lodge_error **err);
 
 /* One mount.N value, parsed; buf holds the strings. */
 struct mount_spec {
@@ -73,10 +78,13 @@ struct guest_child {
         char **envp; /* init's environment */
 };
 
-/* The guest's first process, right after clone(): waits for the monitor's go
- * (sent once it is in its cgroups), enters a cgroup namespace, mounts, sets
- * the hostname and console, drops capabilities, and execs init. A failure is
- * sent back as a guest_report; success is the sync socket closing on exec. */
+/* The guest's first process, right after clone(): brings its loopback up,
+ * waits for the monitor's go (its id maps written, its rootfs at hand),
+ * mounts and pivots; then waits for the monitor's second word (its cgroups
+ * made and limited, with the fds of their "tasks" files), joins them, enters
+ * a cgroup namespace and mounts the cgroup filesystems; sets the hostname
+ * and console, drops capabilities, and execs init. A failure is sent back as
+ * a guest_report; success is the sync socket closing on exec. */
 _Noreturn void guest_child_main(const struct guest_child *c);
 
 /* Capabilities: drop the default set (sys_module, sys_time, sys_rawio,

@@ -43,6 +43,7 @@ struct monitor {
         struct cg_host host;
         struct cg_guest cg;
         pid_t init_pid;
+        char *running_tmp; /* prepare_running()'s file, or NULL */
 };
 
 #define MONITOR_NULL(args)                                                                         \
@@ -68,7 +69,8 @@ static void save_console_log(struct monitor *m)
         (void)write_file_replace_at(m->a->rundir_fd, "console.log", buf, n, 0600, NULL);
 }
 
-static void write_state(struct monitor *m, enum lodge_state st, const char *ended, int code)
+static struct run_state state_of(struct monitor *m, enum lodge_state st, const char *ended,
+                                 int code)
 {
         struct run_state s = {
                 .state = st,
@@ -80,11 +82,38 @@ static void write_state(struct monitor *m, enum lodge_state st, const char *ende
                 .started_at = time(NULL),
                 .exit_code = code,
         };
-        cleanup_error struct lodge_error *err = NULL;
 
         snprintf(s.ended, sizeof(s.ended), "%s", ended ? ended : "");
+        return s;
+}
+
+static void write_state(struct monitor *m, enum lodge_state st, const char *ended, int code)
+{
+        struct run_state s = state_of(m, st, ended, code);
+        cleanup_error struct lodge_error *err = NULL;
+
         if (run_state_write(m->a->rundir_fd, &s, &err) < 0)
                 log_error("%s: %s", m->a->name, err->msg);
+}
+
+/* The state "running", written while the guest's first process finishes
+ * (the client hears of the start only once it is in place). */
+static void prepare_running(struct monitor *m)
+{
+        struct run_state s = state_of(m, LODGE_STATE_RUNNING, NULL, 0);
+
+        free(m->running_tmp);
+        m->running_tmp = NULL;
+        if (run_state_prepare(m->a->rundir_fd, &s, &m->running_tmp, NULL) < 0)
+                m->running_tmp = NULL; /* written at once instead */
+}
+
+static void drop_running(struct monitor *m)
+{
+        if (m->running_tmp)
+                (void)unlinkat(m->a->rundir_fd, m->running_tmp, 0);
+        free(m->running_tmp);
+        m->running_tmp = NULL;
 }
 
 /* The console pty: the monitor keeps the master; the guest binds the slave
@@ -166,16 +195,14 @@ static int userns_rootfs(struct monitor *m, struct guest_mounts *gm, struct lodg
 }
 
 /* In a user namespace, while its first process waits: its id maps, its
- * cgroups and console its root's, and its rootfs idmapped through the maps
- * (sent along with the go). */
+ * console its root's, and its rootfs idmapped through the maps (sent along
+ * with the go). */
 static int setup_userns(struct monitor *m, struct guest_mounts *gm, struct lodge_error **err)
 {
         const struct lodge_config_security *sec = &m->a->cfg->security;
         int r;
 
         r = userns_write_maps(m->init_pid, sec->idmap_base, sec->idmap_count, err);
-        if (r >= 0)
-                r = cg_guest_delegate(&m->cg, sec->idmap_base, sec->idmap_base, err);
         if (r < 0)
                 return r;
         r = userns_rootfs(m, gm, err);
@@ -204,6 +231,80 @@ static int setup_userns(struct monitor *m, struct guest_mounts *gm, struct lodge
         return 0;
 }
 
+/* For attach, to confine as init is: the config the guest starts with (the
+ * container's own may be changed meanwhile), the host's cgroup layout, and
+ * the filter it runs under, loaded as it is, not compiled again from the
+ * config. Not fsync'ed: they matter only while the guest runs. */
+static int save_for_attach(struct monitor *m, struct lodge_error **err)
+{
+        cleanup_free char *text = NULL;
+        int r;
+
+        r = lodge_config_format(m->a->cfg, &text, err);
+        if (r >= 0)
+                r = write_file_replace_at(m->a->rundir_fd, CONFIG_SAVED, text, strlen(text), 0600,
+                                          err);
+        if (r < 0)
+                return lodge_error_prefix(err, r, "save the config in the run directory");
+        free(text);
+        text = NULL;
+        /* Attach falls back to the mountinfo without it. */
+        if (cg_host_format(&m->host, &text) < 0 ||
+            write_file_replace_at(m->a->rundir_fd, CGROUPS_SAVED, text, strlen(text), 0600, NULL) <
+                    0)
+                (void)unlinkat(m->a->rundir_fd, CGROUPS_SAVED, 0);
+        /* Attach compiles it from the saved config without it. */
+        if (seccomp_filter_save(m->a->seccomp, m->a->rundir_fd, SECCOMP_SAVED, err) < 0) {
+                log_warn("%s: %s: %s", m->a->name, (*err)->msg, strerror((*err)->code));
+                lodge_error_free(err);
+        }
+        return 0;
+}
+
+/* While the guest's first process mounts: its v1 cgroups (given to its
+ * root in a user namespace), its limits, its network; then the word that
+ * lets it join them. */
+static int setup_while_mounting(struct monitor *m, int sync, struct lodge_error **err)
+{
+        const struct lodge_config_security *sec = &m->a->cfg->security;
+        struct timespec t0, t1;
+        char ready = 1;
+        int r;
+
+        r = cg_guest_create_v1(&m->cg, err);
+        if (r >= 0)
+                r = cg_guest_apply_new_limits(&m->cg, &m->a->cfg->limits, NULL, err);
+        if (r >= 0 && guest_userns(sec))
+                r = cg_guest_delegate(&m->cg, sec->idmap_base, sec->idmap_base, err);
+        if (r < 0)
+                return r;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        r = guest_net_setup(m->a->paths, m->a->name, m->a->cfg, m->init_pid, m->s.pidfd,
+                            m->a->rundir_fd, err);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        log_debug("%s: network set up in %ld us", m->a->name,
+                  (long)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000));
+        if (r < 0)
+                return r;
+        /* The word: one message per v1 hierarchy, with the fd of its "tasks",
+         * for a child that has pivoted away from the host's paths. */
+        for (size_t i = 0; i < m->host.n; i++) {
+                cleanup_close int fd = -EBADF;
+
+                if (m->host.h[i].v2)
+                        continue;
+                fd = cg_guest_open_tasks(&m->cg, i, err);
+                if (fd < 0)
+                        return fd;
+                r = fdpass_send(sync, &ready, 1, fd);
+                if (r < 0)
+                        return lodge_error_set(err, -r, "release the guest's first process");
+        }
+        if (send(sync, &ready, 1, MSG_NOSIGNAL) != 1)
+                return lodge_error_set(err, errno, "release the guest's first process");
+        return 0;
+}
+
 /* Start the guest's first process and see it through to exec. */
 static int launch(struct monitor *m, struct lodge_error **err)
 {
@@ -215,14 +316,11 @@ static int launch(struct monitor *m, struct lodge_error **err)
         char console[64];
         int sv[2], r;
         struct guest_report rep = { 0 };
-        struct timespec t0, t1;
         char go = 1;
         ssize_t n;
 
-        r = cg_guest_create(&m->cg, err);
-        if (r < 0)
-                return r;
-        r = cg_guest_apply_limits(&m->cg, &m->a->cfg->limits, NULL, err);
+        /* The v1 cgroups come later, while the child mounts (setup_while_mounting). */
+        r = cg_guest_create_v2(&m->cg, err);
         if (r < 0)
                 return r;
         r = open_console(m, console, err);
@@ -264,35 +362,14 @@ static int launch(struct monitor *m, struct lodge_error **err)
         }
         close(sv[1]);
 
-        /* Host side, while the child waits: its user namespace, its network interfaces. */
-        /* A privileged guest binds a plain rootfs itself; an overlay is mounted here. */
+        /* Host side, while the child waits: its user namespace; an overlay's
+         * mount (a privileged guest binds a plain rootfs itself). */
         r = 0;
         if (userns)
                 r = setup_userns(m, &gm, err);
         else if (rootfs_merged(m->a->cfg))
                 r = gm.rootfs = rootfs_view(m->a->paths, m->a->cdirfd, m->a->cfg, NULL,
                                             LODGE_VIEW_GUEST, err);
-        if (r >= 0) {
-                clock_gettime(CLOCK_MONOTONIC, &t0);
-                r = guest_net_setup(m->a->paths, m->a->name, m->a->cfg, m->init_pid, m->s.pidfd,
-                                    m->a->rundir_fd, err);
-                clock_gettime(CLOCK_MONOTONIC, &t1);
-                log_debug("%s: network set up in %ld us", m->a->name,
-                          (long)((t1.tv_sec - t0.tv_sec) * 1000000 +
-                                 (t1.tv_nsec - t0.tv_nsec) / 1000));
-        }
-        if (r < 0) {
-                close(sv[0]);
-                return r;
-        }
-        /* Reading the console before init can write to it, until the monitor
-         * serves it (a fork of a large process, ASan's above all, can take
-         * longer than the guest takes to boot to its getty). */
-        m->s.keeper = console_keeper_start(&m->s, &m->s.keeper_stop);
-        if (m->s.keeper < 0) {
-                log_warn("%s: start the console keeper: %s", m->a->name, strerror(-m->s.keeper));
-                m->s.keeper = 0;
-        }
         if (r >= 0 && (r = fdpass_send(sv[0], &go, 1, gm.rootfs)) < 0)
                 r = lodge_error_set(err, -r, "release the guest's first process");
         for (size_t k = 0; r >= 0 && userns && k < ELEMENTSOF(gm.entry); k++) {
@@ -301,13 +378,40 @@ static int launch(struct monitor *m, struct lodge_error **err)
                 if (m->a->cfg->mounts[k] && (r = fdpass_send(sv[0], &have, 1, gm.entry[k])) < 0)
                         r = lodge_error_set(err, -r, "hand mount.%zu to the guest", k);
         }
+        if (r >= 0)
+                r = setup_while_mounting(m, sv[0], err);
         if (r >= 0) {
-                /* EOF: init was exec'd; a report: the step that failed. */
-                n = recv(sv[0], &rep, sizeof(rep), 0);
-                if (n == (ssize_t)sizeof(rep) && rep.code > 0)
-                        r = lodge_error_set(err, rep.code, "%s", rep.msg);
-                else if (n < 0)
-                        r = lodge_error_set(err, errno, "wait for the guest's first process");
+                /* Reading the console before init can write to it, until the monitor
+                 * serves it (a fork of a large process, ASan's above all, can take
+                 * longer than the guest takes to boot to its getty). Started while
+                 * the child finishes its mounts: the pty holds what comes first. */
+                m->s.keeper = console_keeper_start(&m->s, &m->s.keeper_stop);
+                if (m->s.keeper < 0) {
+                        log_warn("%s: start the console keeper: %s", m->a->name,
+                                 strerror(-m->s.keeper));
+                        m->s.keeper = 0;
+                }
+                r = save_for_attach(m, err);
+                if (r >= 0)
+                        prepare_running(m);
+        }
+        /* EOF: init was exec'd; a report: the step that failed (which also
+         * explains a failure above once the child had given up). A child that
+         * ended without reading the word above leaves ECONNRESET ahead of its
+         * report: it failed, and its report, if any, follows. */
+        n = recv(sv[0], &rep, sizeof(rep), r >= 0 ? 0 : MSG_DONTWAIT);
+        if (n < 0 && errno == ECONNRESET) {
+                n = recv(sv[0], &rep, sizeof(rep), MSG_DONTWAIT);
+                if (n <= 0) {
+                        n = -1;
+                        errno = ECONNRESET;
+                }
+        }
+        if (n == (ssize_t)sizeof(rep) && rep.code > 0) {
+                lodge_error_free(err);
+                r = lodge_error_set(err, rep.code, "%s", rep.msg);
+        } else if (n < 0 && r >= 0) {
+                r = lodge_error_set(err, errno, "wait for the guest's first process");
         }
         close(sv[0]);
         return r;
@@ -382,6 +486,7 @@ static _Noreturn void finish(struct monitor *m, const char *how, int code)
         (void)unlinkat(m->a->rundir_fd, MONITOR_SOCKET, 0);
         (void)unlinkat(m->a->rundir_fd, SECCOMP_SAVED, 0);
         (void)unlinkat(m->a->rundir_fd, CONFIG_SAVED, 0);
+        (void)unlinkat(m->a->rundir_fd, CGROUPS_SAVED, 0);
         for (size_t i = 0; i < m->s.n_viewers; i++)
                 close(m->s.viewers[i].fd);
         _exit(0);
@@ -484,20 +589,6 @@ static void become_small(struct monitor *m)
         close(exe);
 }
 
-/* The config the guest starts with, for attach: the container's own may be
- * changed meanwhile. Not fsync'ed: it matters only while the guest runs. */
-static int save_config(struct monitor *m, struct lodge_error **err)
-{
-        cleanup_free char *text = NULL;
-        int r;
-
-        r = lodge_config_format(m->a->cfg, &text, err);
-        if (r >= 0)
-                r = write_file_replace_at(m->a->rundir_fd, CONFIG_SAVED, text, strlen(text), 0600,
-                                          err);
-        return r < 0 ? lodge_error_prefix(err, r, "save the config in the run directory") : 0;
-}
-
 /* Start the guest (again, after a reboot), report to the client, and see it
  * through to its end. */
 static _Noreturn void run(struct monitor *m, int report_fd)
@@ -520,12 +611,11 @@ static _Noreturn void run(struct monitor *m, int report_fd)
                  * (Not the last run's for attach meanwhile: it then compiles its own.) */
                 (void)unlinkat(m->a->rundir_fd, SECCOMP_SAVED, 0);
                 if (r >= 0)
-                        r = save_config(m, &err);
-                if (r >= 0)
                         r = seccomp_filter_compile(m->a->seccomp, &err);
                 if (r >= 0)
                         r = launch(m, &err);
                 if (r < 0) {
+                        drop_running(m);
                         keeper_stop(m);
                         log_error("%s: %s: %s", m->a->name, err->msg, strerror(err->code));
                         if (m->init_pid > 0)
@@ -542,14 +632,14 @@ static _Noreturn void run(struct monitor *m, int report_fd)
                         how = "failed";
                         break;
                 }
-                write_state(m, LODGE_STATE_RUNNING, NULL, 0);
-                report(&report_fd, 0, m->init_pid, NULL);
-                /* For attach (once the client has its answer): the filter the guest runs
-                 * under, loaded as it is, not compiled again from the config. */
-                if (seccomp_filter_save(m->a->seccomp, m->a->rundir_fd, SECCOMP_SAVED, &err) < 0) {
-                        log_warn("%s: %s: %s", m->a->name, err->msg, strerror(err->code));
-                        lodge_error_free(&err);
+                if (!m->running_tmp || renameat(m->a->rundir_fd, m->running_tmp, m->a->rundir_fd,
+                                                RUN_STATE_FILE) < 0) {
+                        drop_running(m);
+                        write_state(m, LODGE_STATE_RUNNING, NULL, 0);
                 }
+                free(m->running_tmp);
+                m->running_tmp = NULL;
+                report(&report_fd, 0, m->init_pid, NULL);
 
                 become_small(m);
                 /* Serving here: monitor_serve() takes over from the keeper. */
@@ -583,8 +673,17 @@ static void setup_process(struct monitor *m)
                 (void)dup2(devnull, 0);
                 (void)dup2(devnull, 1);
         }
+        /* Emptied only when it isn't: a truncation is a metadata change, which on
+         * a disk-backed run directory can wait for the journal; the log of a
+         * start that went well is empty. */
         logfd = openat(m->a->rundir_fd, "monitor.log",
-                       O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+                       O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (logfd >= 0) {
+                struct stat st;
+
+                if (fstat(logfd, &st) < 0 || st.st_size > 0)
+                        (void)ftruncate(logfd, 0);
+        }
         (void)dup2(logfd >= 0 ? logfd : devnull, 2);
         if (logfd >= 0)
                 close(logfd);

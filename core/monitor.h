@@ -16,6 +16,8 @@ struct seccomp_filter;
  * and the config it was started with, for attach to confine as init was. */
 #define SECCOMP_SAVED "seccomp.bpf"
 #define CONFIG_SAVED "config"
+/* And the host's cgroup hierarchies the guest's cgroups are in (cg_host_format()). */
+#define CGROUPS_SAVED "cgroups"
 
 /* What the monitor tells the client once init runs (code 0) or failed. */
 struct start_report {

@@ -206,34 +206,45 @@ static int mount_cgroups(int rootfd, const struct cg_host *h, struct lodge_error
                 return fs_at(rootfd, "cgroup2", "sys/fs/cgroup", SAFE, "nsdelegate", err);
 
         r = fs_at(rootfd, "tmpfs", "sys/fs/cgroup", SAFE, "mode=755,size=64k", err);
-        for (size_t i = 0; r >= 0 && i < h->n; i++) {
-                const char *base = strrchr(h->h[i].mount, '/');
-                cleanup_free char *target = NULL;
+        if (r < 0)
+                return r;
+        /* The tmpfs just made, which only this process has seen: its
+         * directories are made and opened in it directly. */
+        cleanup_close int cg =
+                open_in_root_nosymlinks(rootfd, "sys/fs/cgroup", O_PATH | O_DIRECTORY, 0);
+        if (cg < 0)
+                return lodge_error_set(err, -cg, "open '/sys/fs/cgroup'");
+        for (size_t i = 0; i < h->n; i++) {
+                const char *base = strrchr(h->h[i].mount, '/'), *type;
+                cleanup_close int fd = -EBADF;
+                char p[32];
 
                 if (!base || !base[1] || strchr(base + 1, ' '))
                         continue;
-                if (asprintf(&target, "sys/fs/cgroup/%s", base + 1) < 0)
-                        return lodge_error_set(err, ENOMEM, "mount cgroups");
-                r = fs_at(rootfd, h->h[i].v2 ? "cgroup2" : "cgroup", target, SAFE,
-                          h->h[i].v2 ? NULL : h->h[i].controllers, err);
+                type = h->h[i].v2 ? "cgroup2" : "cgroup";
+                if (mkdirat(cg, base + 1, 0755) < 0 && errno != EEXIST)
+                        return lodge_error_set(err, errno, "create '/sys/fs/cgroup/%s'", base + 1);
+                fd = openat(cg, base + 1, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0)
+                        return lodge_error_set(err, errno, "open '/sys/fs/cgroup/%s'", base + 1);
+                fd_path(fd, p);
+                if (mount(type, p, type, SAFE, h->h[i].v2 ? NULL : h->h[i].controllers) < 0)
+                        return lodge_error_set(err, errno, "mount %s on '/sys/fs/cgroup/%s'", type,
+                                               base + 1);
                 /* "cpu,cpuacct" is also reachable as "cpu" and "cpuacct", as systemd expects */
-                if (r >= 0 && strchr(base + 1, ',')) {
-                        cleanup_close int cg = open_in_root_nosymlinks(rootfd, "sys/fs/cgroup",
-                                                                       O_PATH | O_DIRECTORY, 0);
+                if (strchr(base + 1, ',')) {
                         cleanup_free char *names = strdup(base + 1);
                         char *save = NULL;
 
-                        for (char *c = names ? strtok_r(names, ",", &save) : NULL; c && cg >= 0;
+                        for (char *c = names ? strtok_r(names, ",", &save) : NULL; c;
                              c = strtok_r(NULL, ",", &save))
                                 (void)symlinkat(base + 1, cg, c);
                 }
         }
-        if (r >= 0)
-                r = remount_at(rootfd, "sys/fs/cgroup", RO | SAFE, err);
-        return r;
+        return remount_at(rootfd, "sys/fs/cgroup", RO | SAFE, err);
 }
 
-static int mount_sys(int rootfd, const struct cg_host *h, struct lodge_error **err)
+static int mount_sys(int rootfd, struct lodge_error **err)
 {
         int r;
 
@@ -254,8 +265,6 @@ static int mount_sys(int rootfd, const struct cg_host *h, struct lodge_error **e
          * mounting it, and from spending the time. */
         if (r >= 0)
                 r = bind_self(rootfd, "sys/fs/fuse/connections", RO | SAFE, true, err);
-        if (r >= 0)
-                r = mount_cgroups(rootfd, h, err);
         return r;
 }
 
@@ -559,7 +568,7 @@ static int pivot(int rootfd, struct lodge_error **err)
 }
 
 int guest_mount_all(const struct guest_setup *s, const struct guest_mounts *gm,
-                    struct lodge_error **err)
+                    guest_cgroups_cb enter_cgroups, void *userdata, struct lodge_error **err)
 {
         int rootfs_fd = gm->rootfs;
         cleanup_close int rootfd = -EBADF;
@@ -588,7 +597,7 @@ int guest_mount_all(const struct guest_setup *s, const struct guest_mounts *gm,
 
         r = mount_proc(rootfd, err);
         if (r >= 0)
-                r = mount_sys(rootfd, s->cgroups, err);
+                r = mount_sys(rootfd, err);
         if (r >= 0)
                 r = mount_dev(rootfd, userns, s->console, s->cfg->limits.devices,
                               ELEMENTSOF(s->cfg->limits.devices), err);
@@ -597,7 +606,14 @@ int guest_mount_all(const struct guest_setup *s, const struct guest_mounts *gm,
         if (r >= 0)
                 r = mount_entries(rootfd, s->cfg->mounts, userns ? gm->entry : NULL,
                                   ELEMENTSOF(s->cfg->mounts), err);
-        if (r < 0)
-                return r;
-        return pivot(rootfd, err);
+        if (r >= 0)
+                r = pivot(rootfd, err);
+        /* Last, once pivoted (the host may still be making the cgroups (v1)
+         * meanwhile, and the old root's unmount waits for RCU): mounted once
+         * joined, from inside its cgroup namespace, through rootfd. */
+        if (r >= 0 && enter_cgroups)
+                r = enter_cgroups(s, userdata, err);
+        if (r >= 0)
+                r = mount_cgroups(rootfd, s->cgroups, err);
+        return r;
 }

@@ -30,6 +30,11 @@ int run_dir_open(const struct lodge_paths *p, const char *name, bool create,
                  struct lodge_error **err);
 
 int run_state_write(int rundirfd, const struct run_state *s, struct lodge_error **err);
+/* The same in two steps (write_file_prepare_at()): the file ready under
+ * *ret_tmp, to be renamed to "state" (RUN_STATE_FILE) when it becomes true. */
+#define RUN_STATE_FILE "state"
+int run_state_prepare(int rundirfd, const struct run_state *s, char **ret_tmp,
+                      struct lodge_error **err);
 
 /* Read the state file; a missing one is a stopped guest. The state is
  * corrected to STOPPED when its init is gone (or is another process by now). */

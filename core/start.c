@@ -122,8 +122,11 @@ static void close_fds_except(int from, const int *keep, size_t n)
         }
 }
 
-/* Fork the monitor detached (a grandchild, so it is nobody's child here)
- * and wait for its report. */
+/* Fork the monitor and wait for its report. Forked once: it starts its own
+ * session at once (monitor_main()), and is this client's child only until
+ * the client returns, then init's (or a subreaper's), as a grandchild would
+ * have been; the second fork that makes it nobody's child from the start
+ * cost another copy of the client on the start's path. */
 static int spawn_monitor(const struct monitor_args *proto, struct lodge_error **err)
 {
         struct monitor_args a = *proto;
@@ -151,16 +154,15 @@ static int spawn_monitor(const struct monitor_args *proto, struct lodge_error **
                 if (a.report_fd < 0 || a.rundir_fd < 0 || a.cdirfd < 0)
                         _exit(1);
                 close_fds_except(3, (int[]){ a.report_fd, a.rundir_fd, a.cdirfd }, 3);
-                if (fork() == 0)
-                        monitor_main(&a);
-                _exit(0);
+                monitor_main(&a);
         }
         close(pipefd[1]);
-        (void)waitpid(pid, NULL, 0);
         n = read_all(pipefd[0], &rep, sizeof(rep));
         close(pipefd[0]);
-        if (n != (ssize_t)sizeof(rep))
+        if (n != (ssize_t)sizeof(rep)) {
+                (void)waitpid(pid, NULL, WNOHANG);
                 return lodge_error_set(err, EIO, "the monitor died before init started");
+        }
         if (rep.code != 0) {
                 rep.msg[sizeof(rep.msg) - 1] = '\0';
                 return lodge_error_set(err, rep.code > 0 ? rep.code : EIO, "%s", rep.msg);

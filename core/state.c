@@ -91,20 +91,33 @@ int run_dir_open(const struct lodge_paths *p, const char *name, bool create,
         return fd;
 }
 
+static int format_state(const struct run_state *s, char buf[static 512])
+{
+        return snprintf(buf, 512,
+                        "version=1\nstate=%s\ninit_pid=%d\ninit_start=%llu\nmonitor_pid=%d\n"
+                        "monitor_start=%llu\nstop_signal=%d\nstarted_at=%lld\nended=%s\n"
+                        "exit_code=%d\n",
+                        lodge_state_to_string(s->state), (int)s->init_pid,
+                        (unsigned long long)s->init_start, (int)s->monitor_pid,
+                        (unsigned long long)s->monitor_start, s->stop_signal,
+                        (long long)s->started_at, s->ended, s->exit_code);
+}
+
+int run_state_prepare(int rundirfd, const struct run_state *s, char **ret_tmp,
+                      struct lodge_error **err)
+{
+        char buf[512];
+        int n = format_state(s, buf);
+
+        return write_file_prepare_at(rundirfd, RUN_STATE_FILE, buf, (size_t)n, 0644, ret_tmp, err);
+}
+
 int run_state_write(int rundirfd, const struct run_state *s, struct lodge_error **err)
 {
         char buf[512];
-        int n;
+        int n = format_state(s, buf);
 
-        n = snprintf(buf, sizeof(buf),
-                     "version=1\nstate=%s\ninit_pid=%d\ninit_start=%llu\nmonitor_pid=%d\n"
-                     "monitor_start=%llu\nstop_signal=%d\nstarted_at=%lld\nended=%s\n"
-                     "exit_code=%d\n",
-                     lodge_state_to_string(s->state), (int)s->init_pid,
-                     (unsigned long long)s->init_start, (int)s->monitor_pid,
-                     (unsigned long long)s->monitor_start, s->stop_signal, (long long)s->started_at,
-                     s->ended, s->exit_code);
-        return write_file_replace_at(rundirfd, "state", buf, (size_t)n, 0644, err);
+        return write_file_replace_at(rundirfd, RUN_STATE_FILE, buf, (size_t)n, 0644, err);
 }
 
 static int parse_field(struct run_state *s, const char *key, const char *v)

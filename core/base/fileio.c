@@ -74,8 +74,9 @@ static int open_tmp_sibling(int dirfd, const char *name, mode_t mode, char **ret
         return -EEXIST;
 }
 
-static int write_replacing(int dirfd, const char *name, const void *buf, size_t len, mode_t mode,
-                           bool durable, struct lodge_error **err)
+/* The new content in a temporary sibling of name, whose name is returned. */
+static int write_sibling(int dirfd, const char *name, const void *buf, size_t len, mode_t mode,
+                         bool durable, char **ret_tmp, struct lodge_error **err)
 {
         cleanup_free char *tmp = NULL;
         cleanup_close int fd = -EBADF;
@@ -92,9 +93,25 @@ static int write_replacing(int dirfd, const char *name, const void *buf, size_t 
                 r = -errno;
         if (r >= 0 && durable && fsync(fd) < 0)
                 r = -errno;
-        if (r >= 0 && renameat(dirfd, tmp, dirfd, name) < 0)
-                r = -errno;
         if (r < 0) {
+                (void)unlinkat(dirfd, tmp, 0);
+                return lodge_error_set(err, -r, "write '%s'", name);
+        }
+        *ret_tmp = TAKE_PTR(tmp);
+        return 0;
+}
+
+static int write_replacing(int dirfd, const char *name, const void *buf, size_t len, mode_t mode,
+                           bool durable, struct lodge_error **err)
+{
+        cleanup_free char *tmp = NULL;
+        int r;
+
+        r = write_sibling(dirfd, name, buf, len, mode, durable, &tmp, err);
+        if (r < 0)
+                return r;
+        if (renameat(dirfd, tmp, dirfd, name) < 0) {
+                r = -errno;
                 (void)unlinkat(dirfd, tmp, 0);
                 return lodge_error_set(err, -r, "write '%s'", name);
         }
@@ -115,6 +132,12 @@ int write_file_replace_at(int dirfd, const char *name, const void *buf, size_t l
                           struct lodge_error **err)
 {
         return write_replacing(dirfd, name, buf, len, mode, false, err);
+}
+
+int write_file_prepare_at(int dirfd, const char *name, const void *buf, size_t len, mode_t mode,
+                          char **ret_tmp, struct lodge_error **err)
+{
+        return write_sibling(dirfd, name, buf, len, mode, false, ret_tmp, err);
 }
 
 int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len,

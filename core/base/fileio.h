@@ -26,6 +26,13 @@ int write_file_atomic_at(int dirfd, const char *name, const void *buf, size_t le
 int write_file_replace_at(int dirfd, const char *name, const void *buf, size_t len, mode_t mode,
                           struct lodge_error **err);
 
+/* write_file_replace_at() in two steps, for content that can be written before
+ * it may be seen: into a temporary sibling of name now (its name in *ret_tmp,
+ * the caller's to free), then renameat(dirfd, tmp, dirfd, name) to put it in
+ * place, or unlinkat(dirfd, tmp, 0) to drop it. */
+int write_file_prepare_at(int dirfd, const char *name, const void *buf, size_t len, mode_t mode,
+                          char **ret_tmp, struct lodge_error **err);
+
 /* Read a whole regular file (never a symlink, FIFO or device: opened with
  * O_NOFOLLOW|O_NONBLOCK and checked with fstat) of at most max bytes into a
  * NUL-terminated buffer owned by the caller. -EFBIG when larger than max,

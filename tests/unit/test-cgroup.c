@@ -60,6 +60,44 @@ static void test_parse_unified_and_weird(void **state)
         cg_host_done(&h);
 }
 
+/* What the monitor saves for attach reads back as the same hierarchies. */
+static void test_format_round_trip(void **state)
+{
+        const char *const files[] = { "mountinfo-hybrid", "mountinfo-unified", "mountinfo-weird" };
+
+        (void)state;
+        for (size_t k = 0; k < ELEMENTSOF(files); k++) {
+                cleanup_free char *text = data(files[k]), *saved = NULL;
+                struct cg_host a, b;
+
+                assert_int_equal(cg_host_parse(text, &a, NULL), 0);
+                assert_int_equal(cg_host_format(&a, &saved), 0);
+                assert_int_equal(cg_host_parse(saved, &b, NULL), 0);
+                assert_int_equal(b.n, a.n);
+                assert_int_equal(b.v2, a.v2);
+                for (size_t i = 0; i < a.n; i++) {
+                        assert_string_equal(b.h[i].mount, a.h[i].mount);
+                        assert_string_equal(b.h[i].controllers, a.h[i].controllers);
+                        assert_int_equal(b.h[i].v2, a.h[i].v2);
+                }
+                cg_host_done(&a);
+                cg_host_done(&b);
+        }
+}
+
+static void test_load_missing_or_empty(void **state)
+{
+        const struct lodge_tmpdir *t = *state;
+        int dfd = t->dirfd;
+        cleanup_error struct lodge_error *err = NULL;
+        struct cg_host h;
+
+        assert_int_equal(cg_host_load_at(dfd, "cgroups", &h, &err), -ENOENT);
+        lodge_error_free(&err);
+        assert_int_equal(write_file_replace_at(dfd, "cgroups", "", 0, 0600, NULL), 0);
+        assert_int_equal(cg_host_load_at(dfd, "cgroups", &h, &err), -ENOENT);
+}
+
 static void test_guest_names(void **state)
 {
         struct cg_host h = { .v2 = -1 };
@@ -160,6 +198,23 @@ static void test_limits_v1(void **state)
         put(base, "cpu.cfs_quota_us", "");
         put(base, "cpu.shares", "");
 
+        /* Just made: an unset limit is the kernel's default, not written again. */
+        {
+                struct lodge_config_limits only_pids = { .pids = 7 };
+                cleanup_free char *quota = NULL, *p = NULL, *m = NULL;
+                char mbase[256];
+
+                assert_int_equal(cg_guest_apply_new_limits(&g, &only_pids, NULL, NULL), 0);
+                quota = get(base, "cpu.cfs_quota_us");
+                assert_string_equal(quota, "");
+                snprintf(mbase, sizeof(mbase), "%s/lodge/web", mem);
+                m = get(mbase, "memory.limit_in_bytes");
+                assert_string_equal(m, "");
+                snprintf(mbase, sizeof(mbase), "%s/lodge/web", pids);
+                p = get(mbase, "pids.max");
+                assert_string_equal(p, "7");
+        }
+
         assert_int_equal(cg_guest_apply_limits(&g, &l, &warnings, NULL), 0);
         {
                 cleanup_free char *quota = get(base, "cpu.cfs_quota_us");
@@ -244,6 +299,9 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse_hybrid),
                 cmocka_unit_test(test_parse_unified_and_weird),
+                cmocka_unit_test(test_format_round_trip),
+                cmocka_unit_test_setup_teardown(test_load_missing_or_empty, lodge_tmpdir_setup,
+                                                lodge_tmpdir_teardown),
                 cmocka_unit_test(test_guest_names),
                 cmocka_unit_test_setup_teardown(test_limits_v1, lodge_tmpdir_setup,
                                                 lodge_tmpdir_teardown),
