@@ -19,8 +19,6 @@
 #include "core/base/path.h"
 #include "storage/storage-internal.h"
 
-#define SHIFT_MAX_DEPTH 4096
-
 /* The on-disk ACL format (linux/posix_acl_xattr.h). */
 #define ACL_XATTR_VERSION 2
 #define ACL_USER 0x02
@@ -135,43 +133,18 @@ static int shift_entry(struct shift *s, int dirfd, const char *name, const struc
         return r;
 }
 
-static int shift_dir(struct shift *s, int fd, int depth)
+static int shift_one(int dirfd, const char *name, const struct stat *st, void *userdata)
 {
-        DIR *d = opendir_fd(fd);
-        struct dirent *de;
-        int r = 0;
+        struct shift *s = userdata;
+        int r;
 
-        if (!d)
-                return -errno;
-        while (r >= 0 && (de = readdir(d))) {
-                struct stat st;
-
-                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-                        continue;
-                if (interrupt_pending()) {
-                        r = -EINTR;
-                        break;
-                }
-                if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-                        r = -errno;
-                        break;
-                }
-                r = shift_entry(s, fd, de->d_name, &st);
-                if (r >= 0 && S_ISDIR(st.st_mode)) {
-                        cleanup_close int sub = openat(
-                                fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-
-                        if (sub < 0)
-                                r = -errno;
-                        else
-                                r = depth < SHIFT_MAX_DEPTH ? shift_dir(s, sub, depth + 1) : -ELOOP;
-                }
-                if (r < 0 && r != -EINTR && s->err && !*s->err)
-                        lodge_error_set(s->err, -r, "shift the owner of '%s'", de->d_name);
-                if (s->progress && ++s->done % 1024 == 0)
-                        s->progress("shifting ownership", s->done, 0, s->userdata);
-        }
-        closedir(d);
+        if (interrupt_pending())
+                return -EINTR;
+        r = shift_entry(s, dirfd, name, st);
+        if (r < 0 && s->err && !*s->err)
+                lodge_error_set(s->err, -r, "shift the owner of '%s'", name);
+        if (++s->done % 1024 == 0 && s->progress)
+                s->progress("shifting ownership", s->done, 0, s->userdata);
         return r;
 }
 
@@ -193,7 +166,7 @@ int lodge_storage_shift(int rootfd, uint32_t from, uint32_t to, uint32_t count,
         r = shift_entry(&s, rootfd, ".", &st);
         if (r < 0)
                 return lodge_error_set(err, -r, "shift the owner of the rootfs");
-        r = shift_dir(&s, rootfd, 0);
+        r = storage_walk(rootfd, shift_one, &s);
         if (r == -EINTR)
                 return lodge_error_set(err, EINTR, "interrupted by signal %d", interrupt_pending());
         if (r < 0)

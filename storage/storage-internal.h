@@ -1,11 +1,19 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <sys/stat.h>
+
 #include "storage/storage.h"
 
 extern const struct lodge_storage_ops storage_dir_ops;
 extern const struct lodge_storage_ops storage_overlay_ops;
 extern const struct lodge_storage_ops storage_btrfs_ops;
+
+/* Call fn for every entry below fd, depth first, a directory before what it
+ * holds, never through a symlink or into a directory fn returns 1 for; the
+ * first fn < 0 stops the walk and is returned. */
+typedef int (*storage_walk_fn)(int dirfd, const char *name, const struct stat *st, void *userdata);
+int storage_walk(int fd, storage_walk_fn fn, void *userdata);
 
 /* The sync of dir and btrfs: the whole filesystem (what lodge wrote there is a
  * whole tree, or a snapshot and a few files). */

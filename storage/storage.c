@@ -66,18 +66,9 @@ int lodge_storage_tree_clone(int dirfd, const char *name, int userns_fd, bool ro
         return TAKE_FD(fd);
 }
 
-int storage_syncfs(int dirfd, struct lodge_error **err)
-{
-        if (syncfs(dirfd) < 0)
-                return lodge_error_set(err, errno, "sync to disk");
-        return 0;
-}
+#define WALK_MAX_DEPTH 4096
 
-/* Write every regular file's data below fd (flags: SYNC_FILE_RANGE_WRITE to
- * start it, and again with the WAITs to wait for it: the writes overlap); its
- * blocks are allocated in the filesystem's running transaction. Never opens
- * a device. */
-static int write_out(int fd, unsigned flags, int depth)
+static int walk_dir(int fd, storage_walk_fn fn, void *userdata, int depth)
 {
         DIR *d = opendir_fd(fd);
         struct dirent *de;
@@ -95,20 +86,54 @@ static int write_out(int fd, unsigned flags, int depth)
                         r = -errno;
                         break;
                 }
-                if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+                r = fn(fd, de->d_name, &st, userdata);
+                if (r != 0 || !S_ISDIR(st.st_mode)) {
+                        r = r > 0 ? 0 : r;
                         continue;
-                sub = openat(fd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+                }
+                if (depth >= WALK_MAX_DEPTH) {
+                        r = -ELOOP;
+                        break;
+                }
+                sub = openat(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (sub < 0) {
                         r = -errno;
                         break;
                 }
-                if (S_ISDIR(st.st_mode))
-                        r = depth < 4096 ? write_out(sub, flags, depth + 1) : -ELOOP;
-                else if (sync_file_range(sub, 0, 0, flags) < 0)
-                        r = -errno;
+                r = walk_dir(sub, fn, userdata, depth + 1);
                 close(sub);
         }
         closedir(d);
+        return r;
+}
+
+int storage_walk(int fd, storage_walk_fn fn, void *userdata)
+{
+        return walk_dir(fd, fn, userdata, 0);
+}
+
+int storage_syncfs(int dirfd, struct lodge_error **err)
+{
+        if (syncfs(dirfd) < 0)
+                return lodge_error_set(err, errno, "sync to disk");
+        return 0;
+}
+
+/* Write a regular file's data (flags: SYNC_FILE_RANGE_WRITE to start it, and
+ * again with the WAITs to wait for it: the writes overlap); its blocks are
+ * allocated in the filesystem's running transaction. Never opens a device. */
+static int write_out(int dirfd, const char *name, const struct stat *st, void *userdata)
+{
+        unsigned flags = *(const unsigned *)userdata;
+        int fd, r = 0;
+
+        if (!S_ISREG(st->st_mode))
+                return 0;
+        fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 || sync_file_range(fd, 0, 0, flags) < 0)
+                r = -errno;
+        if (fd >= 0)
+                close(fd);
         return r;
 }
 
@@ -128,12 +153,11 @@ int storage_sync_tree(int dirfd, const char *name, struct lodge_error **err)
                 return lodge_error_set(err, errno, "stat the filesystem of '%s'", name);
         if (sf.f_type != EXT4_SUPER_MAGIC && sf.f_type != XFS_SUPER_MAGIC)
                 return storage_syncfs(fd, err);
-        r = write_out(fd, SYNC_FILE_RANGE_WRITE, 0);
+        r = storage_walk(fd, write_out, &(unsigned){ SYNC_FILE_RANGE_WRITE });
         if (r >= 0)
-                r = write_out(fd,
-                              SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
-                                      SYNC_FILE_RANGE_WAIT_AFTER,
-                              0);
+                r = storage_walk(fd, write_out,
+                                 &(unsigned){ SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+                                              SYNC_FILE_RANGE_WAIT_AFTER });
         if (r >= 0 && fsync(dirfd) < 0)
                 r = -errno;
         if (r < 0)
@@ -156,54 +180,34 @@ static int ino_cmp(const void *a, const void *b)
         return x < y ? -1 : x > y;
 }
 
-static int usage_dir(struct usage *u, int fd, int depth)
+/* Its blocks, once per inode; not what is on another filesystem (1: not below). */
+static int usage_entry(int dirfd, const char *name, const struct stat *st, void *userdata)
 {
-        DIR *d = opendir_fd(fd);
-        struct dirent *de;
-        int r = 0;
+        struct usage *u = userdata;
 
-        if (!d)
-                return -errno;
-        while (r >= 0 && (de = readdir(d))) {
-                struct stat st;
+        (void)dirfd;
+        (void)name;
+        if (st->st_dev != u->dev)
+                return 1;
+        if (st->st_nlink > 1 && !S_ISDIR(st->st_mode)) {
+                ino_t *ino = malloc(sizeof(*ino));
+                void *slot;
 
-                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-                        continue;
-                if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_dev != u->dev)
-                        continue;
-                if (st.st_nlink > 1 && !S_ISDIR(st.st_mode)) {
-                        ino_t *ino = malloc(sizeof(*ino));
-                        void *slot;
-
-                        if (!ino) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        *ino = st.st_ino;
-                        slot = tsearch(ino, &u->seen, ino_cmp);
-                        if (!slot) {
-                                free(ino);
-                                r = -ENOMEM;
-                                break;
-                        }
-                        if (*(ino_t **)slot != ino) {
-                                free(ino);
-                                continue;
-                        }
+                if (!ino)
+                        return -ENOMEM;
+                *ino = st->st_ino;
+                slot = tsearch(ino, &u->seen, ino_cmp);
+                if (!slot) {
+                        free(ino);
+                        return -ENOMEM;
                 }
-                u->bytes += (uint64_t)st.st_blocks * 512;
-                if (S_ISDIR(st.st_mode) && depth < 4096) {
-                        int sub = openat(fd, de->d_name,
-                                         O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-
-                        if (sub >= 0) {
-                                r = usage_dir(u, sub, depth + 1);
-                                close(sub);
-                        }
+                if (*(ino_t **)slot != ino) {
+                        free(ino);
+                        return 0;
                 }
         }
-        closedir(d);
-        return r;
+        u->bytes += (uint64_t)st->st_blocks * 512;
+        return 0;
 }
 
 static int usage_walk(int fd, uint64_t *ret, struct lodge_error **err)
@@ -216,7 +220,7 @@ static int usage_walk(int fd, uint64_t *ret, struct lodge_error **err)
                 return lodge_error_set(err, errno, "stat a tree to measure");
         u.dev = st.st_dev;
         u.bytes = (uint64_t)st.st_blocks * 512;
-        r = usage_dir(&u, fd, 0);
+        r = storage_walk(fd, usage_entry, &u);
         tdestroy(u.seen, free);
         if (r < 0)
                 return lodge_error_set(err, -r, "measure a tree");
