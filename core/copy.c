@@ -163,20 +163,7 @@ static int copy_locked(const struct lodge_paths *p, const struct root_dirs *d, c
                 r = shift_copy(tmpfd, old_base, cfg, err);
         if (r >= 0)
                 r = ops->sync(tmpfd, err);
-        if (r >= 0 && renameat2(d->containers, tmp, d->containers, dst, RENAME_NOREPLACE) < 0)
-                r = lodge_error_set(err, errno, "move container '%s' into place", dst);
-        if (r < 0) {
-                cleanup_error struct lodge_error *e = NULL;
-
-                if (tmpfd >= 0)
-                        (void)ops->destroy(tmpfd, NULL);
-                if (rm_rf_at(d->containers, tmp, &e) < 0)
-                        log_debug("removing '%s' failed: %s, ignoring", tmp, e->msg);
-                return r;
-        }
-        if (fsync(d->containers) < 0)
-                return lodge_error_set(err, errno, "sync the containers directory");
-        return 0;
+        return create_finish(d, tmp, tmpfd, ops, dst, r, err);
 }
 
 int lodge_container_copy(const struct lodge_paths *p, const char *src, const char *dst,

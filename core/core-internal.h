@@ -126,6 +126,11 @@ int snapshots_destroy(int cdirfd, const struct lodge_storage_ops *ops, struct lo
 /* The per-guest files of a rootfs (hostname, machine-id, net.0's config...). */
 int create_guest_fixup(int rootfd, const char *name, const struct lodge_config *cfg,
                        struct lodge_error **err);
+/* Move the hidden directory tmp (tmpfd, may be < 0) into place as name, or
+ * after a failure (r < 0, returned) remove it with its backend's data. */
+int create_finish(const struct root_dirs *d, const char *tmp, int tmpfd,
+                  const struct lodge_storage_ops *ops, const char *name, int r,
+                  struct lodge_error **err);
 /* A hidden directory CREATE_PREFIX NAME-random in containers, made 0700. */
 int create_hidden_dir(int containers, const char *name, char **ret, struct lodge_error **err);
 /* Hold layer key shared (a guest being made from it): an fd to close. */

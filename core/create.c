@@ -399,11 +399,20 @@ static int create_locked(const struct lodge_paths *p, const struct root_dirs *d,
                 r = build_container(p, d, name, pl, opts, tmpfd, tmp, &layer_lock, res, err);
         if (r >= 0)
                 r = check_interrupt(err);
+        return create_finish(d, tmp, tmpfd, pl->storage, name, r, err);
+}
+
+int create_finish(const struct root_dirs *d, const char *tmp, int tmpfd,
+                  const struct lodge_storage_ops *ops, const char *name, int r,
+                  struct lodge_error **err)
+{
         if (r >= 0 && renameat2(d->containers, tmp, d->containers, name, RENAME_NOREPLACE) < 0)
                 r = lodge_error_set(err, errno, "move container '%s' into place", name);
         if (r < 0) {
                 cleanup_error struct lodge_error *e = NULL;
 
+                if (tmpfd >= 0 && ops)
+                        (void)ops->destroy(tmpfd, NULL);
                 if (rm_rf_at(d->containers, tmp, &e) < 0)
                         log_debug("removing '%s' failed: %s, ignoring", tmp, e->msg);
                 return r;
