@@ -105,7 +105,8 @@ const char *rootfs_backend_name(enum lodge_backend b);
 /* The rootfs fd of the guest's layer; -EBADF when it has none. */
 int rootfs_layer_open(const struct lodge_paths *p, const struct lodge_config *cfg,
                       struct lodge_error **err);
-/* Enforce limits.disk where the backend can; -EOPNOTSUPP where it can't. */
+/* Enforce limits.disk on the guest in cdirfd where the backend can (none:
+ * lift one); -EOPNOTSUPP where it can't. */
 int rootfs_disk_limit(int cdirfd, const struct lodge_config *cfg, struct lodge_error **err);
 /* Does the guest's rootfs exist only as a mount (overlay)? */
 bool rootfs_merged(const struct lodge_config *cfg);

@@ -330,6 +330,8 @@ static int build_container(const struct lodge_paths *p, const struct root_dirs *
         r = build_config(name, pl, layer, opts->config, res, &cfg, err);
         if (r >= 0)
                 r = guest_net_check_addresses(p, name, cfg, err);
+        if (r >= 0)
+                r = rootfs_disk_limit(tmpfd, cfg, err);
         if (r < 0)
                 return r;
         r = create_guest_fixup(rootfd, name, cfg, err);

@@ -326,6 +326,9 @@ int lodge_container_config_update(const struct lodge_paths *p, const char *name,
                 r = guest_net_fill_hwaddr(cfg, err);
         if (r >= 0 && strncmp(key, "net.", 4) == 0)
                 r = guest_net_check_addresses(p, name, cfg, err);
+        /* Refused where the backend can't enforce it; set at once where it can. */
+        if (r >= 0 && strcmp(key, "limits.disk") == 0)
+                r = rootfs_disk_limit(cdirfd, cfg, err);
         /* An unprivileged guest always has its range (one made privileged, turned back),
          * and one of its own unless it shares on purpose. */
         if (r >= 0 && strncmp(key, "security.", 9) == 0 && !cfg->security.privileged) {

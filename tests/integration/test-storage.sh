@@ -106,8 +106,12 @@ ok "a layer in use stays; prune removes unused layers"
 expect 1 "--storage btrfs: .* is not on btrfs" -- lodge create nb --storage btrfs -- --file "$BB"
 [ ! -e "$LODGE_ROOT/containers/nb" ] || fail "a refused btrfs create left a guest"
 
-# --- limits.disk where it can't be enforced
-mk od overlay -c limits.disk=1G
+# --- limits.disk where it can't be enforced: at create, config set, and start
+expect 1 "limits.disk.*can't enforce" -- lodge create od --storage overlay -c limits.disk=1G -- --file "$BB"
+[ ! -e "$LODGE_ROOT/containers/od" ] || fail "a refused create left a guest"
+mk od overlay
+expect 1 "limits.disk.*can't enforce" -- lodge config od set limits.disk 1G
+echo 'limits.disk = 1G' >>"$LODGE_ROOT/containers/od/config"
 expect 1 "limits.disk.*can't enforce" -- lodge start od
 lodge destroy od
 ok "limits.disk refused on overlay"
