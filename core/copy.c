@@ -153,7 +153,7 @@ static int copy_locked(const struct lodge_paths *p, const struct root_dirs *d, c
         if (r >= 0)
                 r = container_lock(d->locks, IDMAP_LOCK, "pick an id range", &idmap_lock, err);
         if (r >= 0) {
-                r = idmap_assign(d->containers, dst, cfg, err);
+                r = idmap_assign(p, d->containers, dst, cfg, err);
                 if (r >= 0)
                         r = lodge_config_write_new_at(cfg, tmpfd, "config", err);
                 container_unlock(&idmap_lock);

@@ -344,7 +344,7 @@ static int build_container(const struct lodge_paths *p, const struct root_dirs *
         r = container_lock(d->locks, IDMAP_LOCK, "pick an id range", &idmap_lock, err);
         if (r < 0)
                 return r;
-        r = idmap_assign(d->containers, name, cfg, err);
+        r = idmap_assign(p, d->containers, name, cfg, err);
         if (r >= 0 && pl->shift_ids)
                 r = lodge_config_set(cfg, "security.idmap.shifted", "true", err);
         if (r >= 0)

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +12,10 @@
 
 #include "core/base/cleanup.h"
 #include "core/base/fileio.h"
+#include "core/base/host-conf.h"
 #include "core/base/parse.h"
 #include "core/config.h"
+#include "core/container.h"
 
 static bool overlap(uint64_t a, uint64_t na, uint64_t b, uint64_t nb)
 {
@@ -203,10 +206,37 @@ static int check_free(int containers_dirfd, const char *name, const struct lodge
         return r == -ENOMEM ? lodge_error_set(err, ENOMEM, "check the id range") : r;
 }
 
-int idmap_assign(int containers_dirfd, const char *name, struct lodge_config *cfg,
-                 struct lodge_error **err)
+/* idmap.pool in lodge.conf, else root's range in /etc/subuid and /etc/subgid. */
+static int pool_get(const struct lodge_paths *p, struct idmap_range *ret, struct lodge_error **err)
 {
-        cleanup_free char *subuid = NULL, *subgid = NULL, *value = NULL;
+        CLEANUP(host_conf_done) struct host_conf hc = { 0 };
+        cleanup_free char *subuid = NULL, *subgid = NULL;
+        uint32_t base, count;
+        int n = 0, r;
+
+        r = host_conf_read(p->conf, &hc, err);
+        if (r < 0)
+                return r;
+        if (hc.idmap_pool) {
+                if (sscanf(hc.idmap_pool, "%" SCNu32 ":%" SCNu32 "%n", &base, &count, &n) != 2 ||
+                    hc.idmap_pool[n] || count < IDMAP_SIZE || base == 0 ||
+                    (uint64_t)base + count > UINT32_MAX)
+                        return lodge_error_set(err, EINVAL,
+                                               "%s: idmap.pool '%s': BASE:COUNT, not from 0, at "
+                                               "least %u ids",
+                                               p->conf, hc.idmap_pool, IDMAP_SIZE);
+                *ret = (struct idmap_range){ .base = base, .count = count };
+                return 0;
+        }
+        (void)read_file_at(AT_FDCWD, "/etc/subuid", 1 << 20, &subuid, NULL, NULL);
+        (void)read_file_at(AT_FDCWD, "/etc/subgid", 1 << 20, &subgid, NULL, NULL);
+        return idmap_pool_parse(subuid, subgid, ret, err);
+}
+
+int idmap_assign(const struct lodge_paths *p, int containers_dirfd, const char *name,
+                 struct lodge_config *cfg, struct lodge_error **err)
+{
+        cleanup_free char *value = NULL;
         struct taken t = { 0 };
         struct idmap_range pool;
         uint32_t base;
@@ -216,9 +246,7 @@ int idmap_assign(int containers_dirfd, const char *name, struct lodge_config *cf
                 return 0;
         if (cfg->security.has_idmap)
                 return check_free(containers_dirfd, name, cfg, err);
-        (void)read_file_at(AT_FDCWD, "/etc/subuid", 1 << 20, &subuid, NULL, NULL);
-        (void)read_file_at(AT_FDCWD, "/etc/subgid", 1 << 20, &subgid, NULL, NULL);
-        r = idmap_pool_parse(subuid, subgid, &pool, err);
+        r = pool_get(p, &pool, err);
         if (r < 0)
                 return r;
         if (!cfg->security.idmap_isolated) {

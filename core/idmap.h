@@ -10,6 +10,7 @@
 #include "core/base/error.h"
 
 struct lodge_config;
+struct lodge_paths;
 
 /* Every guest gets this many ids: 0..65535, as a distribution expects. */
 #define IDMAP_SIZE 65536u
@@ -38,7 +39,8 @@ int idmap_pick(const char *name, const struct idmap_range *pool, const struct id
                size_t n_taken, uint32_t *ret_base);
 
 /* Before cfg is written (create, config set): unless the guest is
- * privileged, give it a range (security.idmap) from root's pool, free of
+ * privileged, give it a range (security.idmap) from the pool (idmap.pool in
+ * lodge.conf, else root's in /etc/subuid and /etc/subgid), free of
  * every other guest's (those being made too) and of the ids in /etc/passwd
  * and /etc/group; with security.idmap.isolated = false, the pool's first
  * range, which isolated guests never get, shared. A range it has (given by
@@ -47,5 +49,5 @@ int idmap_pick(const char *name, const struct idmap_range *pool, const struct id
  * IDMAP_LOCK until cfg is written in the guest's (hidden) directory. */
 #define IDMAP_LOCK ".idmap"
 
-int idmap_assign(int containers_dirfd, const char *name, struct lodge_config *cfg,
-                 struct lodge_error **err);
+int idmap_assign(const struct lodge_paths *p, int containers_dirfd, const char *name,
+                 struct lodge_config *cfg, struct lodge_error **err);

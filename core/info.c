@@ -336,7 +336,7 @@ int lodge_container_config_update(const struct lodge_paths *p, const char *name,
 
                 r = container_lock(d.locks, IDMAP_LOCK, "pick an id range", &il, err);
                 if (r >= 0) {
-                        r = idmap_assign(d.containers, name, cfg, err);
+                        r = idmap_assign(p, d.containers, name, cfg, err);
                         if (r >= 0)
                                 r = lodge_config_write_at(cfg, cdirfd, "config", err);
                         container_unlock(&il);

@@ -213,8 +213,8 @@ void monitor_args_done(struct monitor_args *a)
 /* An unprivileged guest's range, as the config says now (edited by hand, or
  * another guest's changed since): never a missing one (it would run
  * privileged), never one overlapping another isolated guest's. */
-static int check_idmap(const struct root_dirs *d, const char *name, struct lodge_config *cfg,
-                       struct lodge_error **err)
+static int check_idmap(const struct lodge_paths *p, const struct root_dirs *d, const char *name,
+                       struct lodge_config *cfg, struct lodge_error **err)
 {
         if (cfg->security.privileged)
                 return 0;
@@ -223,7 +223,7 @@ static int check_idmap(const struct root_dirs *d, const char *name, struct lodge
                                        "security.idmap is missing: 'lodge config %s set "
                                        "security.privileged false' picks one",
                                        name);
-        return idmap_assign(d->containers, name, cfg, err);
+        return idmap_assign(p, d->containers, name, cfg, err);
 }
 
 static int start_locked(const struct lodge_paths *p, const struct root_dirs *d, const char *name,
@@ -247,7 +247,7 @@ static int start_locked(const struct lodge_paths *p, const struct root_dirs *d, 
                                                : lodge_state_to_string(st.state));
         r = monitor_args_load(&a, cdirfd, err);
         if (r >= 0)
-                r = check_idmap(d, name, a.cfg, err);
+                r = check_idmap(p, d, name, a.cfg, err);
         if (r >= 0)
                 r = apparmor_prepare(p, d->root, name, &a.cfg->security, opts ? opts->warn : NULL,
                                      opts ? opts->userdata : NULL, err);

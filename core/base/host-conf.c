@@ -20,6 +20,7 @@ struct conf_key {
 static const struct conf_key keys[] = {
         { "image.ca", offsetof(struct host_conf, image_ca) },
         { "image.keyring", offsetof(struct host_conf, image_keyring) },
+        { "idmap.pool", offsetof(struct host_conf, idmap_pool) },
         { "image.server", offsetof(struct host_conf, image_server) },
         { "network.default", offsetof(struct host_conf, network_default) },
         { "network.default.ipv4", offsetof(struct host_conf, network_default_ipv4) },
@@ -110,5 +111,6 @@ void host_conf_done(struct host_conf *c)
         free(c->network_default);
         free(c->network_default_ipv4);
         free(c->network_default_ipv6);
+        free(c->idmap_pool);
         *c = (struct host_conf){ 0 };
 }

@@ -5,6 +5,8 @@
  * defaults, read by one reader for every module that has keys there.
  * "key = value" lines, '#' comments, blank lines; the keys:
  *
+ *   idmap.pool                                 BASE:COUNT, the host ids guests' ranges
+ *                                              come from (default: root's in /etc/subuid)
  *   image.server, image.keyring, image.ca      create -t download, image pull
  *   network.default                            the default network's name (a bridge)
  *   network.default.ipv4, network.default.ipv6 its subnets when made on first use
@@ -15,6 +17,7 @@
 #include "core/base/error.h"
 
 struct host_conf {
+        char *idmap_pool; /* "BASE:COUNT": where guests' id ranges come from */
         char *image_ca;
         char *image_keyring;
         char *image_server;

@@ -251,3 +251,14 @@ expect 0 '' -- lodge start d2
 [ "$(awk '/^Uid:/ { print $2 }' "/proc/$(init_pid d2)/status")" != 0 ] || fail "d2 runs as host root"
 expect 0 '' -- lodge stop --kill d2
 ok "start refuses a hand-edited range that overlaps another guest's, or none at all"
+
+# The pool from lodge.conf (idmap.pool) instead of /etc/subuid; a bad one is an error naming it.
+printf 'idmap.pool = 3000000000:262144\n' >"$LODGE_CONF"
+expect 0 '' -- lodge create pool1 -t local -- --file "$BB"
+pb=$(lodge config pool1 get security.idmap | cut -d: -f1)
+((pb >= 3000000000 && pb + 65536 <= 3000262144)) || fail "pool1's range $pb isn't in idmap.pool"
+printf 'idmap.pool = 3000000000:100\n' >"$LODGE_CONF"
+expect 1 "idmap.pool '3000000000:100'" -- lodge create pool2 -t local -- --file "$BB"
+: >"$LODGE_CONF"
+lodge destroy pool1
+ok "idmap.pool in lodge.conf: ranges come from there"
