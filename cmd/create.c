@@ -180,11 +180,15 @@ static int run_create(int argc, char **argv, const struct lodge_global_opts *g)
 const struct lodge_cmd cmd_create = {
         .name = "create",
         .summary = "Create a container from a template",
-        .usage = "NAME [-t TEMPLATE] [--storage dir] [-c KEY=VALUE]... [-- TEMPLATE ARGS...]\n"
+        .usage = "NAME [-t TEMPLATE] [--storage dir|overlay|btrfs] [-c KEY=VALUE]... [-- TEMPLATE "
+                 "ARGS...]\n"
                  "--list-templates\n"
                  "-t TEMPLATE --help",
         .options = "  -t, --template NAME     how to make the rootfs (default: local)\n"
-                   "  -s, --storage BACKEND   where the rootfs lives: dir (default)\n"
+                   "  -s, --storage BACKEND   where the rootfs lives: dir (a copy of the image),\n"
+                   "                          overlay (the image shared below the guest's own\n"
+                   "                          writes), btrfs (a snapshot of it); default: btrfs\n"
+                   "                          on btrfs, else dir\n"
                    "  -c, --config KEY=VALUE  set a config key (repeatable)\n"
                    "      --list-templates    list the templates\n"
                    "First boot (files written into the new guest):\n"

@@ -33,7 +33,7 @@ static void usage(FILE *out)
               "commands:\n",
               out);
         for (size_t i = 0; i < ELEMENTSOF(commands); i++)
-                fprintf(out, "  %-12s %s\n", commands[i]->name, commands[i]->summary);
+                fprintf(out, "  %-15s %s\n", commands[i]->name, commands[i]->summary);
         fputs("  help         Show help for lodge or a command\n"
               "\n"
               "global options:\n"

@@ -15,7 +15,7 @@ expect 0 '' -- lodge --version
 grep -Eq '^lodge [0-9]' "$TEST_DIR/out" || fail "--version prints no version"
 ok "--help and --version"
 
-for cmd in create destroy list info config version; do
+for cmd in create destroy list info config version copy snapshot snapshot-list restore snapshot-delete; do
         expect 0 '' -- lodge "$cmd" --help
         grep -q "usage: lodge $cmd" "$TEST_DIR/out" || fail "$cmd --help has no usage line"
         expect 0 '' -- lodge help "$cmd"
