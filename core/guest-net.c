@@ -13,6 +13,7 @@
 
 #include "core/base/cleanup.h"
 #include "core/base/fileio.h"
+#include "core/base/path.h"
 #include "core/base/strv.h"
 #include "core/core-internal.h"
 #include "core/network.h"
@@ -79,18 +80,15 @@ static int address_owner(const struct lodge_paths *p, const char *self, const ch
 {
         cleanup_closedir DIR *d = NULL;
         struct root_dirs rd = ROOT_DIRS_NULL;
-        int r, fd;
+        int r;
 
         r = root_dirs_open(p, false, &rd, err);
         if (r < 0)
                 return r;
-        fd = dup(rd.containers);
+        d = opendir_fd(rd.containers);
         root_dirs_done(&rd);
-        if (fd < 0 || !(d = fdopendir(fd))) {
-                if (fd >= 0)
-                        close(fd);
+        if (!d)
                 return lodge_error_set(err, errno, "list the containers");
-        }
         for (struct dirent *e; (e = readdir(d));) {
                 CLEANUP(lodge_config_freep) struct lodge_config *cfg = NULL;
 

@@ -14,6 +14,7 @@
 #include "core/base/fileio.h"
 #include "core/base/host-conf.h"
 #include "core/base/parse.h"
+#include "core/base/path.h"
 #include "core/config.h"
 #include "core/container.h"
 
@@ -156,17 +157,11 @@ static int take_host_ids(struct taken *t, const char *path)
  * hidden directories, whose config is written under IDMAP_LOCK) too. */
 static int take_guests(struct taken *t, int containers_dirfd, const char *name)
 {
-        cleanup_closedir DIR *d = NULL;
+        cleanup_closedir DIR *d = opendir_fd(containers_dirfd);
         struct dirent *de;
-        int fd = fcntl(containers_dirfd, F_DUPFD_CLOEXEC, 3);
 
-        if (fd < 0)
+        if (!d)
                 return -errno;
-        d = fdopendir(fd);
-        if (!d) {
-                close(fd);
-                return -errno;
-        }
         while ((de = readdir(d))) {
                 CLEANUP(lodge_config_freep) struct lodge_config *cfg = NULL;
                 cleanup_close int cdir = -EBADF;

@@ -212,7 +212,7 @@ int lodge_container_list(const struct lodge_paths *p, struct lodge_container_inf
         cleanup_closedir DIR *dir = NULL;
         struct dirent *de;
         size_t n = 0;
-        int fd, r;
+        int r;
 
         r = root_dirs_open(p, false, &d, err);
         if (r == -ENOENT) { /* nothing was ever created here */
@@ -224,12 +224,9 @@ int lodge_container_list(const struct lodge_paths *p, struct lodge_container_inf
         if (r < 0)
                 return r;
 
-        fd = fcntl(d.containers, F_DUPFD_CLOEXEC, 3);
-        dir = fd >= 0 ? fdopendir(fd) : NULL;
+        dir = opendir_fd(d.containers);
         if (!dir) {
                 r = lodge_error_set(err, errno, "read '%s/containers'", p->root);
-                if (fd >= 0)
-                        (void)close(fd);
                 root_dirs_done(&d);
                 return r;
         }

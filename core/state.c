@@ -14,6 +14,7 @@
 #include "core/base/fileio.h"
 #include "core/base/log.h"
 #include "core/base/parse.h"
+#include "core/base/path.h"
 #include "core/base/rmtree.h"
 #include "core/core-internal.h"
 #include "core/run.h"
@@ -248,18 +249,11 @@ static bool leftover_owner(const char *entry, char *name, size_t len)
 
 void state_gc(const struct root_dirs *d)
 {
-        cleanup_closedir DIR *dir = NULL;
+        cleanup_closedir DIR *dir = opendir_fd(d->containers);
         struct dirent *de;
-        int fd;
 
-        fd = fcntl(d->containers, F_DUPFD_CLOEXEC, 3);
-        if (fd < 0)
+        if (!dir)
                 return;
-        dir = fdopendir(fd);
-        if (!dir) {
-                (void)close(fd);
-                return;
-        }
         while ((de = readdir(dir))) {
                 struct container_lock l = CONTAINER_LOCK_NULL;
                 cleanup_error struct lodge_error *e = NULL;

@@ -241,30 +241,11 @@ int cache_write_info(int dirfd, const struct lodge_image *c, struct lodge_error 
         return write_file_atomic_at(dirfd, "info", buf, len, 0644, err);
 }
 
-/* A directory stream of its own: a dup of images_fd would share (and move)
- * its directory offset. NULL with errno set on failure. */
-static DIR *open_dir_stream(int images_fd)
-{
-        int fd = openat(images_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        DIR *d;
-
-        if (fd < 0)
-                return NULL;
-        d = fdopendir(fd);
-        if (!d) {
-                int e = errno;
-
-                close(fd);
-                errno = e;
-        }
-        return d;
-}
-
 int cache_list(int images_fd, struct lodge_image **ret, size_t *ret_n, struct lodge_error **err)
 {
         struct lodge_image *v = NULL;
         size_t n = 0;
-        DIR *d = open_dir_stream(images_fd);
+        DIR *d = opendir_fd(images_fd);
 
         if (!d)
                 return lodge_error_set(err, errno, "image cache");
@@ -466,7 +447,7 @@ int cache_remove_locked(int images_fd, const char *fingerprint, struct lodge_err
 int cache_prune_stale(int images_fd, struct lodge_error **err)
 {
         unsigned removed = 0;
-        DIR *d = open_dir_stream(images_fd);
+        DIR *d = opendir_fd(images_fd);
 
         if (!d)
                 return lodge_error_set(err, errno, "image cache");

@@ -217,7 +217,8 @@ int open_dir_at(int dirfd, const char *path)
 
 DIR *opendir_fd(int dirfd)
 {
-        int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+        /* Its own open file, not a dup: a dup would share (and move) dirfd's offset. */
+        int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         DIR *d;
 
         if (fd < 0)
@@ -228,9 +229,7 @@ DIR *opendir_fd(int dirfd)
 
                 close(fd);
                 errno = e;
-                return NULL;
         }
-        rewinddir(d); /* the duplicate shares its offset with dirfd */
         return d;
 }
 

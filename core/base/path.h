@@ -23,8 +23,8 @@ int open_in_root_nosymlinks(int rootfd, const char *path, int flags, mode_t mode
 /* Open a directory that must not be a symlink itself. Returns an fd or -errno. */
 int open_dir_at(int dirfd, const char *path);
 
-/* A DIR stream reading the directory dirfd from its start, through a
- * duplicate of it (dirfd stays the caller's, its offset shared). NULL with
+/* A DIR stream reading the directory dirfd from its start, through an open
+ * file of its own (dirfd, which may be O_PATH, is left as it is). NULL with
  * errno set. */
 DIR *opendir_fd(int dirfd);
 
