@@ -249,10 +249,7 @@ static int build_rootfs(const struct lodge_paths *p, const struct root_dirs *d,
                         return lodge_error_prefix(err, r, "template '%s'", pl->tmpl->name);
         }
         /* The whole rootfs, for the per-guest part: an overlay's only exists mounted. */
-        if (st->merged)
-                view = st->open_tree(tmpfd, layerfd, NULL, LODGE_VIEW_SCRATCH, err);
-        else if ((view = open_dir_at(tmpfd, "rootfs")) < 0)
-                view = lodge_error_set(err, -view, "open the rootfs");
+        view = lodge_storage_open_rootfs(st, tmpfd, layerfd, LODGE_VIEW_SCRATCH, err);
         if (view < 0)
                 return lodge_error_prefix(err, view, "storage '%s'", st->name);
         if (layerfd >= 0) {

@@ -68,16 +68,19 @@ bool rootfs_merged(const struct lodge_config *cfg)
 int rootfs_open(const struct lodge_paths *p, int cdirfd, const struct lodge_config *cfg,
                 enum lodge_storage_view view, struct lodge_error **err)
 {
+        const struct lodge_storage_ops *ops = lodge_storage_find(rootfs_backend_name(cfg->backend));
+        cleanup_close int layer = -EBADF;
         int fd;
 
-        if (rootfs_merged(cfg))
-                return rootfs_view(p, cdirfd, cfg, NULL, view, err);
-        fd = cfg->rootfs_path
-                     ? open(cfg->rootfs_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-                     : openat(cdirfd, "rootfs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-                return lodge_error_set(err, errno, "open the rootfs");
-        return fd;
+        if (cfg->rootfs_path) {
+                fd = open(cfg->rootfs_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                return fd < 0 ? lodge_error_set(err, errno, "open the rootfs '%s'",
+                                                cfg->rootfs_path)
+                              : fd;
+        }
+        if (ops->merged && cfg->rootfs_layer && (layer = rootfs_layer_open(p, cfg, err)) < 0)
+                return layer;
+        return lodge_storage_open_rootfs(ops, cdirfd, layer, view, err);
 }
 
 int rootfs_view(const struct lodge_paths *p, int cdirfd, const struct lodge_config *cfg,

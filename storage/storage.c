@@ -37,6 +37,17 @@ const struct lodge_storage_ops *lodge_storage_find(const char *name)
         return NULL;
 }
 
+int lodge_storage_open_rootfs(const struct lodge_storage_ops *ops, int cdirfd, int layerfd,
+                              enum lodge_storage_view view, struct lodge_error **err)
+{
+        int fd;
+
+        if (ops->merged)
+                return ops->open_tree(cdirfd, layerfd, NULL, view, err);
+        fd = open_dir_at(cdirfd, "rootfs");
+        return fd < 0 ? lodge_error_set(err, -fd, "open the rootfs") : fd;
+}
+
 const char *lodge_storage_default(int dirfd)
 {
         return lodge_storage_is_btrfs(dirfd) ? "btrfs" : "dir";

@@ -70,6 +70,12 @@ const struct lodge_storage_ops *lodge_storage_find(const char *name);
 int lodge_storage_tree_clone(int dirfd, const char *name, int userns_fd, bool ro,
                              struct lodge_error **err);
 
+/* The rootfs in the container dir cdirfd to look into or write a few files
+ * in: the directory "rootfs", or a merged backend's mount (open_tree, no
+ * idmap, with the layer it was made from). */
+int lodge_storage_open_rootfs(const struct lodge_storage_ops *ops, int cdirfd, int layerfd,
+                              enum lodge_storage_view view, struct lodge_error **err);
+
 /* The default backend for a root: btrfs where dirfd is on btrfs, else dir. */
 const char *lodge_storage_default(int dirfd);
 
