@@ -38,7 +38,7 @@ static int run_start(int argc, char **argv, const struct lodge_global_opts *g)
         if (lodge_container_start(&g->paths, name, &opts, &err) < 0)
                 return cmd_fail(&err, name, CMD_EXIT_FAILURE);
         /* Foreground: the console until the guest stops (Ctrl-a q leaves it running). */
-        if (opts.foreground && lodge_container_console(&g->paths, name, false, &err) < 0)
+        if (opts.foreground && lodge_container_console(&g->paths, name, 0, false, &err) < 0)
                 return cmd_fail(&err, name, CMD_EXIT_FAILURE);
         return CMD_EXIT_OK;
 }
@@ -63,6 +63,6 @@ static int run_monitor(int argc, char **argv, const struct lodge_global_opts *g)
 const struct lodge_cmd cmd_monitor = {
         .name = "__monitor",
         .summary = "(internal) the monitor of a guest whose init has ended",
-        .usage = "PROTOCOL NAME SI_CODE SI_STATUS VIEWERS",
+        .usage = "PROTOCOL NAME SI_CODE SI_STATUS TTYS VIEWERS",
         .run = run_monitor,
 };

@@ -82,19 +82,27 @@ static bool forward_input(int sock, const char *buf, size_t n, bool *escape)
         return true;
 }
 
-static int attach_console(int rundirfd, const char *name, struct lodge_error **err)
+static int attach_console(int rundirfd, const char *name, int ttynum, struct lodge_error **err)
 {
         cleanup_close int sock = monitor_connect(rundirfd, err);
         struct termios saved, raw;
         bool restore = false, escape = false, tty = isatty(STDIN_FILENO);
-        char buf[4096];
+        char buf[4096], what[16];
+        int len;
 
         if (sock < 0)
                 return sock;
-        if (write_all(sock, "console\n", 8) < 0)
-                return lodge_error_set(err, errno, "ask the monitor for the console");
+        if (ttynum == 0) {
+                snprintf(what, sizeof(what), "console");
+                len = snprintf(buf, sizeof(buf), "console\n");
+        } else {
+                snprintf(what, sizeof(what), "tty%d", ttynum);
+                len = snprintf(buf, sizeof(buf), "tty %d\n", ttynum);
+        }
+        if (write_all(sock, buf, (size_t)len) < 0)
+                return lodge_error_set(err, errno, "ask the monitor for the %s", what);
         if (tty)
-                fprintf(stderr, "Connected to the console of '%s'; type Ctrl-a q to detach.\r\n",
+                fprintf(stderr, "Connected to the %s of '%s'; type Ctrl-a q to detach.\r\n", what,
                         name);
         if (tty && tcgetattr(STDIN_FILENO, &saved) == 0) {
                 raw = saved;
@@ -130,11 +138,11 @@ static int attach_console(int rundirfd, const char *name, struct lodge_error **e
         if (restore)
                 (void)tcsetattr(STDIN_FILENO, TCSANOW, &saved);
         if (tty)
-                fputs("\nDetached from the console.\n", stderr);
+                fprintf(stderr, "\nDetached from the %s.\n", what);
         return 0;
 }
 
-int lodge_container_console(const struct lodge_paths *p, const char *name, bool log_only,
+int lodge_container_console(const struct lodge_paths *p, const char *name, int tty, bool log_only,
                             struct lodge_error **err)
 {
         cleanup_close int rundirfd = -EBADF;
@@ -144,6 +152,11 @@ int lodge_container_console(const struct lodge_paths *p, const char *name, bool 
         r = lodge_name_check(name, err);
         if (r < 0)
                 return r;
+        if (tty < 0 || tty > LODGE_TTYS)
+                return lodge_error_set(err, EINVAL, "no tty %d: a guest has tty1 to tty%d", tty,
+                                       LODGE_TTYS);
+        if (tty > 0 && log_only)
+                return lodge_error_set(err, EINVAL, "only the console has a log");
         r = run_state_read(p, name, &st, err);
         if (r < 0)
                 return r;
@@ -160,5 +173,5 @@ int lodge_container_console(const struct lodge_paths *p, const char *name, bool 
                 return print_log(rundirfd, err);
         if (st.state == LODGE_STATE_STOPPED)
                 return lodge_error_set(err, ESRCH, "container is not running");
-        return attach_console(rundirfd, name, err);
+        return attach_console(rundirfd, name, tty, err);
 }

@@ -188,10 +188,12 @@ int lodge_state_from_string(const char *s, enum lodge_state *ret);
  * *ret_failed ("NAME: why") and don't stop the others. */
 int lodge_autostart(const struct lodge_paths *p, char ***ret_failed, struct lodge_error **err);
 
-/* Connect the terminal to the guest's console through its monitor (several
- * viewers may share it; Ctrl-a q detaches), or with log_only print the last
- * 128 KiB of console output, also of a guest that has stopped. */
-int lodge_container_console(const struct lodge_paths *p, const char *name, bool log_only,
+/* Connect the terminal to the guest's console (tty 0) or its /dev/ttyN
+ * (tty 1..LODGE_TTYS) through its monitor (several viewers may share one;
+ * Ctrl-a q detaches), or with log_only print the last 128 KiB of console
+ * output, also of a guest that has stopped. */
+#define LODGE_TTYS 4
+int lodge_container_console(const struct lodge_paths *p, const char *name, int tty, bool log_only,
                             struct lodge_error **err);
 
 /* One network interface of a running guest. */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -19,6 +20,7 @@
 #include "core/apparmor.h"
 #include "core/base/cleanup.h"
 #include "core/base/fdpass.h"
+#include "core/monitor-serve.h"
 
 static _Noreturn void fail(int sync_fd, struct lodge_error **err)
 {
@@ -46,6 +48,37 @@ static int setup_console(struct lodge_error **err)
                         return lodge_error_set(err, errno, "dup2 console");
         if (fd > 2)
                 (void)close(fd);
+        return 0;
+}
+
+/* /dev/tty1.. as LXC makes them: ptys of the guest's own devpts, each bound
+ * on its /dev/ttyN, their masters sent to the monitor, which holds them (for
+ * lodge console --tty N). A fresh devpts numbers them from 0, so ttyN is
+ * pts/N-1 (init's $container_ttys says so to systemd). Nothing of the guest
+ * has run yet: its /dev is the tmpfs just made. */
+static int open_ttys(int sync_fd, struct lodge_error **err)
+{
+        for (int t = 0; t < MONITOR_TTYS; t++) {
+                cleanup_close int master = -EBADF, node = -EBADF;
+                char pts[32], tty[16];
+                int unlock = 0, index = -1, r;
+
+                snprintf(tty, sizeof(tty), "/dev/tty%d", t + 1);
+                master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+                if (master < 0 || ioctl(master, TIOCSPTLCK, &unlock) < 0 ||
+                    ioctl(master, TIOCGPTN, &index) < 0)
+                        return lodge_error_set(err, errno, "allocate a pty for %s", tty);
+                if (index != t)
+                        return lodge_error_set(err, EEXIST, "allocate a pty for %s: got pts/%d",
+                                               tty, index);
+                snprintf(pts, sizeof(pts), "/dev/pts/%d", index);
+                node = open(tty, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0);
+                if (node < 0 || mount(pts, tty, NULL, MS_BIND, NULL) < 0)
+                        return lodge_error_set(err, errno, "bind %s on %s", pts, tty);
+                r = fdpass_send(sync_fd, "t", 1, master);
+                if (r < 0)
+                        return lodge_error_set(err, -r, "hand %s to the monitor", tty);
+        }
         return 0;
 }
 
@@ -126,6 +159,8 @@ _Noreturn void guest_child_main(const struct guest_child *c)
         r = guest_mount_all(s, &gm, enter_cgroups, (void *)&c->sync_fd, &err);
         if (r >= 0 && sethostname(s->name, strlen(s->name)) < 0)
                 r = lodge_error_set(&err, errno, "set the hostname");
+        if (r >= 0)
+                r = open_ttys(c->sync_fd, &err);
         if (r >= 0)
                 r = setup_console(&err);
         if (r >= 0)

@@ -39,18 +39,20 @@ int main(int argc, char **argv)
                 .listen_fd = MONITOR_FD_LISTEN,
                 .sigfd = MONITOR_FD_SIGNAL,
         };
-        int fds[MONITOR_FD_VIEWERS - 3 + MONITOR_MAX_VIEWERS];
-        char viewers[MONITOR_MAX_VIEWERS + 2], code[16], status[16];
+        int fds[MONITOR_FD_TTYS - 3 + 2 * MONITOR_TTYS + MONITOR_MAX_VIEWERS];
+        char viewers[MONITOR_MAX_VIEWERS + 2], code[16], status[16], ttys[4];
         const char *root, *name;
         siginfo_t si;
         size_t n = 0;
         int keeper, r;
 
         lodge_log_set_level(LODGE_LOG_INFO);
-        if (argc != 7 || strcmp(argv[1], MONITOR_PROTOCOL) != 0 ||
-            parse_int(argv[6], 0, INT_MAX, &keeper) < 0 ||
+        /* PROTOCOL ROOT NAME STOP_SIGNAL TTYS VIEWERS KEEPER_PID */
+        if (argc != 8 || strcmp(argv[1], MONITOR_PROTOCOL) != 0 ||
+            parse_int(argv[7], 0, INT_MAX, &keeper) < 0 ||
             parse_int(argv[4], 1, SIGRTMAX, &s.stop_signal) < 0 ||
-            strlen(argv[5]) > MONITOR_MAX_VIEWERS || strspn(argv[5], "cr-") != strlen(argv[5])) {
+            monitor_ttys_parse(&s, argv[5]) < 0 ||
+            monitor_viewers_parse(&s, argv[6], monitor_fd_viewers(s.n_ttys)) < 0) {
                 fprintf(stderr, "lodge-monitor: started by lodge only, which gives it its "
                                 "descriptors and arguments\n");
                 return 2;
@@ -58,10 +60,6 @@ int main(int argc, char **argv)
         root = argv[2];
         name = argv[3];
         s.name = name;
-        for (const char *v = argv[5]; *v && *v != '-'; v++)
-                s.viewers[s.n_viewers++] =
-                        (struct monitor_viewer){ .fd = MONITOR_FD_VIEWERS + (int)(v - argv[5]),
-                                                 .console = *v == 'c' };
         r = console_ring_map(MONITOR_FD_RING, &s.ring);
         if (r < 0) {
                 log_error("%s: map the console log: %s", name, strerror(-r));
@@ -69,21 +67,17 @@ int main(int argc, char **argv)
         }
         /* The console is ours to read from now on: monitor_serve() takes over. */
         s.keeper = keeper;
-        s.keeper_stop = keeper > 0 ? MONITOR_FD_VIEWERS + (int)s.n_viewers : -1;
+        s.keeper_stop = keeper > 0 ? monitor_fd_viewers(s.n_ttys) + (int)s.n_viewers : -1;
 
         si = monitor_serve(&s);
         console_ring_unmap(s.ring);
 
         /* Back to lodge, with the descriptors where it expects them. */
-        for (int fd = MONITOR_FD_PIDFD; fd < MONITOR_FD_VIEWERS; fd++)
+        for (int fd = MONITOR_FD_PIDFD; fd < monitor_fd_viewers(s.n_ttys); fd++)
                 fds[n++] = fd;
-        for (size_t i = 0; i < s.n_viewers; i++) {
+        for (size_t i = 0; i < s.n_viewers; i++)
                 fds[n++] = s.viewers[i].fd;
-                viewers[i] = s.viewers[i].console ? 'c' : 'r';
-        }
-        viewers[s.n_viewers] = '\0';
-        if (s.n_viewers == 0)
-                strcpy(viewers, "-");
+        monitor_viewers_format(&s, viewers);
         r = monitor_fds_arrange(fds, n, MONITOR_FD_PIDFD);
         if (r < 0) {
                 log_error("%s: arrange descriptors for lodge: %s", name, strerror(-r));
@@ -91,10 +85,13 @@ int main(int argc, char **argv)
         }
         snprintf(code, sizeof(code), "%d", si.si_code);
         snprintf(status, sizeof(status), "%d", si.si_status);
+        snprintf(ttys, sizeof(ttys), "%zu", s.n_ttys);
         {
-                char *args[] = { "lodge",          "--root",     (char *)root, "__monitor",
-                                 MONITOR_PROTOCOL, (char *)name, code,         status,
-                                 viewers,          NULL };
+                char *args[] = {
+                        "lodge",      "--root", (char *)root, "__monitor", MONITOR_PROTOCOL,
+                        (char *)name, code,     status,       ttys,        viewers,
+                        NULL
+                };
 
                 (void)syscall(SYS_execveat, MONITOR_FD_LODGE, "", args, environ, AT_EMPTY_PATH);
         }

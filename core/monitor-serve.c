@@ -128,29 +128,39 @@ static void ring_unlock(struct console_ring *r)
         __atomic_store_n(&r->lock, 0, __ATOMIC_RELEASE);
 }
 
-/* Read what the console has into the ring and to console viewers; drop a
- * viewer that fails (drop: false in the keeper, which doesn't own them).
- * Each read and its copies happen under the ring's lock, so that with two
- * readers (keeper and monitor, during the handoff) the order stays. */
-static void on_console_output(struct monitor_serve *s, bool drop)
+static int target_master(const struct monitor_serve *s, int target)
 {
+        return target == VIEWER_CONSOLE ? s->master : s->tty[target - 1].master;
+}
+
+/* Read what the console (or a tty) has, into the ring (the console's only)
+ * and to the viewers connected to it; drop a viewer that fails (drop: false
+ * in the keeper, which doesn't own them). Each read of the console and its
+ * copies happen under the ring's lock, so that with two readers (keeper and
+ * monitor, during the handoff) the order stays. */
+static void on_output(struct monitor_serve *s, int target, bool drop)
+{
+        bool console = target == VIEWER_CONSOLE;
         char buf[4096];
 
         for (;;) {
                 ssize_t n;
 
-                ring_lock(s->ring);
-                n = read(s->master, buf, sizeof(buf));
+                if (console)
+                        ring_lock(s->ring);
+                n = read(target_master(s, target), buf, sizeof(buf));
                 if (n > 0) {
-                        console_ring_add(s->ring, buf, (size_t)n);
+                        if (console)
+                                console_ring_add(s->ring, buf, (size_t)n);
                         for (size_t i = 0; i < s->n_viewers; i++)
-                                if (s->viewers[i].console &&
+                                if (s->viewers[i].target == target &&
                                     send(s->viewers[i].fd, buf, (size_t)n,
                                          MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
                                     errno != EAGAIN && drop)
                                         viewer_drop(s, i--);
                 }
-                ring_unlock(s->ring);
+                if (console)
+                        ring_unlock(s->ring);
                 if (n <= 0)
                         break;
         }
@@ -187,7 +197,7 @@ pid_t console_keeper_start(const struct monitor_serve *s, int *ret_stop_fd)
                         if (poll(p, 2, -1) < 0 && errno != EINTR)
                                 _exit(1);
                         if (p[0].revents || p[1].revents)
-                                on_console_output(&keep, false);
+                                on_output(&keep, VIEWER_CONSOLE, false);
                         if (p[1].revents)
                                 _exit(0);
                 }
@@ -211,35 +221,50 @@ void console_keeper_stop(pid_t pid, int stop_fd)
                 ;
 }
 
-/* The first line a client sends says what it wants: "console" (then a
- * stream both ways) or "log" (the ring, then EOF). */
+/* The first line a client sends says what it wants: "console" or "tty N"
+ * (then a stream both ways) or "log" (the ring, then EOF). */
+static int parse_request(const struct monitor_serve *s, const char *buf, size_t n, size_t *ret_len)
+{
+        if (n >= 8 && memcmp(buf, "console\n", 8) == 0) {
+                *ret_len = 8;
+                return VIEWER_CONSOLE;
+        }
+        if (n >= 6 && memcmp(buf, "tty ", 4) == 0 && buf[4] >= '1' &&
+            buf[4] < '1' + (int)s->n_ttys && buf[5] == '\n') {
+                *ret_len = 6;
+                return buf[4] - '0';
+        }
+        return VIEWER_REQUEST;
+}
+
 static void on_viewer_input(struct monitor_serve *s, size_t i)
 {
         struct monitor_viewer *v = &s->viewers[i];
         char buf[4096];
         ssize_t n = recv(v->fd, buf, sizeof(buf), MSG_DONTWAIT);
+        size_t len;
 
         if (n <= 0) {
                 if (n == 0 || errno != EAGAIN)
                         viewer_drop(s, i);
                 return;
         }
-        if (v->console) {
-                (void)write_all(s->master, buf, (size_t)n);
+        if (v->target != VIEWER_REQUEST) {
+                (void)write_all(target_master(s, v->target), buf, (size_t)n);
                 return;
         }
-        if (n >= 8 && memcmp(buf, "console\n", 8) == 0) {
-                v->console = true;
-                if (n > 8)
-                        (void)write_all(s->master, buf + 8, (size_t)n - 8);
+        v->target = parse_request(s, buf, (size_t)n, &len);
+        if (v->target != VIEWER_REQUEST) {
+                if ((size_t)n > len)
+                        (void)write_all(target_master(s, v->target), buf + len, (size_t)n - len);
         } else if (n >= 4 && memcmp(buf, "log\n", 4) == 0) {
                 /* Straight from the ring: no copy of it to allocate. */
-                size_t start, first, len = ring_span(s->ring, &start, &first);
+                size_t start, first, total = ring_span(s->ring, &start, &first);
                 int fl = fcntl(v->fd, F_GETFL);
 
                 (void)fcntl(v->fd, F_SETFL, fl & ~O_NONBLOCK);
                 if (write_all(v->fd, s->ring->data + start, first) == 0)
-                        (void)write_all(v->fd, s->ring->data, len - first);
+                        (void)write_all(v->fd, s->ring->data, total - first);
                 viewer_drop(s, i);
         } else {
                 viewer_drop(s, i);
@@ -256,7 +281,17 @@ static void on_accept(struct monitor_serve *s)
                 close(fd);
                 return;
         }
-        s->viewers[s->n_viewers++] = (struct monitor_viewer){ .fd = fd };
+        s->viewers[s->n_viewers++] = (struct monitor_viewer){ .fd = fd, .target = VIEWER_REQUEST };
+}
+
+/* A tty is read only while someone views it: until then what the guest
+ * writes there waits in the pty, and a viewer sees it when it connects. */
+static bool tty_viewed(const struct monitor_serve *s, int target)
+{
+        for (size_t i = 0; i < s->n_viewers; i++)
+                if (s->viewers[i].target == target)
+                        return true;
+        return false;
 }
 
 siginfo_t monitor_serve(struct monitor_serve *s)
@@ -265,7 +300,7 @@ siginfo_t monitor_serve(struct monitor_serve *s)
         int keeper = -1;
 
         /* Read first, then let the keeper go: it reads until it has seen the stop. */
-        on_console_output(s, true);
+        on_output(s, VIEWER_CONSOLE, true);
         if (s->keeper > 0) {
                 keeper = (int)syscall(SYS_pidfd_open, s->keeper, 0);
                 close(s->keeper_stop);
@@ -276,29 +311,38 @@ siginfo_t monitor_serve(struct monitor_serve *s)
         }
 
         for (;;) {
-                struct pollfd pfd[5 + MONITOR_MAX_VIEWERS] = {
-                        { .fd = s->pidfd, .events = POLLIN },
-                        { .fd = s->master, .events = POLLIN },
-                        { .fd = s->listen_fd, .events = POLLIN },
-                        { .fd = s->sigfd, .events = POLLIN },
+                enum { PIDFD, MASTER, LISTEN, SIGNAL, KEEPER, TTYS };
+                struct pollfd pfd[TTYS + MONITOR_TTYS + MONITOR_MAX_VIEWERS] = {
+                        [PIDFD] = { .fd = s->pidfd, .events = POLLIN },
+                        [MASTER] = { .fd = s->master, .events = POLLIN },
+                        [LISTEN] = { .fd = s->listen_fd, .events = POLLIN },
+                        [SIGNAL] = { .fd = s->sigfd, .events = POLLIN },
+                        [KEEPER] = { .fd = keeper, .events = POLLIN },
                 };
-                size_t nv = s->n_viewers;
+                size_t nt = s->n_ttys, nv = s->n_viewers, vb = TTYS + nt;
 
+                for (size_t t = 0; t < nt; t++)
+                        pfd[TTYS + t] =
+                                (struct pollfd){ .fd = tty_viewed(s, (int)t + 1) ? s->tty[t].master
+                                                                                 : -1,
+                                                 .events = POLLIN };
                 for (size_t i = 0; i < nv; i++)
-                        pfd[4 + i] = (struct pollfd){ .fd = s->viewers[i].fd, .events = POLLIN };
-                pfd[4 + nv] = (struct pollfd){ .fd = keeper, .events = POLLIN };
-                if (poll(pfd, 5 + nv, -1) < 0) {
+                        pfd[vb + i] = (struct pollfd){ .fd = s->viewers[i].fd, .events = POLLIN };
+                if (poll(pfd, vb + nv, -1) < 0) {
                         if (errno == EINTR)
                                 continue;
                         log_error("%s: poll: %m", s->name);
                         sleep(1);
                         continue;
                 }
-                if (pfd[1].revents)
-                        on_console_output(s, true);
-                if (pfd[2].revents & POLLIN)
+                if (pfd[MASTER].revents)
+                        on_output(s, VIEWER_CONSOLE, true);
+                for (size_t t = 0; t < nt; t++)
+                        if (pfd[TTYS + t].revents)
+                                on_output(s, (int)t + 1, true);
+                if (pfd[LISTEN].revents & POLLIN)
                         on_accept(s);
-                if (pfd[3].revents & POLLIN) {
+                if (pfd[SIGNAL].revents & POLLIN) {
                         struct signalfd_siginfo ssi;
 
                         if (read(s->sigfd, &ssi, sizeof(ssi)) == (ssize_t)sizeof(ssi)) {
@@ -307,25 +351,73 @@ siginfo_t monitor_serve(struct monitor_serve *s)
                                               0);
                         }
                 }
-                if (pfd[4 + nv].revents) {
+                if (pfd[KEEPER].revents) {
                         (void)waitid(P_PIDFD, (id_t)keeper, &(siginfo_t){ 0 }, WEXITED);
                         close(keeper);
                         keeper = -1;
                 }
+                /* Backwards: a viewer dropped is replaced by the last one. */
                 for (size_t i = nv; i-- > 0;)
-                        if (i < s->n_viewers && pfd[4 + i].revents)
+                        if (i < s->n_viewers && pfd[vb + i].revents)
                                 on_viewer_input(s, i);
-                if (pfd[0].revents & POLLIN) {
+                if (pfd[PIDFD].revents & POLLIN) {
                         if (waitid(P_PIDFD, (id_t)s->pidfd, &si, WEXITED) == 0)
                                 break;
                 }
         }
-        on_console_output(s, true); /* the last words */
+        on_output(s, VIEWER_CONSOLE, true); /* the last words */
         if (keeper >= 0) {
                 (void)waitid(P_PIDFD, (id_t)keeper, &(siginfo_t){ 0 }, WEXITED);
                 close(keeper);
         }
         return si;
+}
+
+void monitor_viewers_format(const struct monitor_serve *s, char *buf)
+{
+        for (size_t i = 0; i < s->n_viewers; i++) {
+                int t = s->viewers[i].target;
+
+                buf[i] = t == VIEWER_REQUEST ? 'r' : t == VIEWER_CONSOLE ? 'c' : (char)('0' + t);
+        }
+        buf[s->n_viewers] = '\0';
+        if (s->n_viewers == 0)
+                strcpy(buf, "-");
+}
+
+int monitor_viewers_parse(struct monitor_serve *s, const char *list, int first)
+{
+        size_t n = strcmp(list, "-") == 0 ? 0 : strlen(list);
+
+        if (n > MONITOR_MAX_VIEWERS)
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++) {
+                char c = list[i];
+                int t;
+
+                if (c == 'r')
+                        t = VIEWER_REQUEST;
+                else if (c == 'c')
+                        t = VIEWER_CONSOLE;
+                else if (c >= '1' && c < '1' + MONITOR_TTYS)
+                        t = c - '0';
+                else
+                        return -EINVAL;
+                s->viewers[i] = (struct monitor_viewer){ .fd = first + (int)i, .target = t };
+        }
+        s->n_viewers = n;
+        return 0;
+}
+
+int monitor_ttys_parse(struct monitor_serve *s, const char *arg)
+{
+        if (arg[0] < '0' || arg[0] > '0' + MONITOR_TTYS || arg[1] != '\0')
+                return -EINVAL;
+        s->n_ttys = (size_t)(arg[0] - '0');
+        for (size_t t = 0; t < s->n_ttys; t++)
+                s->tty[t] = (struct monitor_tty){ .master = MONITOR_FD_TTYS + 2 * (int)t,
+                                                  .slave = MONITOR_FD_TTYS + 2 * (int)t + 1 };
+        return 0;
 }
 
 int monitor_fds_arrange(int *fds, size_t n, int first)

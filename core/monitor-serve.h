@@ -16,6 +16,8 @@
 #define CONSOLE_RING_SIZE (128 * 1024)
 #define MONITOR_SOCKET "monitor.sock"
 #define MONITOR_MAX_VIEWERS 16
+/* A guest's /dev/tty1.. (ptys of its own devpts, their masters held here). */
+#define MONITOR_TTYS 4
 
 /* The console's last CONSOLE_RING_SIZE bytes, in a memfd so that it outlives
  * the execs between the monitor and lodge-monitor. */
@@ -34,9 +36,20 @@ void console_ring_add(struct console_ring *r, const char *buf, size_t n);
 /* The ring in order, oldest first, into buf (CONSOLE_RING_SIZE bytes). */
 size_t console_ring_copy(const struct console_ring *r, char *buf);
 
+/* What a viewer is connected to: a request not read yet, the console, or
+ * /dev/ttyN (N = 1..MONITOR_TTYS). */
+#define VIEWER_REQUEST (-1)
+#define VIEWER_CONSOLE 0
+
 struct monitor_viewer {
         int fd;
-        bool console; /* else a one-shot request being read */
+        int target; /* VIEWER_REQUEST, VIEWER_CONSOLE or a tty's number */
+};
+
+/* One of the guest's ttys: the master, and a slave held open so that the
+ * master never reports a hang-up while no guest process has the tty open. */
+struct monitor_tty {
+        int master, slave;
 };
 
 struct monitor_serve {
@@ -51,6 +64,8 @@ struct monitor_serve {
         struct console_ring *ring;
         struct monitor_viewer viewers[MONITOR_MAX_VIEWERS];
         size_t n_viewers;
+        struct monitor_tty tty[MONITOR_TTYS]; /* tty[0] is /dev/tty1 */
+        size_t n_ttys;
 };
 
 /* Serve until init exits; returns its waitid() status (init reaped). A
@@ -67,15 +82,16 @@ pid_t console_keeper_start(const struct monitor_serve *s, int *ret_stop_fd);
 void console_keeper_stop(pid_t pid, int stop_fd);
 
 /* Between the monitor (lodge) and lodge-monitor, across execve, the
- * descriptors are at these numbers (console viewers from MONITOR_FD_VIEWERS
- * up), and the arguments are:
- *   lodge-monitor MONITOR_PROTOCOL ROOT NAME STOP_SIGNAL VIEWERS KEEPER_PID
- *   lodge --root ROOT __monitor MONITOR_PROTOCOL NAME SI_CODE SI_STATUS VIEWERS
- * the second once init has ended, through MONITOR_FD_LODGE. VIEWERS: one
- * character per viewer, 'c' for a console stream, 'r' for a request not read
- * yet, or "-" for none. KEEPER_PID: the console keeper, whose stop fd follows
- * the viewers' (0: none). */
-#define MONITOR_PROTOCOL "1"
+ * descriptors are at these numbers: the fixed ones, then each tty's master
+ * and slave from MONITOR_FD_TTYS up, then the viewers (from
+ * monitor_fd_viewers(TTYS) up); and the arguments are:
+ *   lodge-monitor MONITOR_PROTOCOL ROOT NAME STOP_SIGNAL TTYS VIEWERS KEEPER_PID
+ *   lodge --root ROOT __monitor MONITOR_PROTOCOL NAME SI_CODE SI_STATUS TTYS VIEWERS
+ * the second once init has ended, through MONITOR_FD_LODGE. TTYS: how many
+ * ttys (0..MONITOR_TTYS). VIEWERS: one character per viewer (monitor_viewers_format()),
+ * or "-" for none. KEEPER_PID: the console keeper, whose stop fd follows the
+ * viewers' (0: none). */
+#define MONITOR_PROTOCOL "2"
 enum {
         MONITOR_FD_PIDFD = 3,
         MONITOR_FD_MASTER,
@@ -85,8 +101,23 @@ enum {
         MONITOR_FD_RING,
         MONITOR_FD_RUNDIR,
         MONITOR_FD_LODGE, /* O_PATH of the lodge executable */
-        MONITOR_FD_VIEWERS,
+        MONITOR_FD_TTYS,
 };
+
+static inline int monitor_fd_viewers(size_t n_ttys)
+{
+        return MONITOR_FD_TTYS + 2 * (int)n_ttys;
+}
+
+/* The viewers as that argument says them ('r': a request, 'c': the console,
+ * '1'..: a tty), into buf (MONITOR_MAX_VIEWERS + 2 bytes); and back: the
+ * viewers' targets set in s (their fds from first up). -EINVAL for a bad
+ * list. */
+void monitor_viewers_format(const struct monitor_serve *s, char *buf);
+int monitor_viewers_parse(struct monitor_serve *s, const char *list, int first);
+
+/* The count of TTYS, checked; their fds set in s (from MONITOR_FD_TTYS up). */
+int monitor_ttys_parse(struct monitor_serve *s, const char *arg);
 
 /* Move the n fds in fds[] to first, first+1, ... (not close-on-exec) and
  * close every other fd from 3 up. fds[] is updated. */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -45,6 +46,8 @@ struct monitor {
         pid_t init_pid;
         char *running_tmp; /* prepare_running()'s file, or NULL */
 };
+
+_Static_assert(MONITOR_TTYS == LODGE_TTYS, "the monitor holds every tty a guest has");
 
 #define MONITOR_NULL(args)                                                                         \
         {                                                                                          \
@@ -305,6 +308,69 @@ static int setup_while_mounting(struct monitor *m, int sync, struct lodge_error 
         return 0;
 }
 
+/* A tty master from the guest's first process: held, with a slave of its
+ * own (see struct monitor_tty). */
+static int add_tty(struct monitor *m, int master, struct lodge_error **err)
+{
+        size_t t = m->s.n_ttys;
+        int slave;
+
+        if (t >= MONITOR_TTYS) {
+                close(master);
+                return lodge_error_set(err, EPROTO, "the guest sent too many ttys");
+        }
+        slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (slave < 0) {
+                close(master);
+                return lodge_error_set(err, errno, "open /dev/tty%zu", t + 1);
+        }
+        (void)fcntl(master, F_SETFL, O_NONBLOCK);
+        m->s.tty[m->s.n_ttys++] = (struct monitor_tty){ .master = master, .slave = slave };
+        return 0;
+}
+
+/* What the guest's first process says until it execs init: the masters of
+ * its ttys ("t", one each), then EOF (init was exec'd) or a report (the step
+ * that failed, which also explains a failure r of the monitor's once the
+ * child had given up). A child that ended without reading the monitor's word
+ * leaves ECONNRESET ahead of its report: it failed, and its report, if any,
+ * follows. Once r is a failure, only what is there already is read. */
+static int child_result(struct monitor *m, int sync, int r, struct lodge_error **err)
+{
+        bool reset = false;
+
+        if (r < 0)
+                (void)fcntl(sync, F_SETFL, O_NONBLOCK);
+        for (;;) {
+                struct guest_report rep = { 0 };
+                int fd = -EBADF;
+                ssize_t n = fdpass_recv(sync, &rep, sizeof(rep), &fd);
+
+                if (n == 1 && fd >= 0) {
+                        if (r < 0)
+                                close(fd);
+                        else
+                                r = add_tty(m, fd, err);
+                        continue;
+                }
+                if (fd >= 0)
+                        close(fd);
+                if (n == -ECONNRESET && !reset) {
+                        reset = true;
+                        (void)fcntl(sync, F_SETFL, O_NONBLOCK);
+                        continue;
+                }
+                if (n == (ssize_t)sizeof(rep) && rep.code > 0) {
+                        lodge_error_free(err);
+                        return lodge_error_set(err, rep.code, "%s", rep.msg);
+                }
+                if (n < 0 && r >= 0)
+                        return lodge_error_set(err, reset ? ECONNRESET : (int)-n,
+                                               "wait for the guest's first process");
+                return r;
+        }
+}
+
 /* Start the guest's first process and see it through to exec. */
 static int launch(struct monitor *m, struct lodge_error **err)
 {
@@ -315,9 +381,7 @@ static int launch(struct monitor *m, struct lodge_error **err)
         bool in_v2 = false;
         char console[64];
         int sv[2], r;
-        struct guest_report rep = { 0 };
         char go = 1;
-        ssize_t n;
 
         /* The v1 cgroups come later, while the child mounts (setup_while_mounting). */
         r = cg_guest_create_v2(&m->cg, err);
@@ -395,24 +459,7 @@ static int launch(struct monitor *m, struct lodge_error **err)
                 if (r >= 0)
                         prepare_running(m);
         }
-        /* EOF: init was exec'd; a report: the step that failed (which also
-         * explains a failure above once the child had given up). A child that
-         * ended without reading the word above leaves ECONNRESET ahead of its
-         * report: it failed, and its report, if any, follows. */
-        n = recv(sv[0], &rep, sizeof(rep), r >= 0 ? 0 : MSG_DONTWAIT);
-        if (n < 0 && errno == ECONNRESET) {
-                n = recv(sv[0], &rep, sizeof(rep), MSG_DONTWAIT);
-                if (n <= 0) {
-                        n = -1;
-                        errno = ECONNRESET;
-                }
-        }
-        if (n == (ssize_t)sizeof(rep) && rep.code > 0) {
-                lodge_error_free(err);
-                r = lodge_error_set(err, rep.code, "%s", rep.msg);
-        } else if (n < 0 && r >= 0) {
-                r = lodge_error_set(err, errno, "wait for the guest's first process");
-        }
+        r = child_result(m, sv[0], r, err);
         close(sv[0]);
         return r;
 }
@@ -451,6 +498,11 @@ static void teardown(struct monitor *m)
         if (m->slave >= 0)
                 close(m->slave);
         m->s.pidfd = m->s.master = m->slave = -EBADF;
+        for (size_t t = 0; t < m->s.n_ttys; t++) {
+                close(m->s.tty[t].master);
+                close(m->s.tty[t].slave);
+        }
+        m->s.n_ttys = 0;
 }
 
 static void report(int *fd, int code, pid_t pid, const char *msg)
@@ -517,9 +569,9 @@ int monitor_exe_open(void)
  * when that can't be done; the monitor then serves itself. */
 static void become_small(struct monitor *m)
 {
-        int fds[MONITOR_FD_VIEWERS - 3 + MONITOR_MAX_VIEWERS + 2];
-        char viewers[MONITOR_MAX_VIEWERS + 2], sig[16], keeper_arg[16];
-        size_t n = 0, nv = m->s.n_viewers;
+        int fds[MONITOR_FD_TTYS - 3 + 2 * MONITOR_TTYS + MONITOR_MAX_VIEWERS + 2];
+        char viewers[MONITOR_MAX_VIEWERS + 2], sig[16], ttys[4], keeper_arg[16];
+        size_t n = 0, nt = m->s.n_ttys, nv = m->s.n_viewers;
         int exe, r;
 
         exe = monitor_exe_open();
@@ -538,13 +590,13 @@ static void become_small(struct monitor *m)
         fds[n++] = m->ring_fd;
         fds[n++] = m->a->rundir_fd;
         fds[n++] = m->lodge_fd;
-        for (size_t i = 0; i < nv; i++) {
-                fds[n++] = m->s.viewers[i].fd;
-                viewers[i] = m->s.viewers[i].console ? 'c' : 'r';
+        for (size_t t = 0; t < nt; t++) {
+                fds[n++] = m->s.tty[t].master;
+                fds[n++] = m->s.tty[t].slave;
         }
-        viewers[nv] = '\0';
-        if (nv == 0)
-                strcpy(viewers, "-");
+        for (size_t i = 0; i < nv; i++)
+                fds[n++] = m->s.viewers[i].fd;
+        monitor_viewers_format(&m->s, viewers);
         if (m->s.keeper > 0)
                 fds[n++] = m->s.keeper_stop;
         fds[n++] = exe;
@@ -564,14 +616,18 @@ static void become_small(struct monitor *m)
         m->ring_fd = fds[5];
         m->a->rundir_fd = fds[6];
         m->lodge_fd = fds[7];
+        for (size_t t = 0; t < nt; t++)
+                m->s.tty[t] =
+                        (struct monitor_tty){ .master = fds[8 + 2 * t], .slave = fds[9 + 2 * t] };
         for (size_t i = 0; i < nv; i++)
-                m->s.viewers[i].fd = fds[8 + i];
+                m->s.viewers[i].fd = fds[8 + 2 * nt + i];
         if (m->s.keeper > 0)
                 m->s.keeper_stop = fds[n - 2];
         exe = fds[n - 1];
         (void)fcntl(exe, F_SETFD, FD_CLOEXEC);
 
         snprintf(sig, sizeof(sig), "%d", m->a->stop_signal);
+        snprintf(ttys, sizeof(ttys), "%zu", nt);
         snprintf(keeper_arg, sizeof(keeper_arg), "%d", (int)m->s.keeper);
         {
                 char *argv[] = { "lodge-monitor",
@@ -579,6 +635,7 @@ static void become_small(struct monitor *m)
                                  m->a->paths->root,
                                  (char *)m->a->name,
                                  sig,
+                                 ttys,
                                  viewers,
                                  keeper_arg,
                                  NULL };
@@ -708,7 +765,7 @@ _Noreturn void monitor_main(const struct monitor_args *args)
 }
 
 int monitor_resume(const struct lodge_paths *p, const char *name, const siginfo_t *si,
-                   const char *viewers, struct lodge_error **err)
+                   const char *ttys, const char *viewers, struct lodge_error **err)
 {
         struct monitor_args a = {
                 .paths = p,
@@ -723,7 +780,9 @@ int monitor_resume(const struct lodge_paths *p, const char *name, const siginfo_
         const char *how;
         int code, r;
 
-        if (strlen(viewers) > MONITOR_MAX_VIEWERS || strspn(viewers, "cr-") != strlen(viewers))
+        if (monitor_ttys_parse(&m.s, ttys) < 0)
+                return lodge_error_set(err, EINVAL, "bad tty count '%s'", ttys);
+        if (monitor_viewers_parse(&m.s, viewers, monitor_fd_viewers(m.s.n_ttys)) < 0)
                 return lodge_error_set(err, EINVAL, "bad viewer list '%s'", viewers);
         m.s.pidfd = MONITOR_FD_PIDFD;
         m.s.master = MONITOR_FD_MASTER;
@@ -732,10 +791,6 @@ int monitor_resume(const struct lodge_paths *p, const char *name, const siginfo_
         m.s.sigfd = MONITOR_FD_SIGNAL;
         m.ring_fd = MONITOR_FD_RING;
         m.lodge_fd = MONITOR_FD_LODGE;
-        for (const char *v = viewers; *v && *v != '-'; v++)
-                m.s.viewers[m.s.n_viewers++] =
-                        (struct monitor_viewer){ .fd = MONITOR_FD_VIEWERS + (int)(v - viewers),
-                                                 .console = *v == 'c' };
         if (console_ring_map(m.ring_fd, &m.s.ring) < 0)
                 m.s.ring = NULL;
         r = cg_host_detect(&m.host, err);
@@ -768,11 +823,15 @@ int lodge_monitor_resume(const struct lodge_paths *p, int argc, char **argv,
                          struct lodge_error **err)
 {
         siginfo_t si = { 0 };
+        const char *ttys = NULL;
         char *end;
         long code, status;
 
-        /* PROTOCOL NAME SI_CODE SI_STATUS VIEWERS */
-        if (argc != 5 || strcmp(argv[0], MONITOR_PROTOCOL) != 0)
+        /* PROTOCOL NAME SI_CODE SI_STATUS TTYS VIEWERS; protocol 1, of a
+         * lodge-monitor started before an upgrade, had no TTYS. */
+        if (argc == 5 && strcmp(argv[0], "1") == 0)
+                ttys = "0";
+        else if (argc != 6 || strcmp(argv[0], MONITOR_PROTOCOL) != 0)
                 return lodge_error_set(err, EINVAL, "started by lodge-monitor only");
         if (lodge_name_check(argv[1], err) < 0)
                 return -EINVAL;
@@ -785,5 +844,5 @@ int lodge_monitor_resume(const struct lodge_paths *p, int argc, char **argv,
                 return lodge_error_set(err, EINVAL, "bad si_status '%s'", argv[3]);
         si.si_code = (int)code;
         si.si_status = (int)status;
-        return monitor_resume(p, argv[1], &si, argv[4], err);
+        return monitor_resume(p, argv[1], &si, ttys ? ttys : argv[4], argv[argc - 1], err);
 }

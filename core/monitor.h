@@ -56,8 +56,8 @@ int monitor_exe_open(void);
 _Noreturn void monitor_main(const struct monitor_args *a);
 
 /* lodge-monitor execs lodge again once init has ended (with the descriptors
- * of MONITOR_FD_*): what monitor_main does from there on. viewers: one
- * character per viewer fd from MONITOR_FD_VIEWERS up, 'c' for a console
- * stream, 'r' for a request not read yet. Returns only on bad arguments. */
+ * of MONITOR_FD_*): what monitor_main does from there on. ttys and viewers:
+ * the arguments of that name in core/monitor-serve.h. Returns only on bad
+ * arguments. */
 int monitor_resume(const struct lodge_paths *p, const char *name, const siginfo_t *si,
-                   const char *viewers, struct lodge_error **err);
+                   const char *ttys, const char *viewers, struct lodge_error **err);

@@ -46,16 +46,25 @@ static int init_argv(const struct lodge_config *cfg, char ***ret)
         return 0;
 }
 
+/* container_ttys: the ttys systemd's getty generator starts a getty on
+ * (container-getty@N.service for pts/N), unless environment.container_ttys
+ * says otherwise: tty1 (pts/0) only, as the fix-ups give sysvinit's and
+ * busybox's inittabs. */
 static int init_envp(const struct lodge_config *cfg, char ***ret)
 {
         cleanup_strv char **envp = NULL;
+        bool ttys = false;
 
         if (strv_extend(&envp, "container=lodge") < 0 || strv_extend(&envp, GUEST_PATH) < 0 ||
             strv_extend(&envp, "TERM=linux") < 0)
                 return -ENOMEM;
-        STRV_FOREACH (e, cfg->environment)
+        STRV_FOREACH (e, cfg->environment) {
                 if (strv_extend(&envp, *e) < 0)
                         return -ENOMEM;
+                ttys = ttys || strncmp(*e, "container_ttys=", 15) == 0;
+        }
+        if (!ttys && strv_extend(&envp, "container_ttys=pts/0") < 0)
+                return -ENOMEM;
         *ret = TAKE_PTR(envp);
         return 0;
 }

@@ -2,7 +2,7 @@
 /* The "busybox" template: a tiny guest made from the host's statically linked
  * busybox. busybox init is PID 1 (SIGUSR2 powers it off, as lodge stop sends),
  * rcS brings up lo and runs udhcpc on the interfaces that came up without an
- * address, and a getty waits on the console. */
+ * address, and gettys wait on the console and tty1. */
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -143,6 +143,7 @@ static const char inittab[] =
         "# lodge's monitor. SIGUSR2 (lodge stop) powers off, SIGTERM reboots.\n"
         "::sysinit:/etc/init.d/rcS\n"
         "console::respawn:/sbin/getty -L 0 console vt100\n"
+        "tty1::respawn:/sbin/getty 38400 tty1\n"
         "::ctrlaltdel:/sbin/reboot\n"
         "::shutdown:/etc/init.d/rcK\n"
         "::restart:/sbin/init\n";

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The fix-ups every guest gets after its template, whatever made the tree:
  * its name, a machine id of its own, the network config that matches net.0,
- * a getty on the console only, the units that can't work in a container
+ * a getty on the console and tty1, the units that can't work in a container
  * masked, and openrc told it runs in a container. Only files are written, inside the rootfs through
  * guest-files.c; no host tool ever runs on a guest path. */
 #include <errno.h>
@@ -20,7 +20,8 @@
 
 /* Units that fail or do harm in a container: udev has no devices to manage,
  * the kernel's debug/config/tracing filesystems are the host's, and Debian's
- * getty-static starts gettys on tty2-6, which a guest doesn't have. */
+ * getty-static starts gettys on tty2-6 (a guest's gettys are on its console
+ * and tty1: $container_ttys, see core/start.c). */
 static const char *const masked_units[] = {
         "systemd-udevd.service",         "systemd-udevd-control.socket",
         "systemd-udevd-kernel.socket",   "systemd-udev-trigger.service",
@@ -227,12 +228,63 @@ static int mask_units(int rootfd, struct lodge_error **err)
         return 0;
 }
 
-/* sysvinit: one getty, on the console (a guest has no /dev/ttyN), and SIGPWR
- * (lodge stop) shuts down now, as LXC's debian template does. */
-static int fix_inittab(int rootfd, struct lodge_error **err)
+/* A terminal's name ("tty1", "/dev/tty1", "console") at w, n bytes, into
+ * buf without "/dev/"; false when the word isn't one. */
+static bool tty_word(const char *w, size_t n, char buf[static 32])
 {
+        if (n > 5 && strncmp(w, "/dev/", 5) == 0) {
+                w += 5;
+                n -= 5;
+        }
+        if (n >= 32 ||
+            !((n > 3 && strncmp(w, "tty", 3) == 0) || (n == 7 && strncmp(w, "console", 7) == 0)))
+                return false;
+        snprintf(buf, 32, "%.*s", (int)n, w);
+        return true;
+}
+
+/* The terminal an inittab line's getty runs on: busybox's first field
+ * names it (id:runlevels:action:process), or a word of the command does.
+ * NULL when the line runs no getty, or on no terminal it names. */
+static const char *getty_tty(const char *line, bool busybox, char buf[static 32])
+{
+        const char *w = line;
+
+        if (!strstr(line, "getty"))
+                return NULL;
+        if (busybox && tty_word(line, strcspn(line, ":"), buf))
+                return buf;
+        for (int i = 0; i < 3 && w; i++) {
+                w = strchr(w, ':');
+                w = w ? w + 1 : NULL;
+        }
+        while (w && *w) {
+                size_t n;
+
+                w += strspn(w, " \t");
+                n = strcspn(w, " \t");
+                if (tty_word(w, n, buf))
+                        return buf;
+                w += n;
+        }
+        return NULL;
+}
+
+/* sysvinit's and busybox's: a getty on the console and on tty1 (a guest's
+ * tty2-4 are there for who wants them; serial lines it has none), and for
+ * sysvinit, SIGPWR (lodge stop) shuts down now, as LXC's debian template
+ * does. */
+static int fix_inittab(int rootfd, bool busybox, struct lodge_error **err)
+{
+        static const char *const add[2][2] = {
+                { "co:2345:respawn:/sbin/getty --noclear 38400 console\n",
+                  "1:2345:respawn:/sbin/getty --noclear 38400 tty1\n" },
+                { "console::respawn:/sbin/getty -L 0 console vt100\n",
+                  "tty1::respawn:/sbin/getty 38400 tty1\n" },
+        };
+        static const char powerwait[] = "pf::powerwait:/sbin/shutdown -t1 -a -h now\n";
         cleanup_free char *old = NULL, *buf = NULL;
-        bool console = false, powerwait = false;
+        bool have[2] = { false, false }, pf = busybox;
         size_t len = 0;
         FILE *f;
         int r;
@@ -244,24 +296,29 @@ static int fix_inittab(int rootfd, struct lodge_error **err)
         if (!f)
                 return lodge_error_set(err, ENOMEM, "write /etc/inittab");
         for (char *line = old, *next; line && *line; line = next) {
+                char tty[32];
+                const char *on;
+
                 next = strchr(line, '\n');
                 if (next)
                         *next++ = '\0';
-                if (line[0] >= '1' && line[0] <= '9' && line[1] == ':' && strstr(line, "getty"))
+                on = line[0] == '#' ? NULL : getty_tty(line, busybox, tty);
+                if (!busybox && strncmp(line, "pf::powerwait:", 14) == 0) {
+                        fputs(powerwait, f);
+                        pf = true;
+                } else if (on && strcmp(on, "console") != 0 && strcmp(on, "tty1") != 0) {
                         fprintf(f, "#%s\n", line);
-                else if (strncmp(line, "pf::powerwait:", 14) == 0) {
-                        fputs("pf::powerwait:/sbin/shutdown -t1 -a -h now\n", f);
-                        powerwait = true;
                 } else {
-                        if (line[0] != '#' && strstr(line, "getty") && strstr(line, "console"))
-                                console = true;
+                        if (on)
+                                have[strcmp(on, "tty1") == 0] = true;
                         fprintf(f, "%s\n", line);
                 }
         }
-        if (!powerwait)
-                fputs("pf::powerwait:/sbin/shutdown -t1 -a -h now\n", f);
-        if (!console)
-                fputs("co:2345:respawn:/sbin/getty --noclear 38400 console\n", f);
+        if (!pf)
+                fputs(powerwait, f);
+        for (int i = 0; i < 2; i++)
+                if (!have[i])
+                        fputs(add[busybox][i], f);
         if (fclose(f) != 0)
                 return lodge_error_set(err, ENOMEM, "write /etc/inittab");
         return guest_update_file(rootfd, "/etc/inittab", buf, 0644, err);
@@ -307,8 +364,9 @@ int lodge_template_fixup(int rootfd, const struct lodge_guest_setup *s, struct l
                 r = write_network(rootfd, s, init, err);
         if (r >= 0 && init == INIT_SYSTEMD)
                 r = mask_units(rootfd, err);
-        if (r >= 0 && init == INIT_SYSVINIT)
-                r = fix_inittab(rootfd, err);
+        if (r >= 0 && (init == INIT_SYSVINIT ||
+                       (init == INIT_BUSYBOX && guest_exists(rootfd, "/etc/inittab"))))
+                r = fix_inittab(rootfd, init == INIT_BUSYBOX, err);
         if (r >= 0)
                 r = fix_rc_conf(rootfd, err);
         if (r < 0)

@@ -54,6 +54,14 @@ wait_for 60 sh -c "[ \"\$(nsenter -t $(init_pid deb) -a systemctl is-system-runn
         fail "systemd is '$(state)', not running"
 }
 ok "systemd guest reaches 'running' (no failed unit)"
+# $container_ttys: systemd's getty generator starts one on tty1 (pts/0) only, besides the console's.
+[ "$(in_guest deb systemctl list-units --no-legend --plain 'container-getty@*' 'console-getty*' |
+        awk '{ print $1 }' | tr '\n' ' ')" = 'console-getty.service container-getty@0.service ' ] ||
+        fail "gettys: $(in_guest deb systemctl list-units --no-legend --plain '*getty*')"
+out=$( (sleep 0.5; printf '\001q') | timeout 10 "$LODGE_BIN" console deb --tty 1) ||
+        fail "console --tty 1 did not detach on Ctrl-a q"
+grep -q 'deb login:' <<<"$out" || fail "no login prompt on tty1: $out"
+ok "systemd guest: gettys on the console and on tty1, reached by console --tty 1"
 in_guest deb grep -q ' fusectl ' /proc/self/mountinfo &&
         fail "the guest mounted fusectl, the host's FUSE connections"
 ok "no fusectl in the guest (the host's FUSE connections stay out of sight)"
@@ -64,24 +72,30 @@ grep -q 'ended=clean' "$LODGE_RUNDIR/deb/state" || fail "systemd didn't stop cle
 [ -z "$(cgroups_of deb)" ] || fail "cgroups left: $(cgroups_of deb)"
 ok "systemd guest stops cleanly on SIGRTMIN+3, no SIGKILL needed"
 
-# --- the monitor is lodge-monitor once init runs, holding only its own descriptors; a reboot
-# inside the guest goes through lodge and back, the console log and a viewer survive it
+# --- the monitor is lodge-monitor once init runs, holding only its own descriptors (and the
+# masters and slaves of the guest's tty1-4, 11 to 18); a reboot inside the guest goes through
+# lodge and back, the console log and the viewers of the console and of tty1 survive it
 expect 0 '' -- lodge start bb
 mon=$(sed -n 's/^monitor_pid=//p' "$LODGE_RUNDIR/bb/state")
 [ "$(basename "$(readlink "/proc/$mon/exe")")" = lodge-monitor ] ||
         fail "the monitor runs $(readlink "/proc/$mon/exe"), not lodge-monitor"
-# The console keeper's pidfd (fd 11) goes when the keeper has ended, which it does on its
+# The console keeper's pidfd (fd 19) goes when the keeper has ended, which it does on its
 # own once lodge-monitor reads the console (slowly in a sanitizer build).
 monitor_fds() { ls "/proc/$mon/fd" | sort -n | tr '\n' ' '; }
 monitor_fds_are() { [ "$(monitor_fds)" = "$1" ]; }
-wait_for 30 monitor_fds_are '0 1 2 3 4 5 6 7 8 9 10 ' || fail "the monitor holds fds $(monitor_fds)"
+wait_for 30 monitor_fds_are '0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 ' ||
+        fail "the monitor holds fds $(monitor_fds)"
 old=$(init_pid bb)
 mkfifo "$TEST_DIR/viewer-in"
 sleep 600 >"$TEST_DIR/viewer-in" 2>/dev/null & # the viewer's input: open, and nothing typed
 TEST_PIDS+=($!)
 lodge console bb <"$TEST_DIR/viewer-in" >"$TEST_DIR/viewer" 2>&1 &
 viewer=$!
-wait_for 10 sh -c "[ \$(ls /proc/$mon/fd | wc -l) = 12 ]" || fail "the viewer didn't connect"
+lodge console bb --tty 1 <"$TEST_DIR/viewer-in" >"$TEST_DIR/tty-viewer" 2>&1 &
+tty_viewer=$!
+wait_for 10 sh -c "[ \$(ls /proc/$mon/fd | wc -l) = 21 ]" || fail "the viewers didn't connect"
+# What getty wrote on tty1 while nobody viewed it waited in the pty for the viewer.
+wait_for 10 grep -q 'bb login:' "$TEST_DIR/tty-viewer" || fail "no login prompt on tty1: $(cat "$TEST_DIR/tty-viewer")"
 reboot_in bb
 wait_for 20 sh -c "[ \"\$(sed -n 's/^init_pid=//p' '$LODGE_RUNDIR/bb/state')\" != '$old' ] &&
         grep -q '^state=RUNNING' '$LODGE_RUNDIR/bb/state'" || fail "no reboot: $(cat "$LODGE_RUNDIR/bb/state")"
@@ -96,12 +110,16 @@ wait_for 20 sh -c "'$LODGE_BIN' console bb --log | sed -n '/Requesting system re
         fail "the console log lost the boot before the reboot: $(lodge console bb --log 2>&1; cat "$LODGE_RUNDIR/bb/monitor.log")"
 lodge console bb --log | grep -q 'going down' || fail "the console log lost the shutdown"
 kill -0 $viewer 2>/dev/null || fail "the console viewer was dropped by the reboot"
+# tty1 after the reboot: a new pty, the viewer still on it, the new getty's prompt.
+wait_for 20 sh -c "[ \$(grep -c 'bb login:' '$TEST_DIR/tty-viewer') -ge 2 ]" ||
+        fail "the tty1 viewer saw no new getty after the reboot: $(cat "$TEST_DIR/tty-viewer")"
 expect 0 '' -- lodge stop bb
-wait_for 10 sh -c "! kill -0 $viewer 2>/dev/null" || fail "the viewer outlived the guest"
+wait_for 10 sh -c "! kill -0 $viewer 2>/dev/null && ! kill -0 $tty_viewer 2>/dev/null" ||
+        fail "a viewer outlived the guest"
 kill "${TEST_PIDS[-1]}"
 [ -z "$(cgroups_of bb)" ] || fail "cgroups left"
-pgrep -f "^lodge-monitor 1 $LODGE_ROOT bb " >/dev/null && fail "a lodge-monitor (or its console keeper) outlived the guest"
-ok "lodge-monitor serves the guest with its own fds only; reboot, console log and viewer carry over"
+pgrep -f "^lodge-monitor [0-9]+ $LODGE_ROOT bb " >/dev/null && fail "a lodge-monitor (or its console keeper) outlived the guest"
+ok "lodge-monitor serves the guest with its own fds only; reboot, console log and viewers carry over"
 
 # Without lodge-monitor (a lodge binary copied alone), the monitor serves the guest itself.
 if [ ! -e /usr/local/libexec/lodge/lodge-monitor ] && [ ! -e /usr/libexec/lodge/lodge-monitor ]; then
@@ -168,7 +186,7 @@ for round in 1 2 3; do
                 fail "round $round: exit codes $rc1/$rc2: $(cat "$TEST_DIR/e1" "$TEST_DIR/e2")"
         grep -q 'already running' "$TEST_DIR/e1" "$TEST_DIR/e2" || fail "loser doesn't say why"
         # One monitor (lodge-monitor once init runs), and no client or monitor still forking.
-        wait_for 10 sh -c "[ \"\$(pgrep -c -f '^lodge-monitor 1 $LODGE_ROOT bb ')\" = 1 ] &&
+        wait_for 10 sh -c "[ \"\$(pgrep -c -f '^lodge-monitor [0-9]+ $LODGE_ROOT bb ')\" = 1 ] &&
                 ! pgrep -f '^$LODGE_BIN start bb\$' >/dev/null" || fail "two monitors for one guest"
         [ "$(find "$(cgroups_of bb | grep /pids/)" -name cgroup.procs -exec cat {} + | wc -l)" -ge 1 ] ||
                 fail "no process in the guest's cgroup"
@@ -233,7 +251,8 @@ grep -q 'ended=clean' "$LODGE_RUNDIR/bb/state" || fail "SIGTERM to the monitor: 
 [ -z "$(cgroups_of bb)" ] || fail "cgroups left"
 ok "SIGTERM to the monitor (host shutdown) stops the guest cleanly; init starts with no blocked signal"
 
-# --- nobody on the console: the monitor must sleep, not spin on a hung-up pty
+# --- nobody on the console, nobody in the guest on a viewed tty: the monitor must sleep, not
+# spin on a hung-up pty
 printf '#!/bin/sh\nexec </dev/null >/dev/null 2>&1\nexec sleep 1000\n' \
         >"$LODGE_ROOT/containers/bb/rootfs/sbin/quiet-init"
 chmod 755 "$LODGE_ROOT/containers/bb/rootfs/sbin/quiet-init"
@@ -241,10 +260,18 @@ lodge config bb set init.cmd /sbin/quiet-init
 lodge config bb set init.stop_signal SIGKILL
 expect 0 '' -- lodge start bb
 mon=$(sed -n 's/^monitor_pid=//p' "$LODGE_RUNDIR/bb/state")
+sleep 600 >"$TEST_DIR/viewer-in" 2>/dev/null &
+TEST_PIDS+=($!)
+wait_for 30 monitor_fds_are '0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 ' ||
+        fail "the monitor holds fds $(monitor_fds)"
+lodge console bb --tty 2 <"$TEST_DIR/viewer-in" >/dev/null 2>&1 &
+wait_for 10 sh -c "[ \$(ls /proc/$mon/fd | wc -l) = 20 ]" || fail "the tty2 viewer didn't connect"
+t0=$(awk '{ print $14 + $15 }' "/proc/$mon/stat")
 sleep 2
-ticks=$(awk '{ print $14 + $15 }' "/proc/$mon/stat") # clock ticks of CPU; spinning: ~200
+ticks=$(($(awk '{ print $14 + $15 }' "/proc/$mon/stat") - t0)) # clock ticks of CPU; spinning: ~200
 [ "$ticks" -le 20 ] || fail "the monitor burns CPU with nobody on the console: $ticks ticks in 2 s"
 expect 0 '' -- lodge stop bb
+kill "${TEST_PIDS[-1]}"
 lodge config bb unset init.cmd
 lodge config bb unset init.stop_signal
 ok "with nobody on the console the monitor sleeps ($ticks ticks in 2 s)"

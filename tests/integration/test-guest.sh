@@ -72,6 +72,23 @@ expect 0 '' -- lodge list
 grep -Eq '^g +RUNNING' "$TEST_DIR/out" || fail "detaching stopped the guest"
 ok "console: log, a viewer that types and detaches"
 
+# --- ttys: /dev/tty1-4 are ptys of the guest's own devpts (pts/0-3), a getty waits on tty1
+# only, and console --tty N reaches it
+expect 0 '' -- lodge attach g -- sh -c 'for n in 1 2 3 4; do
+        [ "$(stat -c "%d %i %t" /dev/tty$n)" = "$(stat -c "%d %i %t" /dev/pts/$((n - 1)))" ] || echo "tty$n"
+done'
+[ -z "$(cat "$TEST_DIR/out")" ] || fail "not ptys of the guest's devpts: $(cat "$TEST_DIR/out")"
+wait_for 10 in_guest g sh -c 'ps | grep -q "[g]etty 38400 tty1"' || fail "no getty on tty1"
+expect 0 '' -- lodge attach g -- sh -c 'ps | grep "[g]etty" | grep -Ev " (console|tty1)( |$)" || true'
+[ -z "$(cat "$TEST_DIR/out")" ] || fail "gettys other than the console's and tty1's: $(cat "$TEST_DIR/out")"
+out=$( (sleep 0.3; printf 'root\n'; sleep 0.5; printf '\001q') | timeout 10 "$LODGE_BIN" console g --tty 1) ||
+        fail "console --tty 1 did not detach on Ctrl-a q"
+grep -q 'g login' <<<"$out" || fail "no login prompt on tty1: $out"
+grep -q 'Password' <<<"$out" || fail "typing on tty1 had no effect: $out"
+expect 2 '--tty takes 0' -- lodge console g --tty 5
+expect 2 "the console's only" -- lodge console g --tty 1 --log
+ok "ttys: tty1-4 from the guest's devpts, a getty on tty1, console --tty"
+
 # --- freeze, wait
 expect 0 '' -- lodge freeze g
 expect 0 '' -- lodge wait g FROZEN --timeout 5

@@ -268,10 +268,11 @@ expect 0 '' -- lodge start s1
 wait_for 60 sh -c "'$LODGE_BIN' attach s1 -- runlevel | grep -q ' 2\$'" || fail "sysvinit never reached runlevel 2"
 wait_for 60 sh -c "! '$LODGE_BIN' attach s1 -- pgrep -f /etc/init.d/rc >/dev/null" || fail "rc 2 still running"
 [ "$(in_guest s1 hostname)" = s1 ] || fail "hostname in the sysvinit guest"
-[ "$(in_guest s1 pgrep -c getty)" = 1 ] || fail "gettys: $(in_guest s1 pgrep -a getty)"
+[ "$(in_guest s1 pgrep -a getty | grep -oE ' (console|tty[0-9]+)$' | sort | tr -d '\n')" = ' console tty1' ] ||
+        fail "gettys: $(in_guest s1 pgrep -a getty)"
 expect 0 '' -- lodge stop s1 --timeout 60
 grep -q 'ended=clean' "$LODGE_RUNDIR/s1/state" || fail "s1 did not stop cleanly"
-ok "debian sysvinit guest reaches runlevel 2 with one getty (console) and stops cleanly"
+ok "debian sysvinit guest reaches runlevel 2 with gettys on the console and tty1 and stops cleanly"
 
 # --- debian openrc from the shared cache (sysvinit as PID 1, openrc as its rc)
 expect 0 '' -- tlodge create o1 -t debian -- --init openrc
@@ -283,13 +284,14 @@ wait_for 60 sh -c "'$LODGE_BIN' attach o1 -- rc-status --runlevel | grep -qx def
 wait_for 60 sh -c "! '$LODGE_BIN' attach o1 -- pgrep -f '/sbin/openrc' >/dev/null" || fail "openrc still running"
 [ -z "$(in_guest o1 rc-status --crashed)" ] || fail "crashed services: $(in_guest o1 rc-status --crashed)"
 [ "$(in_guest o1 hostname)" = o1 ] || fail "hostname in the openrc guest"
-[ "$(in_guest o1 pgrep -c getty)" = 1 ] || fail "gettys: $(in_guest o1 pgrep -a getty)"
+[ "$(in_guest o1 pgrep -a getty | grep -oE ' (console|tty[0-9]+)$' | sort | tr -d '\n')" = ' console tty1' ] ||
+        fail "gettys: $(in_guest o1 pgrep -a getty)"
 expect 0 '' -- lodge stop o1 --timeout 60
 grep -q 'ended=clean' "$LODGE_RUNDIR/o1/state" || fail "o1 did not stop cleanly"
 grep -q 'OpenRC' "$LODGE_RUNDIR/o1/console.log" || fail "no OpenRC on the console"
 grep -q 'No permission to apply cgroup settings' "$LODGE_RUNDIR/o1/console.log" &&
         fail "openrc fights over cgroups"
-ok "debian openrc guest reaches its default runlevel with one getty (console) and stops cleanly"
+ok "debian openrc guest reaches its default runlevel with gettys on the console and tty1 and stops cleanly"
 
 # --- debian with --packages (the apt stage): sshd over the test bridge, cloud-init end to end.
 # One recipe for both (built once per machine into the shared cache, about a minute).

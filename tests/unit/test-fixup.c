@@ -179,11 +179,53 @@ static void test_fixup_sysvinit_inittab(void **state)
             "pf::powerwait:/etc/init.d/powerfail start\n");
         assert_int_equal(lodge_template_fixup(t->dirfd, &s, &err), 0);
         tab = get(t->dirfd, "etc/inittab");
-        assert_non_null(strstr(tab, "#1:2345:respawn:/sbin/getty --noclear 38400 tty1\n"));
+        assert_non_null(strstr(tab, "\n1:2345:respawn:/sbin/getty --noclear 38400 tty1\n"));
         assert_non_null(strstr(tab, "#2:23:respawn"));
         assert_non_null(strstr(tab, "pf::powerwait:/sbin/shutdown -t1 -a -h now\n"));
         assert_null(strstr(tab, "powerfail"));
         assert_non_null(strstr(tab, "respawn:/sbin/getty --noclear 38400 console\n"));
+        /* Again: nothing changes. */
+        assert_int_equal(lodge_template_fixup(t->dirfd, &s, &err), 0);
+        {
+                cleanup_free char *again = get(t->dirfd, "etc/inittab");
+
+                assert_string_equal(again, tab);
+        }
+}
+
+/* busybox (an Alpine image's inittab): gettys on the console and tty1 only,
+ * serial lines commented, the console's added; no powerwait line. */
+static void test_fixup_busybox_inittab(void **state)
+{
+        struct lodge_tmpdir *t = *state;
+        cleanup_error struct lodge_error *err = NULL;
+        cleanup_free char *tab = NULL;
+        struct lodge_guest_setup s = { .hostname = "al" };
+
+        assert_int_equal(mkdirat(t->dirfd, "etc", 0755), 0);
+        assert_int_equal(mkdirat(t->dirfd, "bin", 0755), 0);
+        assert_int_equal(mkdirat(t->dirfd, "sbin", 0755), 0);
+        put(t->dirfd, "bin/busybox", "");
+        assert_int_equal(symlinkat("/bin/busybox", t->dirfd, "sbin/init"), 0);
+        put(t->dirfd, "etc/inittab",
+            "::sysinit:/sbin/openrc sysinit\n"
+            "tty1::respawn:/sbin/getty 38400 tty1\n"
+            "tty2::respawn:/sbin/getty 38400 tty2\n"
+            "::respawn:/sbin/getty 38400 /dev/tty6\n"
+            "ttyS0::respawn:/sbin/getty -L 0 ttyS0 vt100\n"
+            "#ttyS1::respawn:/sbin/getty -L 0 ttyS1 vt100\n"
+            "::shutdown:/sbin/openrc shutdown\n");
+        assert_int_equal(lodge_template_fixup(t->dirfd, &s, &err), 0);
+        tab = get(t->dirfd, "etc/inittab");
+        assert_non_null(strstr(tab, "\ntty1::respawn:/sbin/getty 38400 tty1\n"));
+        assert_non_null(strstr(tab, "#tty2::respawn"));
+        assert_non_null(strstr(tab, "#::respawn:/sbin/getty 38400 /dev/tty6"));
+        assert_non_null(strstr(tab, "#ttyS0::respawn"));
+        assert_non_null(strstr(tab, "\n#ttyS1::respawn"));
+        assert_null(strstr(tab, "##"));
+        assert_non_null(strstr(tab, "\nconsole::respawn:/sbin/getty -L 0 console vt100\n"));
+        assert_null(strstr(tab, "powerwait"));
+        assert_non_null(strstr(tab, "::shutdown:/sbin/openrc shutdown\n"));
 }
 
 /* openrc: rc_sys set when the image sets none, an image's own kept. */
@@ -224,6 +266,8 @@ int main(void)
                                                 lodge_tmpdir_teardown),
                 cmocka_unit_test_setup_teardown(test_fixup_never_writes_through_symlinks,
                                                 lodge_tmpdir_setup, lodge_tmpdir_teardown),
+                cmocka_unit_test_setup_teardown(test_fixup_busybox_inittab, lodge_tmpdir_setup,
+                                                lodge_tmpdir_teardown),
                 cmocka_unit_test_setup_teardown(test_fixup_sysvinit_inittab, lodge_tmpdir_setup,
                                                 lodge_tmpdir_teardown),
                 cmocka_unit_test_setup_teardown(test_fixup_openrc_rc_sys, lodge_tmpdir_setup,

@@ -91,11 +91,54 @@ static void test_fds_arrange(void **state)
         assert_int_equal(fcntl(first + 3, F_GETFD), -1);
 }
 
+/* The viewers and ttys as lodge-monitor's arguments carry them across an
+ * exec: each viewer's target round-trips, fds follow the ttys', and a bad
+ * list or count is refused. */
+static void test_viewers_args(void **state)
+{
+        struct monitor_serve s = { 0 }, back = { 0 };
+        char buf[MONITOR_MAX_VIEWERS + 2];
+
+        (void)state;
+        monitor_viewers_format(&s, buf);
+        assert_string_equal(buf, "-");
+        assert_int_equal(monitor_viewers_parse(&back, buf, 20), 0);
+        assert_int_equal(back.n_viewers, 0);
+
+        assert_int_equal(monitor_ttys_parse(&s, "4"), 0);
+        assert_int_equal(s.n_ttys, 4);
+        assert_int_equal(s.tty[0].master, MONITOR_FD_TTYS);
+        assert_int_equal(s.tty[3].slave, MONITOR_FD_TTYS + 7);
+        assert_int_equal(monitor_fd_viewers(s.n_ttys), MONITOR_FD_TTYS + 8);
+        s.viewers[0] = (struct monitor_viewer){ .fd = 40, .target = VIEWER_CONSOLE };
+        s.viewers[1] = (struct monitor_viewer){ .fd = 41, .target = VIEWER_REQUEST };
+        s.viewers[2] = (struct monitor_viewer){ .fd = 42, .target = 4 };
+        s.n_viewers = 3;
+        monitor_viewers_format(&s, buf);
+        assert_string_equal(buf, "cr4");
+        assert_int_equal(monitor_viewers_parse(&back, buf, monitor_fd_viewers(4)), 0);
+        assert_int_equal(back.n_viewers, 3);
+        assert_int_equal(back.viewers[0].target, VIEWER_CONSOLE);
+        assert_int_equal(back.viewers[1].target, VIEWER_REQUEST);
+        assert_int_equal(back.viewers[2].target, 4);
+        assert_int_equal(back.viewers[2].fd, monitor_fd_viewers(4) + 2);
+
+        assert_int_equal(monitor_viewers_parse(&back, "c5", 20), -EINVAL);
+        assert_int_equal(monitor_viewers_parse(&back, "x", 20), -EINVAL);
+        assert_int_equal(monitor_viewers_parse(&back, "ccccccccccccccccc", 20), -EINVAL);
+        assert_int_equal(monitor_ttys_parse(&back, "5"), -EINVAL);
+        assert_int_equal(monitor_ttys_parse(&back, "1x"), -EINVAL);
+        assert_int_equal(monitor_ttys_parse(&back, ""), -EINVAL);
+        assert_int_equal(monitor_ttys_parse(&back, "0"), 0);
+        assert_int_equal(back.n_ttys, 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_console_ring),
                 cmocka_unit_test(test_fds_arrange),
+                cmocka_unit_test(test_viewers_args),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
