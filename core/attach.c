@@ -49,6 +49,12 @@ struct attach {
         int pidfd;         /* the guest's init */
         bool userns;       /* the guest has a user namespace of its own */
         bool pty;
+        /* Without a pty, the command's ends of the pipes that stand in for
+         * the caller's stdin, stdout and stderr where those are terminals
+         * (-1: passed as they are). A host terminal never reaches the guest:
+         * through it, a guest process could read what is typed on the host
+         * long after the command ended, or push input there (TIOCSTI). */
+        int stdio[3];
         int sync; /* SOCK_SEQPACKET to the client */
         const char *term;
 };
@@ -174,6 +180,9 @@ static _Noreturn void run_command(const struct attach *a, int slave)
                 if (slave > 2)
                         close(slave);
         }
+        for (int i = 0; i < 3; i++)
+                if (a->stdio[i] >= 0)
+                        (void)dup2(a->stdio[i], i);
         /* Only stdio and the sync socket (close-on-exec) reach the command. */
         (void)syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
 
@@ -399,29 +408,127 @@ static void relay(int master, int sync, struct guest_report *rep, bool *reported
         sigprocmask(SIG_UNBLOCK, &mask, NULL);
 }
 
+/* Without a pty: a pipe for each of the caller's stdio that is a terminal,
+ * the command's end in child->stdio[i], the caller's in ret[i] (else -1). */
+static int terminal_pipes(struct attach *child, int ret[3], struct lodge_error **err)
+{
+        for (int i = 0; i < 3; i++) {
+                int p[2];
+
+                child->stdio[i] = ret[i] = -1;
+                if (child->pty || isatty(i) != 1)
+                        continue;
+                if (pipe2(p, O_CLOEXEC) < 0)
+                        return lodge_error_set(err, errno, "create a pipe for the command");
+                child->stdio[i] = p[i == 0 ? 0 : 1];
+                ret[i] = p[i == 0 ? 1 : 0];
+        }
+        return 0;
+}
+
+static void close_pipes(int fds[3])
+{
+        for (int i = 0; i < 3; i++)
+                if (fds[i] >= 0) {
+                        close(fds[i]);
+                        fds[i] = -1;
+                }
+}
+
+/* Copy between the caller's terminals and those pipes (fds: the caller's
+ * ends) until the command has ended and what it wrote is out. */
+static void relay_pipes(pid_t pid, int fds[3])
+{
+        int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+        void (*pipe_handler)(int) = signal(SIGPIPE, SIG_IGN);
+        char buf[8192];
+        bool ended = false;
+
+        for (;;) {
+                struct pollfd p[4] = {
+                        { .fd = fds[0] >= 0 ? STDIN_FILENO : -1, .events = POLLIN },
+                        { .fd = fds[1], .events = POLLIN },
+                        { .fd = fds[2], .events = POLLIN },
+                        { .fd = ended ? -1 : pidfd, .events = POLLIN },
+                };
+                bool data = false;
+
+                if (fds[1] < 0 && fds[2] < 0 && (ended || pidfd < 0))
+                        break;
+                if (poll(p, 4, ended ? 0 : -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        break;
+                }
+                if (p[0].revents) {
+                        ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+
+                        if (n <= 0 || write_all(fds[0], buf, (size_t)n) < 0) {
+                                close(fds[0]);
+                                fds[0] = -1; /* EOF for the command */
+                        }
+                }
+                for (int i = 1; i < 3; i++) {
+                        ssize_t n;
+
+                        if (!p[i].revents)
+                                continue;
+                        n = read(fds[i], buf, sizeof(buf));
+                        if (n > 0) {
+                                (void)write_all(i, buf, (size_t)n);
+                                data = true;
+                        } else {
+                                close(fds[i]);
+                                fds[i] = -1;
+                        }
+                }
+                if (p[3].revents)
+                        ended = true; /* what is left in the pipes is read without waiting */
+                else if (ended && !data)
+                        break; /* a process it left behind may hold them: not waited for */
+        }
+        if (pidfd >= 0)
+                close(pidfd);
+        signal(SIGPIPE, pipe_handler);
+        close_pipes(fds);
+}
+
 static int run_attach(const struct attach *a, int *ret_status, struct lodge_error **err)
 {
         struct guest_report rep = { 0 };
         struct termios saved, raw;
         bool reported = false, restore = false;
-        int sv[2], master = -EBADF, status, r;
+        int sv[2], master = -EBADF, status, r, relayed[3];
         struct attach child = *a;
         pid_t pid;
 
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+        r = terminal_pipes(&child, relayed, err);
+        if (r < 0) {
+                close_pipes(child.stdio);
+                close_pipes(relayed);
+                return r;
+        }
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+                close_pipes(child.stdio);
+                close_pipes(relayed);
                 return lodge_error_set(err, errno, "create the sync socket");
+        }
         child.sync = sv[1];
         pid = clone_into_guest(&child, err);
         if (pid == 0) {
                 close(sv[0]);
                 attach_child(&child);
         }
+        close_pipes(child.stdio);
         if (pid < 0) {
+                close_pipes(relayed);
                 close(sv[0]);
                 close(sv[1]);
                 return (int)pid;
         }
         close(sv[1]);
+        if (relayed[0] >= 0 || relayed[1] >= 0 || relayed[2] >= 0)
+                relay_pipes(pid, relayed);
 
         if (a->pty) {
                 r = recv_fd_or_report(sv[0], &master, &rep);
@@ -540,7 +647,8 @@ int lodge_container_attach(const struct lodge_paths *p, const char *name,
                                                  .cg_v2_fd = cgfd,
                                                  .pidfd = pidfd,
                                                  .userns = guest_userns(&cfg->security),
-                                                 .pty = isatty(STDIN_FILENO) == 1,
+                                                 .pty = isatty(STDIN_FILENO) == 1 &&
+                                                        isatty(STDOUT_FILENO) == 1,
                                                  .term = getenv("TERM") },
                                ret_status, err);
         cg_guest_done(&cg);

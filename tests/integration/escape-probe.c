@@ -8,6 +8,8 @@
  *                                   device, HOSTPID a host process to signal
  *   probe open PATH                 open PATH read-write ("open")
  *   probe node c|b MAJOR MINOR      mknod such a node and open it ("node")
+ *   probe sti TEXT                  push TEXT as typed input into the terminal of
+ *                                   each of fds 0-2 (TIOCSTI, "sti0".."sti2")
  *
  * It harms nothing even where an attempt gets through: host-wide files are
  * written their own content back; the cgroup release agent it may set is a
@@ -23,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -259,11 +262,26 @@ int main(int argc, char **argv)
                 }
                 return 0;
         }
+        if (argc == 3 && strcmp(argv[1], "sti") == 0) {
+                /* CVE-2016-10124: the caller's terminal, handed to the guest. */
+                for (int fd = 0; fd < 3; fd++) {
+                        char name[8];
+                        int err = 0;
+
+                        for (const char *t = argv[2]; *t && !err; t++)
+                                if (ioctl(fd, TIOCSTI, t) < 0)
+                                        err = errno;
+                        snprintf(name, sizeof(name), "sti%d", fd);
+                        report(name, err);
+                }
+                return 0;
+        }
         if (argc == 5 && strcmp(argv[1], "node") == 0) {
                 node("node", argv[2][0], (unsigned)atoi(argv[3]), (unsigned)atoi(argv[4]), O_RDWR);
                 return 0;
         }
         fprintf(stderr,
-                "usage: probe all MAJOR MINOR HOSTPID | open PATH | node c|b MAJ MIN | exe PID\n");
+                "usage: probe all MAJOR MINOR HOSTPID | open PATH | node c|b MAJ MIN | exe PID | "
+                "sti TEXT\n");
         return 2;
 }

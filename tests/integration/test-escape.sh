@@ -169,6 +169,38 @@ PY
 wait "$client" || true
 grep -Eq '^denied (EROFS|EPERM)$' "$TEST_DIR/exe.out" || fail "CVE-2019-5736: $(cat "$TEST_DIR/exe.out")"
 ok "CVE-2019-5736: an attach's /proc/PID/exe can't be reopened for writing, also after lodge has ended ($(cat "$TEST_DIR/exe.out"))"
+# CVE-2016-10124: attach from a host terminal. Without a pty for the command (stdin isn't a
+# terminal), the terminal's fds are replaced by pipes lodge relays, so the guest can't push
+# input into it (TIOCSTI; this guest keeps CAP_SYS_ADMIN) or read what is typed there later.
+# With a pty (stdin and stdout terminals), input pushed goes to the guest's own pty. Either
+# way the host shell reads nothing afterwards.
+if command -v script >/dev/null; then
+        cat >"$TEST_DIR/sti.sh" <<EOF
+echo "== no pty"
+"$LODGE_BIN" attach esc -- /probe sti 'echo INJECTED-A
+' </dev/null
+read -t 1 line; echo "host read: [\$line]"
+echo "== pty"
+"$LODGE_BIN" attach esc -- /probe sti 'echo INJECTED-B
+'
+read -t 1 line; echo "host read: [\$line]"
+EOF
+        mkfifo "$TEST_DIR/sti-in"
+        sleep 600 >"$TEST_DIR/sti-in" &
+        TEST_PIDS+=($!)
+        timeout 30 script -qec "bash $TEST_DIR/sti.sh" /dev/null <"$TEST_DIR/sti-in" | tr -d '\r' >"$TEST_DIR/sti.out" ||
+                fail "TIOCSTI: $(cat "$TEST_DIR/sti.out")"
+        sed -n '/== no pty/,/== pty/p' "$TEST_DIR/sti.out" >"$TEST_DIR/probe.out"
+        denied sti0 25
+        denied sti1 25
+        denied sti2 25
+        sed -n '/== pty/,$p' "$TEST_DIR/sti.out" >"$TEST_DIR/probe.out"
+        [ "$(result sti1)" = ok ] || fail "TIOCSTI on the guest's own pty: $(cat "$TEST_DIR/probe.out")"
+        [ "$(grep -c '^host read: \[\]$' "$TEST_DIR/sti.out")" = 2 ] ||
+                fail "input pushed from the guest reached the host's shell: $(cat "$TEST_DIR/sti.out")"
+        kill "${TEST_PIDS[-1]}"
+        ok "CVE-2016-10124: attach never hands the host's terminal to the guest (TIOCSTI: ENOTTY; a pty of its own)"
+fi
 expect 0 '' -- lodge stop --kill esc
 
 # device.N: exactly the node given, at its target, with the host's mode.
