@@ -50,6 +50,9 @@ expect 2 "unknown template" -- vg create x -t nope
 expect 0 '' -- vg start v
 expect 0 '' -- vg info v --format json
 expect 0 '' -- vg console v --log
+printf '\001q' >"$TEST_DIR/detach"
+expect 0 '' -- vg console v --tty 1 <"$TEST_DIR/detach"
+expect 2 'takes 0' -- vg console v --tty 7
 expect 0 '' -- vg freeze v
 expect 0 '' -- vg unfreeze v
 expect 0 '' -- vg config v set limits.pids 64
@@ -57,7 +60,7 @@ lodge stop v
 expect 0 '' -- vg destroy v
 expect 1 'not a tar' -- vg create bad -t local -- --file /etc/hostname
 assert_no_leftovers
-ok "create, list, check, info, config, start, console --log, freeze, destroy and error paths: valgrind-clean"
+ok "create, list, check, info, config, start, console --log and --tty, freeze, destroy and error paths: valgrind-clean"
 
 # --- images: the cache commands, and create -t download over http (lodge-fetch) and file://
 srv=$TEST_DIR/srv
