@@ -162,6 +162,31 @@ reboot_in() {
         in_guest "$1" reboot || true
 }
 
+# console_sees NAME TTY PATTERN [INPUT PATTERN2]: connect to the guest's tty TTY (0: its
+# console) and wait (30 s at most) until what it shows matches PATTERN; then type INPUT and
+# wait for PATTERN2. Detaches with Ctrl-a q either way; fails, showing the output, when a
+# pattern never came or the viewer didn't end.
+console_sees() {
+        local name=$1 tty=$2 in out pid fd rc=0
+        in=$(mktemp -u -p "$TEST_DIR" console-in.XXXXXX)
+        out=$(mktemp -p "$TEST_DIR" console-out.XXXXXX)
+        mkfifo "$in"
+        "$LODGE_BIN" console "$name" --tty "$tty" <"$in" >"$out" 2>&1 &
+        pid=$!
+        exec {fd}>"$in"
+        wait_for 30 grep -q -- "$3" "$out" || rc=1
+        if [ $rc = 0 ] && [ $# -ge 5 ]; then
+                printf '%s' "$4" >&"$fd"
+                wait_for 30 grep -q -- "$5" "$out" || rc=1
+        fi
+        printf '\001q' >&"$fd"
+        exec {fd}>&-
+        wait_for 10 sh -c "! kill -0 $pid 2>/dev/null" || rc=1
+        wait "$pid" || rc=1
+        [ $rc = 0 ] || echo "--- tty $tty of $name showed: $(cat "$out")" >&2
+        return $rc
+}
+
 # wait_for SECONDS CMD...: poll CMD until it succeeds.
 wait_for() {
         local deadline=$((SECONDS + $1))

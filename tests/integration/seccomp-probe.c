@@ -9,11 +9,16 @@
  * seccomp sees an x32 call before the kernel looks the number up, so a
  * filter answers it even where the kernel has no x32 support
  * (CONFIG_X86_X32_ABI off); unfiltered, such a call gets ENOSYS. The line
- * "x32 available yes|no" says which kernel this is, from an allowed call. */
+ * "x32 available yes|no" says which kernel this is, from an allowed call.
+ * Where the kernel runs no 32-bit code (ia32_emulation=false, or
+ * CONFIG_IA32_EMULATION off), int $0x80 faults before any syscall is made:
+ * "i386 available no", and no i386 line follows. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define X32_BIT 0x40000000L
@@ -24,6 +29,19 @@ static long int80(long nr, long a, long b, long c)
 
         __asm__ volatile("int $0x80" : "=a"(ret) : "a"(nr), "b"(a), "c"(b), "d"(c) : "memory");
         return ret;
+}
+
+/* Does int $0x80 reach the kernel here? A child tries an allowed call. */
+static bool i386_available(void)
+{
+        int status;
+        pid_t pid = fork();
+
+        if (pid == 0)
+                _exit(int80(20, 0, 0, 0) > 0 ? 0 : 1);
+        if (pid < 0 || waitpid(pid, &status, 0) < 0)
+                return false;
+        return WIFEXITED(status);
 }
 
 struct probe {
@@ -56,15 +74,18 @@ int main(void)
                 { "getcwd7", SYS_getcwd, 183, 79, -1, 7 }, /* size 7 */
                 { "getcwd8", SYS_getcwd, 183, 79, -1, 8 }, /* size 8 */
         };
+        bool i386 = i386_available();
         long r;
 
+        printf("i386 available %s\n", i386 ? "yes" : "no");
+        fflush(stdout);
         for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
                 const struct probe *p = &probes[i];
 
                 errno = 0;
                 r = syscall(p->native, p->a0, p->a1, -1L, -1L, -1L);
                 printf("%s native %d\n", p->name, r < 0 ? errno : 0);
-                if (p->i386) {
+                if (p->i386 && i386) {
                         r = int80(p->i386, p->a0, p->a1, -1L);
                         printf("%s i386 %ld\n", p->name, r < 0 ? -r : 0);
                 }
@@ -75,7 +96,8 @@ int main(void)
                 }
         }
         /* An allowed call, to show the filter lets the rest through. */
-        printf("getpid i386 %ld\n", int80(20, 0, 0, 0) > 0 ? 0L : 1L);
+        if (i386)
+                printf("getpid i386 %ld\n", int80(20, 0, 0, 0) > 0 ? 0L : 1L);
         errno = 0;
         r = syscall(SYS_getpid | X32_BIT);
         printf("x32 available %s\n", r > 0 ? "yes" : "no");

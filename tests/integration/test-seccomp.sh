@@ -18,9 +18,11 @@ cp "$probe" "$LODGE_ROOT/containers/sc/rootfs/probe"
 
 # probe_has CALL ABI ERRNO: the probe's output says CALL through ABI got ERRNO.
 # On a kernel without x32 (CONFIG_X86_X32_ABI off) an x32 call that no filter
-# stops gets ENOSYS and does nothing, so ENOSYS passes there too.
+# stops gets ENOSYS and does nothing, so ENOSYS passes there too. On one that
+# runs no 32-bit code, int $0x80 faults before any syscall: no i386 call to stop.
 probe_has() {
         grep -q "^$1 $2 $3\$" "$TEST_DIR/out" && return 0
+        [ "$2" = i386 ] && grep -q '^i386 available no$' "$TEST_DIR/out" && return 0
         [ "$2" = x32 ] && grep -q '^x32 available no$' "$TEST_DIR/out" &&
                 grep -q "^$1 x32 38\$" "$TEST_DIR/out"
 }
@@ -40,7 +42,8 @@ check_default_denials() {
                         probe_has "$call" "$abi" 38 || fail "$call ($abi) not ENOSYS"
                 done
         done
-        grep -q '^getpid i386 0$' "$TEST_DIR/out" || fail "the filter blocks an allowed i386 call"
+        grep -q '^getpid i386 0$' "$TEST_DIR/out" || grep -q '^i386 available no$' "$TEST_DIR/out" ||
+                fail "the filter blocks an allowed i386 call"
         ! grep -q '^getpid x32' "$TEST_DIR/out" || fail "the filter blocks an allowed x32 call"
 }
 
@@ -51,10 +54,11 @@ expect 0 '' -- lodge attach sc -- /probe
 check_default_denials
 grep -q '^uname native 14$' "$TEST_DIR/out" || fail "uname is not allowed by default"
 x32=$(sed -n 's/^x32 available //p' "$TEST_DIR/out")
+i386=$(sed -n 's/^i386 available //p' "$TEST_DIR/out")
 # The same filter holds in processes the guest's init starts (inherited), not only in attach.
-expect 0 '' -- lodge attach sc -- sh -c 'grep "^Seccomp:" /proc/$(pidof getty)/status'
+expect 0 '' -- lodge attach sc -- sh -c 'grep "^Seccomp:" /proc/$(pidof getty | cut -d" " -f1)/status'
 grep -q '2$' "$TEST_DIR/out" || fail "the guest's getty runs without the filter"
-ok "default seccomp: module loading, kexec, handles, bpf, userfaultfd, perf, swap, iopl: EPERM; keyrings, the new mount API: ENOSYS; native, i386 and x32 (x32 in this kernel: $x32) alike"
+ok "default seccomp: module loading, kexec, handles, bpf, userfaultfd, perf, swap, iopl: EPERM; keyrings, the new mount API: ENOSYS; native, i386 and x32 (in this kernel i386: $i386, x32: $x32) alike"
 expect 0 '' -- lodge stop --kill sc
 
 expect 0 '' -- lodge config sc set security.nesting true
@@ -96,7 +100,7 @@ for abi in native i386 x32; do
         ! grep -q "^getcwd8 $abi 76\$" "$TEST_DIR/out" || fail "getcwd(size 8) ($abi) denied too"
 done
 check_default_denials
-expect 0 '' -- lodge attach sc -- sh -c 'grep "^Seccomp:" /proc/$(pidof getty)/status'
+expect 0 '' -- lodge attach sc -- sh -c 'grep "^Seccomp:" /proc/$(pidof getty | cut -d" " -f1)/status'
 grep -q '2$' "$TEST_DIR/out" || fail "the guest's getty runs without the policy's filter"
 ok "policy file: 'include default' plus uname and getcwd [1 == 7] get their errno on every ABI; the default's denials hold"
 

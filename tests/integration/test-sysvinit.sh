@@ -24,8 +24,7 @@ ok "sysvinit guest reaches runlevel 2"
 # The fix-ups' inittab: gettys on the console and on tty1 (a pty of the guest's devpts).
 wait_for 10 sh -c "[ \"\$(nsenter -t $(init_pid sv) -a pgrep -a getty | grep -oE ' (console|tty[0-9]+)\$' |
         sort | tr -d '\n')\" = ' console tty1' ]" || fail "gettys: $(in_guest sv pgrep -a getty)"
-out=$( (sleep 0.5; printf '\001q') | timeout 10 "$LODGE_BIN" console sv --tty 1) || fail "console --tty 1"
-grep -q 'sv login:' <<<"$out" || fail "no login prompt on tty1: $out"
+console_sees sv 1 'sv login:' || fail "no login prompt on tty1"
 ok "sysvinit guest: gettys on the console and tty1, reached by console --tty 1"
 
 expect 0 '' -- lodge stop sv --timeout 60
