@@ -43,8 +43,9 @@ struct monitor {
         struct cg_host host;
         struct cg_guest cg;
         pid_t init_pid;
-        char *running_tmp; /* prepare_running()'s file, or NULL */
-        int held[2];       /* the replaced monitor.log and state, until the client's answer */
+        uint64_t init_start; /* init_pid's, read once it is cloned */
+        char *running_tmp;   /* prepare_running()'s file, or NULL */
+        int held[2];         /* the replaced monitor.log and state, until the client's answer */
 };
 
 #define MONITOR_NULL(args)                                                                         \
@@ -77,7 +78,7 @@ static struct run_state state_of(struct monitor *m, enum lodge_state st, const c
         struct run_state s = {
                 .state = st,
                 .init_pid = st == LODGE_STATE_STOPPED ? 0 : m->init_pid,
-                .init_start = st == LODGE_STATE_STOPPED ? 0 : proc_start_time(m->init_pid),
+                .init_start = st == LODGE_STATE_STOPPED ? 0 : m->init_start,
                 .monitor_pid = getpid(),
                 .monitor_start = proc_start_time(getpid()),
                 .stop_signal = st == LODGE_STATE_STOPPED ? 0 : m->a->stop_signal,
@@ -381,6 +382,8 @@ static int launch(struct monitor *m, struct lodge_error **err)
                 guest_child_main(&c);
         }
         close(sv[1]);
+        /* Read now: once the child execs, /proc/PID/stat waits for the exec. */
+        m->init_start = proc_start_time(m->init_pid);
 
         /* Host side, while the child waits: its user namespace; an overlay's
          * mount (a privileged guest binds a plain rootfs itself). */
