@@ -112,15 +112,22 @@ export LODGE_ROOT=$base/lodge/root LODGE_CACHE=$base/lodge/cache LODGE_RUNDIR=$b
 export LODGE_CONF=$base/lodge/lodge.conf
 lodgec() { "$lodge" --quiet "$@"; }
 
-# What LXC and nspawn leave behind on the host, to be removed only if this run made it: LXC's
+# What the tools leave behind on the host, to be removed only if this run made it: LXC's
 # lock directory and its cgroup "lxc.pivot"; nspawn --keep-unit's "payload" and "supervisor"
-# cgroups next to its own and its /run/systemd/nspawn.
+# cgroups next to its own and its /run/systemd/nspawn; lodge's shared parent cgroup of this
+# root, "lodge-TAG" (TAG: FNV-1a of LODGE_ROOT, core/paths.c), which stays where it is a cpuset.
 had_run_lxc=0 had_run_nspawn=0
 [[ -e /run/lxc ]] && had_run_lxc=1
 [[ -e /run/systemd/nspawn ]] && had_run_nspawn=1
+lodge_cg=lodge-$(python3 -c '
+import sys
+h = 2166136261
+for b in sys.argv[1].encode():
+    h = ((h ^ b) * 16777619) & 0xffffffff
+print("%08x" % h)' "$LODGE_ROOT")
 cgroup_leftovers() {
         find /sys/fs/cgroup -maxdepth 4 -type d \( -name payload -o -name supervisor -o \
-                -name lxc.pivot \) -print 2>/dev/null | sort
+                -name lxc.pivot -o -name "$lodge_cg" \) -print 2>/dev/null | sort
 }
 cgroups_before=$(cgroup_leftovers)
 

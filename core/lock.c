@@ -79,8 +79,13 @@ static int try_once(int dirfd, const char *name, const char *what, int *ret_fd, 
                 snprintf(busy_by, busy_len, "a process that just released it");
                 return 0;
         }
+        /* Emptied only when a crashed holder left its line: truncating an empty file
+         * marks it, on ext4, for a flush of its data at the last close, which
+         * container_unlock()'s close then waits for, and for freeing the block it
+         * got (synchronously discarded on a filesystem mounted with discard). A
+         * line never written back is dropped with the inode, without either. */
         n = snprintf(line, sizeof(line), "pid %d (%s)\n", (int)getpid(), what);
-        if (ftruncate(fd, 0) < 0 || pwrite(fd, line, (size_t)n, 0) != n)
+        if ((a.st_size > 0 && ftruncate(fd, 0) < 0) || pwrite(fd, line, (size_t)n, 0) != n)
                 return -errno;
         *ret_fd = TAKE_FD(fd);
         return 1;

@@ -44,7 +44,9 @@ struct monitor {
         struct cg_host host;
         struct cg_guest cg;
         pid_t init_pid;
-        char *running_tmp; /* prepare_running()'s file, or NULL */
+        uint64_t init_start; /* init_pid's, read once it is cloned */
+        char *running_tmp;   /* prepare_running()'s file, or NULL */
+        int held[2];         /* the replaced monitor.log and state, until the client's answer */
 };
 
 _Static_assert(MONITOR_TTYS == LODGE_TTYS, "the monitor holds every tty a guest has");
@@ -59,6 +61,7 @@ _Static_assert(MONITOR_TTYS == LODGE_TTYS, "the monitor holds every tty a guest 
                        .sigfd = -EBADF,                                                            \
                        .keeper_stop = -EBADF },                                                    \
                 .ring_fd = -EBADF, .slave = -EBADF, .lodge_fd = -EBADF, .host = { .v2 = -1 },      \
+                .held = { -EBADF, -EBADF },                                                        \
         }
 
 static void save_console_log(struct monitor *m)
@@ -78,7 +81,7 @@ static struct run_state state_of(struct monitor *m, enum lodge_state st, const c
         struct run_state s = {
                 .state = st,
                 .init_pid = st == LODGE_STATE_STOPPED ? 0 : m->init_pid,
-                .init_start = st == LODGE_STATE_STOPPED ? 0 : proc_start_time(m->init_pid),
+                .init_start = st == LODGE_STATE_STOPPED ? 0 : m->init_start,
                 .monitor_pid = getpid(),
                 .monitor_start = proc_start_time(getpid()),
                 .stop_signal = st == LODGE_STATE_STOPPED ? 0 : m->a->stop_signal,
@@ -97,6 +100,24 @@ static void write_state(struct monitor *m, enum lodge_state st, const char *ende
 
         if (run_state_write(m->a->rundir_fd, &s, &err) < 0)
                 log_error("%s: %s", m->a->name, err->msg);
+}
+
+/* A file about to be replaced (renamed over, or unlinked and made anew) is
+ * held open meanwhile, so that its inode is let go when release_held() closes
+ * it, once the client has its answer: freeing a file's blocks waits for the
+ * disk (the discard, on a filesystem mounted with it), and ext4 can make the
+ * last close of a replaced file wait for its data to be written first. */
+static void hold(struct monitor *m, size_t i, int fd)
+{
+        if (m->held[i] >= 0)
+                close(m->held[i]);
+        m->held[i] = fd;
+}
+
+static void release_held(struct monitor *m)
+{
+        for (size_t i = 0; i < ELEMENTSOF(m->held); i++)
+                hold(m, i, -EBADF);
 }
 
 /* The state "running", written while the guest's first process finishes
@@ -425,6 +446,8 @@ static int launch(struct monitor *m, struct lodge_error **err)
                 guest_child_main(&c);
         }
         close(sv[1]);
+        /* Read now: once the child execs, /proc/PID/stat waits for the exec. */
+        m->init_start = proc_start_time(m->init_pid);
 
         /* Host side, while the child waits: its user namespace; an overlay's
          * mount (a privileged guest binds a plain rootfs itself). */
@@ -686,9 +709,13 @@ static _Noreturn void run(struct monitor *m, int report_fd)
                         write_state(m, LODGE_STATE_STOPPED, "failed", 0);
                         (void)unlinkat(m->a->rundir_fd, MONITOR_SOCKET, 0);
                         report(&report_fd, err->code, 0, err->msg);
+                        release_held(m);
                         how = "failed";
                         break;
                 }
+                hold(m, 1,
+                     openat(m->a->rundir_fd, RUN_STATE_FILE,
+                            O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY));
                 if (!m->running_tmp || renameat(m->a->rundir_fd, m->running_tmp, m->a->rundir_fd,
                                                 RUN_STATE_FILE) < 0) {
                         drop_running(m);
@@ -697,6 +724,7 @@ static _Noreturn void run(struct monitor *m, int report_fd)
                 free(m->running_tmp);
                 m->running_tmp = NULL;
                 report(&report_fd, 0, m->init_pid, NULL);
+                release_held(m);
 
                 become_small(m);
                 /* Serving here: monitor_serve() takes over from the keeper. */
@@ -730,17 +758,25 @@ static void setup_process(struct monitor *m)
                 (void)dup2(devnull, 0);
                 (void)dup2(devnull, 1);
         }
-        /* Emptied only when it isn't: a truncation is a metadata change, which on
-         * a disk-backed run directory can wait for the journal; the log of a
-         * start that went well is empty. */
+        /* The last run's log (its end, at least, is there) is replaced by an empty
+         * one, not truncated: a truncation on a disk-backed run directory can wait
+         * for the journal, and frees the blocks, which waits for the disk; the
+         * old one is let go once the client has its answer (hold()). */
         logfd = openat(m->a->rundir_fd, "monitor.log",
-                       O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+                       O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
         if (logfd >= 0) {
                 struct stat st;
 
-                if (fstat(logfd, &st) < 0 || st.st_size > 0)
-                        (void)ftruncate(logfd, 0);
+                if (fstat(logfd, &st) < 0 || st.st_size > 0) {
+                        if (unlinkat(m->a->rundir_fd, "monitor.log", 0) == 0)
+                                hold(m, 0, TAKE_FD(logfd));
+                        else
+                                (void)ftruncate(logfd, 0);
+                }
         }
+        if (logfd < 0)
+                logfd = openat(m->a->rundir_fd, "monitor.log",
+                               O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
         (void)dup2(logfd >= 0 ? logfd : devnull, 2);
         if (logfd >= 0)
                 close(logfd);
