@@ -342,8 +342,11 @@ static int mount_dev(int rootfd, bool userns, const char *console, char *const *
                 if (symlinkat(links[i].target, devfd, links[i].name) < 0)
                         return lodge_error_set(err, errno, "create /dev/%s", links[i].name);
 
+        /* max: as LXC's pty.max; the ptys of every devpts but the host's share
+         * kernel.pty.max - kernel.pty.reserve (3072 by default): one guest
+         * mustn't take all of them from the others. */
         r = fs_at(rootfd, "devpts", "dev/pts", MS_NOSUID | MS_NOEXEC,
-                  "newinstance,ptmxmode=0666,mode=0620,gid=5", err);
+                  "newinstance,ptmxmode=0666,mode=0620,gid=5,max=1024", err);
         if (r >= 0)
                 r = fs_at(rootfd, "tmpfs", "dev/shm", SAFE, "mode=1777", err);
         if (r >= 0)

@@ -10,6 +10,9 @@
  *   probe node c|b MAJOR MINOR      mknod such a node and open it ("node")
  *   probe sti TEXT                  push TEXT as typed input into the terminal of
  *                                   each of fds 0-2 (TIOCSTI, "sti0".."sti2")
+ *   probe ptys                      open /dev/ptmx until it fails: "# ptys N",
+ *                                   then "ptys denied ERRNO" (or "ptys ok" at
+ *                                   4096, where it gives up)
  *
  * It harms nothing even where an attempt gets through: host-wide files are
  * written their own content back; the cgroup release agent it may set is a
@@ -274,6 +277,19 @@ int main(int argc, char **argv)
                         snprintf(name, sizeof(name), "sti%d", fd);
                         report(name, err);
                 }
+                return 0;
+        }
+        if (argc == 2 && strcmp(argv[1], "ptys") == 0) {
+                /* All the host's ptys but the reserved ones, taken by one guest. */
+                int n = 0, err = 0;
+
+                for (; n < 4096; n++)
+                        if (open("/dev/ptmx", O_RDWR | O_NOCTTY) < 0) {
+                                err = errno;
+                                break;
+                        }
+                printf("# ptys %d\n", n);
+                report("ptys", err);
                 return 0;
         }
         if (argc == 5 && strcmp(argv[1], "node") == 0) {

@@ -201,6 +201,13 @@ EOF
         kill "${TEST_PIDS[-1]}"
         ok "CVE-2016-10124: attach never hands the host's terminal to the guest (TIOCSTI: ENOTTY; a pty of its own)"
 fi
+# The ptys every devpts but the host's share (kernel.pty.max - kernel.pty.reserve): one guest
+# gets 1024 of them (its tty1-4 among them), not all.
+lodge attach esc -- /probe ptys >"$TEST_DIR/probe.out" 2>&1 || true
+denied ptys 28
+grep -qx '# ptys 1020' "$TEST_DIR/probe.out" || fail "ptys: $(cat "$TEST_DIR/probe.out")"
+ok "a guest's devpts holds 1024 ptys at most (ENOSPC after), not the host's whole share"
+
 expect 0 '' -- lodge stop --kill esc
 
 # device.N: exactly the node given, at its target, with the host's mode.
