@@ -3,9 +3,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "core/base/cleanup.h"
 #include "core/base/fileio.h"
@@ -75,6 +78,13 @@ static int read_line(const char *path, unsigned lineno, char *line, struct host_
         return 0;
 }
 
+static bool is_dev_null(const char *path)
+{
+        struct stat st;
+
+        return stat(path, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3);
+}
+
 int host_conf_read(const char *path, struct host_conf *ret, struct lodge_error **err)
 {
         cleanup_free char *text = NULL;
@@ -83,13 +93,15 @@ int host_conf_read(const char *path, struct host_conf *ret, struct lodge_error *
         int r;
 
         *ret = (struct host_conf){ 0 };
-        if (!path)
+        if (!path || is_dev_null(path))
+                return 0; /* LODGE_CONF=/dev/null: none, as the idiom means */
+        r = read_file_at(AT_FDCWD, path, HOST_CONF_MAX, &text, NULL, err);
+        if (r == -ENOENT) {
+                lodge_error_free(err);
                 return 0;
-        r = read_file_at(AT_FDCWD, path, HOST_CONF_MAX, &text, NULL, NULL);
-        if (r == -ENOENT)
-                return 0;
+        }
         if (r < 0)
-                return lodge_error_set(err, -r, "read '%s'", path);
+                return r;
         /* Line by line, empty ones counted: the numbers are the editor's. */
         for (char *line = text; line; line = next) {
                 next = strchr(line, '\n');

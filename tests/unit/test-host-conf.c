@@ -59,6 +59,22 @@ static void test_missing_file(void **state)
         host_conf_done(&c);
         assert_int_equal(host_conf_read(NULL, &c, NULL), 0);
         host_conf_done(&c);
+        /* LODGE_CONF=/dev/null: no config, as the idiom means. */
+        assert_int_equal(host_conf_read("/dev/null", &c, NULL), 0);
+        assert_null(c.image_server);
+        host_conf_done(&c);
+}
+
+/* Anything else that isn't a regular file is refused, saying so. */
+static void test_not_a_file(void **state)
+{
+        struct lodge_tmpdir *t = *state;
+        cleanup_error struct lodge_error *err = NULL;
+        struct host_conf c;
+
+        assert_int_equal(host_conf_read(t->path, &c, &err), -EINVAL);
+        assert_non_null(strstr(err->msg, "not a regular file"));
+        host_conf_done(&c);
 }
 
 static void test_errors_name_file_line_key(void **state)
@@ -94,6 +110,8 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_keys, lodge_tmpdir_setup,
+                                                lodge_tmpdir_teardown),
+                cmocka_unit_test_setup_teardown(test_not_a_file, lodge_tmpdir_setup,
                                                 lodge_tmpdir_teardown),
                 cmocka_unit_test_setup_teardown(test_missing_file, lodge_tmpdir_setup,
                                                 lodge_tmpdir_teardown),
