@@ -412,10 +412,11 @@ static void relay(int master, int sync, struct guest_report *rep, bool *reported
  * the command's end in child->stdio[i], the caller's in ret[i] (else -1). */
 static int terminal_pipes(struct attach *child, int ret[3], struct lodge_error **err)
 {
+        for (int i = 0; i < 3; i++)
+                child->stdio[i] = ret[i] = -1;
         for (int i = 0; i < 3; i++) {
                 int p[2];
 
-                child->stdio[i] = ret[i] = -1;
                 if (child->pty || isatty(i) != 1)
                         continue;
                 if (pipe2(p, O_CLOEXEC) < 0)
