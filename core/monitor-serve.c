@@ -399,7 +399,7 @@ int monitor_viewers_parse(struct monitor_serve *s, const char *list, int first)
                         t = VIEWER_REQUEST;
                 else if (c == 'c')
                         t = VIEWER_CONSOLE;
-                else if (c >= '1' && c < '1' + MONITOR_TTYS)
+                else if (c >= '1' && c < '1' + (int)s->n_ttys)
                         t = c - '0';
                 else
                         return -EINVAL;

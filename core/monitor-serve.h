@@ -111,8 +111,8 @@ static inline int monitor_fd_viewers(size_t n_ttys)
 
 /* The viewers as that argument says them ('r': a request, 'c': the console,
  * '1'..: a tty), into buf (MONITOR_MAX_VIEWERS + 2 bytes); and back: the
- * viewers' targets set in s (their fds from first up). -EINVAL for a bad
- * list. */
+ * viewers' targets set in s (their fds from first up), s->n_ttys set
+ * already. -EINVAL for a bad list, or a tty s doesn't have. */
 void monitor_viewers_format(const struct monitor_serve *s, char *buf);
 int monitor_viewers_parse(struct monitor_serve *s, const char *list, int first);
 

@@ -116,6 +116,8 @@ static void test_viewers_args(void **state)
         s.n_viewers = 3;
         monitor_viewers_format(&s, buf);
         assert_string_equal(buf, "cr4");
+        assert_int_equal(monitor_viewers_parse(&back, buf, 20), -EINVAL); /* back has no tty */
+        assert_int_equal(monitor_ttys_parse(&back, "4"), 0);
         assert_int_equal(monitor_viewers_parse(&back, buf, monitor_fd_viewers(4)), 0);
         assert_int_equal(back.n_viewers, 3);
         assert_int_equal(back.viewers[0].target, VIEWER_CONSOLE);
