@@ -442,6 +442,18 @@ static int remove_all(const struct cg_guest *g, struct lodge_error **err)
         return 0;
 }
 
+void cg_guest_remove_parent(const struct cg_guest *g)
+{
+        for (size_t i = 0; i < g->host->n; i++) {
+                cleanup_free char *dir = cg_path(g, i, NULL, NULL);
+
+                if (!dir)
+                        continue;
+                *strrchr(dir, '/') = '\0';
+                (void)rmdir(dir); /* only when empty */
+        }
+}
+
 /* ---- devices: what the guest may open ---- */
 
 /* One rule per write, as the kernel takes them. On cgroupfs the file exists

@@ -133,3 +133,8 @@ bool cg_guest_populated(const struct cg_guest *g);
 /* Remove base and everything below it (sub-cgroups the guest made included)
  * in every hierarchy, waiting briefly for exiting processes. */
 int cg_guest_destroy(const struct cg_guest *g, struct lodge_error **err);
+
+/* Remove the parent the root's guests share ("lodge-TAG"), in each hierarchy
+ * where it is empty. cg_guest_destroy() leaves it in the cpuset hierarchy
+ * (see keeps_parent()); destroy calls this once a root has no guest left. */
+void cg_guest_remove_parent(const struct cg_guest *g);

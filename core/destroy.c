@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include "core/base/log.h"
 #include "core/base/path.h"
 #include "core/base/rmtree.h"
+#include "core/cgroup.h"
 #include "core/core-internal.h"
 #include "core/run.h"
 #include "storage/storage.h"
@@ -56,6 +58,34 @@ static int backend_destroy(int cdirfd, struct lodge_error **err)
         if (r < 0)
                 return r;
         return ops->destroy(cdirfd, err);
+}
+
+/* No container, and none being made (a create or copy works in a hidden
+ * directory in there). */
+static bool dir_empty(int dirfd)
+{
+        cleanup_closedir DIR *dir = opendir_fd(dirfd);
+        struct dirent *de;
+
+        if (!dir)
+                return false;
+        while ((de = readdir(dir)))
+                if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+                        return false;
+        return true;
+}
+
+/* The root's last guest is gone: the cgroup parent its guests shared, which
+ * stays in the cpuset hierarchy after a stop (core/cgroup.c), goes too. */
+static void remove_cgroup_parent(const struct lodge_paths *p, const char *name)
+{
+        struct cg_host host = { .v2 = -1 };
+        struct cg_guest g = { 0 };
+
+        if (cg_host_detect(&host, NULL) >= 0 && cg_guest_init(&g, &host, p->tag, name, NULL) >= 0)
+                cg_guest_remove_parent(&g);
+        cg_guest_done(&g);
+        cg_host_done(&host);
 }
 
 static int destroy_locked(const struct lodge_paths *p, const struct root_dirs *d, const char *name,
@@ -110,6 +140,8 @@ static int destroy_locked(const struct lodge_paths *p, const struct root_dirs *d
         /* Run state (console log) of a guest that is gone. */
         if (asprintf(&run, "%s/%s", p->rundir, name) >= 0)
                 (void)rm_rf_at(AT_FDCWD, run, NULL);
+        if (dir_empty(d->containers))
+                remove_cgroup_parent(p, name);
         return 0;
 }
 

@@ -20,15 +20,21 @@ export LODGE_CONF=$TEST_DIR/lodge.conf
 export LODGE_LOCK_TIMEOUT=${LODGE_LOCK_TIMEOUT:-5}
 TEST_PIDS=()
 TESTS_RUN=0
-# This root's tag: FNV-1a of its path (core/paths.c). It names lodge's cgroups,
-# "lodge-TAG/NAME", and AppArmor profiles, "lodge.TAG-NAME".
-LODGE_TAG=$(python3 -c '
+# root_tag ROOT: a lodge root's tag, FNV-1a of its path (core/paths.c). It names lodge's
+# cgroups, "lodge-TAG/NAME", and AppArmor profiles, "lodge.TAG-NAME".
+root_tag() {
+        python3 -c '
 import sys
 h = 2166136261
 for b in sys.argv[1].encode():
     h = ((h ^ b) * 16777619) & 0xffffffff
-print("%08x" % h)' "$LODGE_ROOT")
+print("%08x" % h)' "$1"
+}
+LODGE_TAG=$(root_tag "$LODGE_ROOT")
 CG_PREFIX=lodge-$LODGE_TAG
+# Every lodge root the test starts guests in (a test using another adds it), whose cgroups
+# the cleanup removes: lodge leaves a root's empty cpuset parent in place (core/cgroup.c).
+TEST_ROOTS=("$LODGE_ROOT")
 
 cleanup() {
         local rc=$?
@@ -50,16 +56,25 @@ cleanup() {
                         kill -9 "${p#/proc/}" 2>/dev/null || true
                 fi
         done
-        # Guests and cgroups of this root that a failed lodge left (a guest's /proc/PID/root
-        # reads "/" from here, so its cgroups are how to find it).
-        for h in /sys/fs/cgroup/*/"$CG_PREFIX" /sys/fs/cgroup/"$CG_PREFIX"; do
-                [ -d "$h" ] || continue
-                find "$h" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u |
-                        xargs -r kill -9 2>/dev/null || true
+        # Guests and cgroups of this test's roots that a failed lodge left (a guest's
+        # /proc/PID/root reads "/" from here, so its cgroups are how to find it), and the
+        # parents lodge leaves.
+        local prefixes=() r
+        for r in "${TEST_ROOTS[@]}"; do
+                prefixes+=("lodge-$(root_tag "$r")")
+        done
+        for r in "${prefixes[@]}"; do
+                for h in /sys/fs/cgroup/*/"$r" /sys/fs/cgroup/"$r"; do
+                        [ -d "$h" ] || continue
+                        find "$h" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u |
+                                xargs -r kill -9 2>/dev/null || true
+                done
         done
         sleep 0.2
-        for h in /sys/fs/cgroup/*/"$CG_PREFIX" /sys/fs/cgroup/"$CG_PREFIX"; do
-                [ -d "$h" ] && find "$h" -depth -type d -exec rmdir {} + 2>/dev/null
+        for r in "${prefixes[@]}"; do
+                for h in /sys/fs/cgroup/*/"$r" /sys/fs/cgroup/"$r"; do
+                        [ -d "$h" ] && find "$h" -depth -type d -exec rmdir {} + 2>/dev/null
+                done
         done
         # Filesystems a test mounted below its directory.
         findmnt -rn -o TARGET | grep "^$TEST_DIR/" | sort -r | xargs -r umount -l 2>/dev/null || true

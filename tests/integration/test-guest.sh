@@ -158,3 +158,16 @@ s2=$(sed -n 's/^started_at=//p' "$LODGE_RUNDIR/a2/state")
 [ "$s2" -le "$s1" ] || fail "autostart order: a2 ($s2) after a1 ($s1)"
 expect 0 '' -- lodge autostart # running ones are left alone
 ok "autostart starts the marked guests in order"
+
+# --- the cgroup parent this root's guests share: it stays in the cpuset hierarchy while the
+# root has guests (its first and last cpuset cost a kernel code patch), and goes with the last
+parent() { ls -d /sys/fs/cgroup/*/"$CG_PREFIX" /sys/fs/cgroup/"$CG_PREFIX" 2>/dev/null || true; }
+for n in a1 a2; do lodge stop "$n" >/dev/null; done
+if [ -d /sys/fs/cgroup/cpuset ] && ! grep -q cgroup2 <<<"$(stat -fc %T /sys/fs/cgroup)"; then
+        [ "$(parent)" = "/sys/fs/cgroup/cpuset/$CG_PREFIX" ] || fail "after the stops: $(parent)"
+fi
+for n in g a1 a2; do lodge destroy "$n"; done
+[ -n "$(parent)" ] || [ ! -d /sys/fs/cgroup/cpuset ] || fail "the parent went while a3 is left"
+lodge destroy a3
+[ -z "$(parent)" ] || fail "the root has no guest, its cgroup parent is left: $(parent)"
+ok "the guests' cgroup parent: kept in cpuset after the stops, gone with the root's last guest"

@@ -157,6 +157,7 @@ mount -o loop "$TEST_DIR/bt.img" "$bt"
 btrfs quota enable "$bt"
 main_root=$LODGE_ROOT
 export LODGE_ROOT=$bt/root
+TEST_ROOTS+=("$LODGE_ROOT")
 lodge check >"$TEST_DIR/out" || true
 grep -Eq '^idmapped mounts +ok +btrfs: .* is on btrfs' "$TEST_DIR/out" || fail "check: $(cat "$TEST_DIR/out")"
 lodge create bdef -- --file "$BB" --meta "$META" >/dev/null

@@ -170,6 +170,7 @@ mkdir "$TEST_DIR/ramfs"
 mount -t ramfs ramfs "$TEST_DIR/ramfs"
 main_root=$LODGE_ROOT
 export LODGE_ROOT=$TEST_DIR/ramfs/root
+TEST_ROOTS+=("$LODGE_ROOT")
 expect 1 "the filesystem of '$TEST_DIR/ramfs/root' can't be idmapped.*--storage dir" -- \
         lodge create rf --storage overlay -t local -- --file "$BB"
 [ -z "$(ls "$LODGE_ROOT/containers")" ] || fail "a refused create left: $(ls -a "$LODGE_ROOT/containers")"
