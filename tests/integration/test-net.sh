@@ -64,12 +64,7 @@ printf '# the test'"'"'s\nnetwork.default = %s\nnetwork.default.ipv4 = %s.1/24\n
 # A second lodge root on this host (its own state, run directory and lodge.conf): see "two roots".
 ROOT2=(env LODGE_ROOT="$TEST_DIR/root2" LODGE_RUNDIR="$TEST_DIR/run2" LODGE_CONF="$TEST_DIR/root2.conf")
 TEST_ROOTS+=("$TEST_DIR/root2")
-TAG2=$(python3 -c '
-import sys
-h = 2166136261
-for b in sys.argv[1].encode():
-    h = ((h ^ b) * 16777619) & 0xffffffff
-print("%08x" % h)' "$TEST_DIR/root2")
+TAG2=$(root_tag "$TEST_DIR/root2")
 GW=$SUB.1
 IP_FORWARD=$(cat /proc/sys/net/ipv4/ip_forward)
 IPERF_PID=
