@@ -95,7 +95,7 @@ trap 'exit 130' INT TERM
 lodge() {
         if [ "${LODGE_VALGRIND:-0}" = 1 ]; then
                 valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
-                        --error-exitcode=99 --child-silent-after-fork=yes "$LODGE_BIN" "$@"
+                        --error-exitcode=99 --child-silent-after-fork=yes "${LODGE_VALGRIND_BIN:-$LODGE_BIN}" "$@"
         else
                 "$LODGE_BIN" "$@"
         fi
