@@ -26,9 +26,10 @@
 #
 # One warm-up boot of each, then ROUNDS rounds; in each, every tool boots, is measured and
 # stops in turn (one guest runs at a time), the order rotated by one every round. Measured:
-# the start command's wall time; start-to-running (from the start command's beginning until
-# "systemctl is-system-running" in the guest prints "running", polled every 10 ms through the
-# tool's own attach); the guest's own userspace boot time (FinishTimestamp minus
+# the start command's wall time; start-to-running (from the start command's beginning until the
+# guest's systemd is "running": its FinishTimestampMonotonic on the host's clock, once
+# "systemctl is-system-running", polled every 0.1 s through the tool's own attach, says so);
+# the guest's own userspace boot time (FinishTimestamp minus
 # UserspaceTimestamp, what systemd-analyze prints); the CPU time the monitor has used by then;
 # ATTACHES timed attaches of /bin/true; the monitor's VmRSS, Pss and private memory
 # (smaps_rollup); the clean stop's wall time. Reports medians with min-max, ratios against LXC,
@@ -87,6 +88,12 @@ fi
 # measured window (about 6 ms on the current VM, the same for every tool, so it made the tools
 # look alike). now VAR: microseconds since the epoch into VAR.
 now() { printf -v "$1" '%s' "${EPOCHREALTIME//[.,]/}"; }
+# CLOCK_REALTIME minus CLOCK_MONOTONIC, in microseconds. No tool gives its guest a time namespace,
+# so the guest's systemd stamps its FinishTimestampMonotonic, the moment it is "running", on the
+# host's monotonic clock: this offset puts it on the clock of now().
+mono_offset() {
+        python3 -c 'import time; print((time.clock_gettime_ns(time.CLOCK_REALTIME) - time.clock_gettime_ns(time.CLOCK_MONOTONIC)) // 1000)'
+}
 alive() { local s; s=$(ps -o stat= -p "$1" 2>/dev/null) && [[ $s != Z* ]]; }
 ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) / 1e3 }'; }
 die() {
@@ -350,8 +357,9 @@ memory() { # memory PID: "VmRSS Pss Private" in KiB
 # One boot, measured: sets r_start, r_running, r_user, r_state, r_cpu, r_attach (a list), r_mem,
 # r_stop.
 run() { # run TOOL
-        local tool=$1 t0 t1 t2 t3 t s deadline u f i mon
+        local tool=$1 t0 t1 t2 t3 t s deadline u f i mon off
         r_start='' r_attach=()
+        off=$(mono_offset)
         now t0
         start_guest "$tool" || die "$tool: the start command failed"
         now t1
@@ -365,15 +373,17 @@ run() { # run TOOL
                         sleep 0.01
                 done
         fi
+        # Polled every 0.1 s: each poll is an attach and a systemctl, which take CPU from the boot.
+        # When the guest is running is systemd's own timestamp, not when a poll saw it.
         while :; do
                 s=$(guest "$tool" systemctl is-system-running 2>/dev/null || true)
                 [[ $s == running || $s == degraded ]] && break
                 [[ $tool != nspawn ]] || alive "$nspawn_pid" || die "systemd-nspawn died: $(tail -n 5 "$base/nspawn/console.log")"
                 now t && ((t < deadline)) || die "$tool: guest not running after 120 s (last: '$s')"
-                sleep 0.01
+                sleep 0.1
         done
         now t2
-        r_running=$(ms "$t0" "$t2") r_state=$s
+        r_state=$s
         mon=$(monitor_pid "$tool")
         r_cpu=$(cpu_ms "$mon")
         if [[ $s == degraded ]]; then
@@ -384,7 +394,13 @@ run() { # run TOOL
         s=$(guest "$tool" systemctl show -p UserspaceTimestampMonotonic -p FinishTimestampMonotonic)
         u=$(sed -n 's/^UserspaceTimestampMonotonic=//p' <<<"$s")
         f=$(sed -n 's/^FinishTimestampMonotonic=//p' <<<"$s")
+        [[ $u =~ ^[0-9]+$ && $f =~ ^[0-9]+$ ]] || die "$tool: no boot timestamps from the guest's systemd: $s"
         r_user=$(awk -v u="$u" -v f="$f" 'BEGIN { printf "%.1f", (f - u) / 1000 }')
+        # Between the start and the poll that saw it (1 ms of slack for the offset's two reads),
+        # or the guest's monotonic clock isn't the host's.
+        ((t0 < f + off && f + off <= t2 + 1000)) ||
+                die "$tool: systemd's FinishTimestampMonotonic ($f) is not between the start and now: a time namespace?"
+        r_running=$(ms "$t0" "$((f + off))")
         for ((i = 0; i < attaches; i++)); do
                 now t2
                 guest "$tool" /bin/true || die "$tool: attach /bin/true failed"

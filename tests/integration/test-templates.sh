@@ -231,9 +231,13 @@ id1=$(cat "$r1/etc/machine-id") id2=$(cat "$r2/etc/machine-id")
 [[ $id1 =~ ^[0-9a-f]{32}$ && $id2 =~ ^[0-9a-f]{32}$ ]] || fail "machine ids '$id1' '$id2'"
 [ "$id1" != "$id2" ] || fail "two guests of one recipe share the machine id $id1"
 [ "$(readlink "$r1/etc/systemd/system/systemd-udevd.service")" = /dev/null ] || fail "udevd not masked"
+for g in cryptsetup gpt-auto hibernate-resume integritysetup veritysetup; do
+        [ "$(readlink "$r1/etc/systemd/system-generators/systemd-$g-generator")" = /dev/null ] ||
+                fail "systemd-$g-generator not masked"
+done
 [ "$(readlink "$r1/etc/localtime")" = /usr/share/zoneinfo/Europe/Paris ] || fail "timezone"
 grep -q '^iface eth0' "$r1/etc/network/interfaces" && fail "eth0 configured without net.0"
-ok "two guests of one recipe: own hostname, /etc/hosts and machine id; units masked"
+ok "two guests of one recipe: own hostname, /etc/hosts and machine id; units and generators masked"
 
 [ "$(stat -c '%a %u %g' "$r1/home/bob/.ssh/authorized_keys")" = "600 1000 1000" ] ||
         fail "authorized_keys of bob"
