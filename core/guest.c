@@ -9,12 +9,14 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "core/apparmor.h"
@@ -127,6 +129,27 @@ static int enter_cgroups(const struct guest_setup *s, void *userdata, struct lod
         return 0;
 }
 
+/* The seccomp program, from the monitor, which compiles it while this process
+ * mounts (send_seccomp() in monitor.c): "s", then the program's bytes (none:
+ * no filter). Loaded last, right before exec. */
+static int load_seccomp(int sync_fd, struct lodge_error **err)
+{
+        cleanup_free void *prog = malloc(SECCOMP_PROGRAM_MAX);
+        char tag = 0;
+        struct iovec iov[2] = { { &tag, 1 }, { prog, SECCOMP_PROGRAM_MAX } };
+        struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+        ssize_t n;
+
+        if (!prog)
+                return lodge_error_set(err, ENOMEM, "receive the seccomp filter");
+        n = recvmsg(sync_fd, &mh, MSG_CMSG_CLOEXEC);
+        if (n <= 0)
+                _exit(1); /* the monitor gave up: nothing to report to */
+        if (tag != 's' || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
+                return lodge_error_set(err, EPROTO, "receive the seccomp filter");
+        return seccomp_apply_program(prog, (size_t)n - 1, err);
+}
+
 _Noreturn void guest_child_main(const struct guest_child *c)
 {
         cleanup_error struct lodge_error *err = NULL;
@@ -166,7 +189,7 @@ _Noreturn void guest_child_main(const struct guest_child *c)
         if (r >= 0)
                 r = caps_apply(&s->cfg->security, &err);
         if (r >= 0)
-                r = seccomp_apply(s->seccomp, &err);
+                r = load_seccomp(c->sync_fd, &err);
         if (r >= 0)
                 r = apparmor_exec_label(&s->cfg->security, s->tag, s->name, &err);
         if (r < 0)

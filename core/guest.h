@@ -21,8 +21,6 @@ struct guest_setup {
         const struct cg_guest *cg;     /* the guest's own cgroups, joined first */
         bool in_v2_cgroup;             /* clone3 put it into its cgroup2 cgroup already */
         const char *console;           /* host path of the pty for /dev/console, or NULL */
-        /* Made on the host by seccomp_prepare(), NULL for none. */
-        const struct seccomp_filter *seccomp;
 };
 
 /* Make the guest's mount tree under rootfs and pivot into it: /proc (with

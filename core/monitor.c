@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -285,9 +286,34 @@ static int save_for_attach(struct monitor *m, struct lodge_error **err)
         return 0;
 }
 
+/* The seccomp program the guest's first process loads last, made here, while
+ * it mounts, rather than before the clone on the start's path: from the
+ * built-in policy (a policy file's was read and checked by the client, to
+ * refuse a broken one before anything was made) and compiled, once for every
+ * boot of the guest. One message: "s" and the program, or "s" alone for none. */
+static int send_seccomp(struct monitor *m, int sync, struct lodge_error **err)
+{
+        const void *prog = NULL;
+        struct iovec iov[2] = { { "s", 1 }, { NULL, 0 } };
+        struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+        int r = 0;
+
+        if (!m->a->seccomp)
+                r = seccomp_prepare(&m->a->cfg->security, &m->a->seccomp, err);
+        if (r >= 0)
+                r = seccomp_filter_compile(m->a->seccomp, err);
+        if (r < 0)
+                return r;
+        iov[1].iov_len = seccomp_filter_program(m->a->seccomp, &prog);
+        iov[1].iov_base = (void *)prog;
+        if (sendmsg(sync, &mh, MSG_NOSIGNAL) != (ssize_t)(1 + iov[1].iov_len))
+                return lodge_error_set(err, errno, "hand the seccomp filter to the guest");
+        return 0;
+}
+
 /* While the guest's first process mounts: its v1 cgroups (given to its
  * root in a user namespace), its limits, its network; then the word that
- * lets it join them. */
+ * lets it join them, and its seccomp filter. */
 static int setup_while_mounting(struct monitor *m, int sync, struct lodge_error **err)
 {
         const struct lodge_config_security *sec = &m->a->cfg->security;
@@ -326,7 +352,7 @@ static int setup_while_mounting(struct monitor *m, int sync, struct lodge_error 
         }
         if (send(sync, &ready, 1, MSG_NOSIGNAL) != 1)
                 return lodge_error_set(err, errno, "release the guest's first process");
-        return 0;
+        return send_seccomp(m, sync, err);
 }
 
 /* A tty master from the guest's first process: held, with a slave of its
@@ -435,8 +461,7 @@ static int launch(struct monitor *m, struct lodge_error **err)
                                    .cgroups = &m->host,
                                    .cg = &m->cg,
                                    .in_v2_cgroup = in_v2,
-                                   .console = console,
-                                   .seccomp = m->a->seccomp },
+                                   .console = console },
                         .sync_fd = sv[1],
                         .argv = m->a->argv,
                         .envp = m->a->envp,
@@ -687,11 +712,9 @@ static _Noreturn void run(struct monitor *m, int report_fd)
                         r = cg_guest_init(&m->cg, &m->host, m->a->paths->tag, m->a->name, &err);
                 if (r >= 0 && m->s.listen_fd < 0)
                         r = open_socket(m, &err);
-                /* Once, here: the guest's first process loads the program as it is.
-                 * (Not the last run's for attach meanwhile: it then compiles its own.) */
+                /* Not the last run's program for an attach meanwhile: it then compiles
+                 * its own. (This run's is saved once made, save_for_attach().) */
                 (void)unlinkat(m->a->rundir_fd, SECCOMP_SAVED, 0);
-                if (r >= 0)
-                        r = seccomp_filter_compile(m->a->seccomp, &err);
                 if (r >= 0)
                         r = launch(m, &err);
                 if (r < 0) {

@@ -31,7 +31,10 @@ struct monitor_args {
         const struct lodge_paths *paths;
         const char *name;
         struct lodge_config *cfg;
-        struct seccomp_filter *seccomp; /* compiled from security.seccomp, or NULL */
+        /* From security.seccomp: a policy file's made by the client, the built-in
+         * one by the monitor (send_seccomp() in monitor.c); NULL until then, or
+         * for none. */
+        struct seccomp_filter *seccomp;
         char *rootfs; /* where the guest's rootfs is mounted (an empty directory) */
         int cdirfd;   /* the container's directory (set by monitor_args_load) */
         char **argv;  /* init */

@@ -135,3 +135,14 @@ int seccomp_filter_load_saved(int dirfd, const char *name, struct seccomp_filter
 /* In the guest's process, last before exec: load the filter (NULL: none).
  * Needs CAP_SYS_ADMIN or no_new_privs. */
 int seccomp_apply(const struct seccomp_filter *f, struct lodge_error **err);
+
+/* The most a BPF program takes: the kernel's 4096 instructions of 8 bytes. */
+#define SECCOMP_PROGRAM_MAX (4096 * 8)
+
+/* The compiled program of f (seccomp_filter_compile() first), *ret its
+ * bytes; 0 for f NULL, no filter. For handing it to another process. */
+size_t seccomp_filter_program(const struct seccomp_filter *f, const void **ret);
+
+/* Load a program as seccomp_filter_program() gave it, len bytes (0: none),
+ * as seccomp_apply() does. */
+int seccomp_apply_program(const void *prog, size_t len, struct lodge_error **err);

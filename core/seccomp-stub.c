@@ -29,6 +29,21 @@ int seccomp_apply(const struct seccomp_filter *f, struct lodge_error **err)
         return 0;
 }
 
+size_t seccomp_filter_program(const struct seccomp_filter *f, const void **ret)
+{
+        (void)f; /* always NULL: seccomp_prepare() makes none */
+        *ret = NULL;
+        return 0;
+}
+
+int seccomp_apply_program(const void *prog, size_t len, struct lodge_error **err)
+{
+        (void)prog;
+        if (len == 0)
+                return 0;
+        return lodge_error_set(err, EOPNOTSUPP, "seccomp: this lodge was built without libseccomp");
+}
+
 int seccomp_filter_compile(struct seccomp_filter *f, struct lodge_error **err)
 {
         (void)f; /* always NULL: seccomp_prepare() makes none */

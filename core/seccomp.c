@@ -17,6 +17,9 @@
 
 DEFINE_CLEANUP_FUNC(scmp_filter_ctx, seccomp_release)
 
+_Static_assert(SECCOMP_PROGRAM_MAX == BPF_MAXINSNS * sizeof(struct sock_filter),
+               "SECCOMP_PROGRAM_MAX is the kernel's limit");
+
 /* Compiled by libseccomp (ctx), or a BPF program saved at start (prog). */
 struct seccomp_filter {
         scmp_filter_ctx ctx;
@@ -201,21 +204,36 @@ int seccomp_prepare(const struct lodge_config_security *sec, struct seccomp_filt
         return seccomp_filter_new(p, ret, err);
 }
 
+int seccomp_apply_program(const void *prog, size_t len, struct lodge_error **err)
+{
+        struct sock_fprog fprog = { .filter = (struct sock_filter *)prog };
+
+        if (len == 0)
+                return 0;
+        if (len % sizeof(struct sock_filter) != 0 || len > SECCOMP_PROGRAM_MAX)
+                return lodge_error_set(err, EINVAL, "seccomp: a program of %zu bytes", len);
+        fprog.len = (unsigned short)(len / sizeof(struct sock_filter));
+        /* prctl: the same as seccomp(SECCOMP_SET_MODE_FILTER, 0), and known to
+         * more tools (valgrind 3.19 has no seccomp(2)). */
+        if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog, 0, 0) < 0)
+                return lodge_error_set(err, errno, "seccomp: load the filter");
+        return 0;
+}
+
+size_t seccomp_filter_program(const struct seccomp_filter *f, const void **ret)
+{
+        *ret = f ? f->prog : NULL;
+        return f && f->prog ? f->n * sizeof(struct sock_filter) : 0;
+}
+
 int seccomp_apply(const struct seccomp_filter *f, struct lodge_error **err)
 {
         int r;
 
         if (!f)
                 return 0;
-        if (f->prog) {
-                struct sock_fprog prog = { .len = (unsigned short)f->n, .filter = f->prog };
-
-                /* prctl: the same as seccomp(SECCOMP_SET_MODE_FILTER, 0), and known to
-                 * more tools (valgrind 3.19 has no seccomp(2)). */
-                if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0)
-                        return lodge_error_set(err, errno, "seccomp: load the filter");
-                return 0;
-        }
+        if (f->prog)
+                return seccomp_apply_program(f->prog, f->n * sizeof(struct sock_filter), err);
         r = seccomp_load(f->ctx);
         if (r < 0)
                 return lodge_error_set(err, -r, "seccomp: load the filter");

@@ -201,7 +201,11 @@ int monitor_args_load(struct monitor_args *a, int cdirfd, struct lodge_error **e
         if (a->cdirfd < 0)
                 return lodge_error_set(err, errno, "keep the container directory open");
         /* A broken policy file refuses the start here, before anything is made;
-         * after a reboot the monitor reads it again, as the config. */
+         * after a reboot the monitor reads it again, as the config. The built-in
+         * policy, which can't be broken, is made by the monitor while the guest's
+         * first process mounts (send_seccomp()). */
+        if (a->cfg->security.seccomp != LODGE_SECCOMP_FILE)
+                return 0;
         return seccomp_prepare(&a->cfg->security, &a->seccomp, err);
 }
 
