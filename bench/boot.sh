@@ -401,6 +401,9 @@ run() { # run TOOL
         ((t0 < f + off && f + off <= t2 + 1000)) ||
                 die "$tool: systemd's FinishTimestampMonotonic ($f) is not between the start and now: a time namespace?"
         r_running=$(ms "$t0" "$((f + off))")
+        # Attach to a settled guest: what runs right after "running" (utmp's runlevel record, the
+        # journal's flush, the last gettys) would otherwise share the CPUs with the first attaches.
+        sleep 1
         for ((i = 0; i < attaches; i++)); do
                 now t2
                 guest "$tool" /bin/true || die "$tool: attach /bin/true failed"
