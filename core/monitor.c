@@ -289,8 +289,8 @@ static int save_for_attach(struct monitor *m, struct lodge_error **err)
 /* The seccomp program the guest's first process loads last, made here, while
  * it mounts, rather than before the clone on the start's path: from the
  * built-in policy (a policy file's was read and checked by the client, to
- * refuse a broken one before anything was made) and compiled, once for every
- * boot of the guest. One message: "s" and the program, or "s" alone for none. */
+ * refuse a broken one before anything was made), compiled once and sent at
+ * every boot. One message: "s" and the program, or "s" alone for none. */
 static int send_seccomp(struct monitor *m, int sync, struct lodge_error **err)
 {
         const void *prog = NULL;
@@ -492,21 +492,10 @@ static int launch(struct monitor *m, struct lodge_error **err)
         }
         if (r >= 0)
                 r = setup_while_mounting(m, sv[0], err);
-        if (r >= 0) {
-                /* Reading the console before init can write to it, until the monitor
-                 * serves it (a fork of a large process, ASan's above all, can take
-                 * longer than the guest takes to boot to its getty). Started while
-                 * the child finishes its mounts: the pty holds what comes first. */
-                m->s.keeper = console_keeper_start(&m->s, &m->s.keeper_stop);
-                if (m->s.keeper < 0) {
-                        log_warn("%s: start the console keeper: %s", m->a->name,
-                                 strerror(-m->s.keeper));
-                        m->s.keeper = 0;
-                }
+        if (r >= 0)
                 r = save_for_attach(m, err);
-                if (r >= 0)
-                        prepare_running(m);
-        }
+        if (r >= 0)
+                prepare_running(m);
         r = child_result(m, sv[0], r, err);
         close(sv[0]);
         return r;
@@ -749,6 +738,17 @@ static _Noreturn void run(struct monitor *m, int report_fd)
                 report(&report_fd, 0, m->init_pid, NULL);
                 release_held(m);
 
+                /* Reading the console while the monitor execs lodge-monitor (an
+                 * ASan build's exec can take longer than the guest takes to boot to
+                 * its getty, whose vhangup() flushes what nobody read). Started once
+                 * the client has its answer, off the start's path: until then the
+                 * pty holds what init wrote. */
+                m->s.keeper = console_keeper_start(&m->s, &m->s.keeper_stop);
+                if (m->s.keeper < 0) {
+                        log_warn("%s: start the console keeper: %s", m->a->name,
+                                 strerror(-m->s.keeper));
+                        m->s.keeper = 0;
+                }
                 become_small(m);
                 /* Serving here: monitor_serve() takes over from the keeper. */
                 si = monitor_serve(&m->s);

@@ -54,6 +54,11 @@ wait_for 60 sh -c "[ \"\$(nsenter -t $(init_pid deb) -a systemctl is-system-runn
         fail "systemd is '$(state)', not running"
 }
 ok "systemd guest reaches 'running' (no failed unit)"
+# The console log holds the boot from its first line: nothing init wrote before the monitor
+# read the console (its keeper starts once the client has its answer) was lost.
+lodge console deb --log | head -n 1 | grep -q '^systemd .* running in system mode' ||
+        fail "the console log lost the start of the boot: $(lodge console deb --log | head -n 3)"
+ok "the console log starts with systemd's banner"
 # $container_ttys: systemd's getty generator starts one on tty1 (pts/0) only, besides the console's.
 [ "$(in_guest deb systemctl list-units --no-legend --plain 'container-getty@*' 'console-getty*' |
         awk '{ print $1 }' | tr '\n' ' ')" = 'console-getty.service container-getty@0.service ' ] ||
