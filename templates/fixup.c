@@ -2,8 +2,9 @@
 /* The fix-ups every guest gets after its template, whatever made the tree:
  * its name, a machine id of its own, the network config that matches net.0,
  * a getty on the console and tty1, the units and generators that can't work in
- * a container masked, and openrc told it runs in a container. Only files are written, inside the rootfs through
- * guest-files.c; no host tool ever runs on a guest path. */
+ * a container masked, and openrc told it runs in a container. Only files are
+ * written, inside the rootfs through guest-files.c; no host tool ever runs on
+ * a guest path. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -379,7 +380,8 @@ int lodge_template_fixup(int rootfd, const struct lodge_guest_setup *s, struct l
         if (r >= 0)
                 r = write_network(rootfd, s, init, err);
         if (r >= 0 && init == INIT_SYSTEMD)
-                r = mask(rootfd, "/etc/systemd/system", masked_units, ELEMENTSOF(masked_units), err);
+                r = mask(rootfd, "/etc/systemd/system", masked_units, ELEMENTSOF(masked_units),
+                         err);
         if (r >= 0 && init == INIT_SYSTEMD)
                 r = mask(rootfd, "/etc/systemd/system-generators", masked_generators,
                          ELEMENTSOF(masked_generators), err);
