@@ -36,8 +36,8 @@ static const char *const masked_units[] = {
  * execs at every boot and daemon-reload: they set up dm-crypt, dm-integrity
  * and dm-verity devices, the root disk's partitions and the resume from a
  * swap device, and a container has none of these devices. Where processes
- * are costly to start, these five took a third of a Debian guest's generator
- * phase: 145 ms of it, 88 without them (bench/README.md). */
+ * are costly to start, a Debian guest's generator phase took 145 ms with
+ * them and 88 without (bench/README.md). */
 static const char *const masked_generators[] = {
         "systemd-cryptsetup-generator",       "systemd-gpt-auto-generator",
         "systemd-hibernate-resume-generator", "systemd-integritysetup-generator",
