@@ -29,6 +29,17 @@ static char *get(int dirfd, const char *path)
         return buf;
 }
 
+/* Where the symlink at path points, asserted to be one. */
+static void assert_link(int dirfd, const char *path, const char *expected)
+{
+        char target[256];
+        ssize_t n = readlinkat(dirfd, path, target, sizeof(target) - 1);
+
+        assert_true(n > 0);
+        target[n] = '\0';
+        assert_string_equal(target, expected);
+}
+
 /* A Debian-like systemd tree: /sbin/init -> /lib/systemd/systemd, ifupdown. */
 static void make_systemd_tree(int d)
 {
@@ -54,8 +65,6 @@ static void test_fixup_systemd_static(void **state)
                 .ipv4 = "10.0.3.5/24",
                 .ipv4_gateway = "10.0.3.1",
         };
-        char target[64];
-        ssize_t n;
 
         make_systemd_tree(t->dirfd);
         assert_int_equal(lodge_template_fixup(t->dirfd, &s, &err), 0);
@@ -74,17 +83,10 @@ static void test_fixup_systemd_static(void **state)
         id = get(t->dirfd, "etc/machine-id");
         assert_int_equal(strlen(id), 33);
         assert_int_equal(strspn(id, "0123456789abcdef"), 32);
-        n = readlinkat(t->dirfd, "etc/systemd/system/systemd-udevd.service", target,
-                       sizeof(target) - 1);
-        assert_true(n > 0);
-        target[n] = '\0';
-        assert_string_equal(target, "/dev/null");
+        assert_link(t->dirfd, "etc/systemd/system/systemd-udevd.service", "/dev/null");
         /* The directory is made: a debootstrap tree has no /etc/systemd/system-generators. */
-        n = readlinkat(t->dirfd, "etc/systemd/system-generators/systemd-cryptsetup-generator",
-                       target, sizeof(target) - 1);
-        assert_true(n > 0);
-        target[n] = '\0';
-        assert_string_equal(target, "/dev/null");
+        assert_link(t->dirfd, "etc/systemd/system-generators/systemd-cryptsetup-generator",
+                    "/dev/null");
 }
 
 /* A resolver manager's symlink stays; busybox's ifup gets no "source" line. */
@@ -94,8 +96,6 @@ static void test_fixup_keeps_resolv_symlink(void **state)
         cleanup_error struct lodge_error *err = NULL;
         cleanup_free char *ifaces = NULL;
         struct lodge_guest_setup s = { .hostname = "u", .ifname = "eth0", .ipv4_dhcp = true };
-        char target[128];
-        ssize_t n;
 
         assert_int_equal(mkdirat(t->dirfd, "etc", 0755), 0);
         assert_int_equal(mkdirat(t->dirfd, "etc/network", 0755), 0);
@@ -104,10 +104,7 @@ static void test_fixup_keeps_resolv_symlink(void **state)
                 symlinkat("../run/systemd/resolve/stub-resolv.conf", t->dirfd, "etc/resolv.conf"),
                 0);
         assert_int_equal(lodge_template_fixup(t->dirfd, &s, &err), 0);
-        n = readlinkat(t->dirfd, "etc/resolv.conf", target, sizeof(target) - 1);
-        assert_true(n > 0);
-        target[n] = '\0';
-        assert_string_equal(target, "../run/systemd/resolve/stub-resolv.conf");
+        assert_link(t->dirfd, "etc/resolv.conf", "../run/systemd/resolve/stub-resolv.conf");
         ifaces = get(t->dirfd, "etc/network/interfaces");
         assert_null(strstr(ifaces, "source"));
         assert_non_null(strstr(ifaces, "auto eth0\niface eth0 inet dhcp\n"));
