@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -44,6 +45,84 @@ pid_t clone_child(uint64_t ns_flags, int cgroup_fd, int *ret_pidfd, bool *ret_in
         pid = syscall(SYS_clone, (unsigned long)ns_flags | (ret_pidfd ? CLONE_PIDFD : 0) | SIGCHLD,
                       NULL, ret_pidfd, NULL, 0);
         return pid < 0 ? -errno : (pid_t)pid;
+}
+
+#define VFORK_STACK (256 << 10)
+
+#if defined(__x86_64__) && !defined(CLONE_VFORK_FORKS)
+/* clone3 with the child calling fn(arg) on the stack args gives it, and
+ * exiting with what it returns. The child can't return from a C function
+ * the parent is also in: on the parent's stack it would overwrite the
+ * parent's frames, on its own it would find no frame to return to. */
+static long clone3_call(struct clone_args *args, int (*fn)(void *), void *arg)
+{
+        register long rax __asm__("rax") = SYS_clone3;
+        register int (*r12)(void *) __asm__("r12") = fn;
+        register void *r13 __asm__("r13") = arg;
+
+        __asm__ volatile("syscall\n\t"
+                         "test %%rax, %%rax\n\t"
+                         "jnz 1f\n\t"
+                         "xor %%ebp, %%ebp\n\t" /* the outermost frame */
+                         "mov %%r13, %%rdi\n\t"
+                         "call *%%r12\n\t"
+                         "mov %%eax, %%edi\n\t"
+                         "mov %[exit], %%eax\n\t"
+                         "syscall\n\t"
+                         "hlt\n"
+                         "1:"
+                         : "+r"(rax)
+                         : "D"(args), "S"(sizeof(*args)), "r"(r12), "r"(r13), [exit] "i"(SYS_exit)
+                         : "rcx", "r11", "memory");
+        return rax;
+}
+#endif
+
+pid_t clone_vfork(int cgroup_fd, int (*fn)(void *), void *arg, bool *ret_in_cgroup)
+{
+#ifdef CLONE_VFORK_FORKS
+        pid_t pid = clone_child(0, cgroup_fd, NULL, ret_in_cgroup);
+
+        if (pid == 0)
+                _exit(fn(arg));
+        return pid;
+#else
+        size_t page = (size_t)sysconf(_SC_PAGESIZE), size = VFORK_STACK + page;
+        char *stack = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+        long pid = -ENOSYS;
+
+        if (stack == MAP_FAILED)
+                return -errno;
+        /* A guard page below: an overflow faults instead of writing on. */
+        if (mprotect(stack, page, PROT_NONE) < 0) {
+                pid = -errno;
+                goto out;
+        }
+#if defined(__x86_64__)
+        *ret_in_cgroup = cgroup_fd >= 0;
+        pid = clone3_call(
+                &(struct clone_args){
+                        .flags = CLONE_VM | CLONE_VFORK | (cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0),
+                        .exit_signal = SIGCHLD,
+                        .stack = (uint64_t)(uintptr_t)stack,
+                        .stack_size = size,
+                        .cgroup = cgroup_fd >= 0 ? (uint64_t)cgroup_fd : 0,
+                },
+                fn, arg);
+#endif
+        if (pid == -ENOSYS) {
+                /* FIXME(other architectures, kernel < 5.3, valgrind): glibc's clone has
+                 * no CLONE_INTO_CGROUP; the child joins its cgroup itself. */
+                *ret_in_cgroup = false;
+                pid = clone(fn, stack + size, CLONE_VM | CLONE_VFORK | SIGCHLD, arg);
+                if (pid < 0)
+                        pid = -errno;
+        }
+out:
+        (void)munmap(stack, size);
+        return (pid_t)pid;
+#endif
 }
 
 /* In the child: set up and exec, or report errno through errfd and exit.

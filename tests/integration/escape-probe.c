@@ -8,6 +8,9 @@
  *                                   device, HOSTPID a host process to signal
  *   probe open PATH                 open PATH read-write ("open")
  *   probe node c|b MAJOR MINOR      mknod such a node and open it ("node")
+ *   probe exe PID                   take a handle on PID's executable and open it
+ *                                   for writing ("exe_handle", "exe_write"), open
+ *                                   its memory ("mem") and ptrace it ("ptrace")
  *   probe sti TEXT                  push TEXT as typed input into the terminal of
  *                                   each of fds 0-2 (TIOCSTI, "sti0".."sti2")
  *   probe ptys                      open /dev/ptmx until it fails: "# ptys N",
@@ -30,6 +33,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/time.h>
@@ -263,6 +267,14 @@ int main(int argc, char **argv)
                         w = open(path, O_WRONLY | O_CLOEXEC);
                         report("exe_write", w < 0 ? errno : 0);
                 }
+                /* Its memory: an attach's is the host client's until the exec. */
+                snprintf(path, sizeof(path), "/proc/%s/mem", argv[2]);
+                fd = open(path, O_RDWR | O_CLOEXEC);
+                report("mem", fd < 0 ? errno : 0);
+                w = (int)ptrace(PTRACE_SEIZE, (pid_t)atoi(argv[2]), NULL, NULL);
+                report("ptrace", w < 0 ? errno : 0);
+                if (w == 0)
+                        (void)ptrace(PTRACE_DETACH, (pid_t)atoi(argv[2]), NULL, NULL);
                 return 0;
         }
         if (argc == 3 && strcmp(argv[1], "sti") == 0) {

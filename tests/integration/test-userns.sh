@@ -86,11 +86,16 @@ child=$(ps -o pid= --ppid "$client" | tr -d ' ')
 inner=$(awk '/^NSpid:/ { print $NF }' "/proc/$child/status")
 expect 0 '' -- lodge attach un -- /probe exe "$inner"
 grep -q '^exe_handle denied 13$' "$TEST_DIR/out" || fail "guest root and lodge's executable: $(cat "$TEST_DIR/out")"
+# Until its exec the held process shares the client's memory (a vfork): the host's root's.
+grep -q '^mem denied 13$' "$TEST_DIR/out" || fail "guest root and the client's memory: $(cat "$TEST_DIR/out")"
+grep -q '^ptrace denied 1$' "$TEST_DIR/out" || fail "guest root ptraced the held process: $(cat "$TEST_DIR/out")"
 kill -CONT "$child"
 wait "$client" || fail "the held attach didn't finish"
 expect 0 '' -- lodge attach un -- /probe exe 1 # the control: its own init's, it may
 grep -q '^exe_handle ok$' "$TEST_DIR/out" || fail "the probe can't take a handle at all: $(cat "$TEST_DIR/out")"
-ok "CVE-2019-5736: guest root can't take a handle on lodge's executable in an attach (EACCES)"
+grep -q '^mem ok$' "$TEST_DIR/out" && grep -q '^ptrace ok$' "$TEST_DIR/out" ||
+        fail "the probe can't open or ptrace a guest process at all: $(cat "$TEST_DIR/out")"
+ok "CVE-2019-5736: guest root can't take a handle on lodge's executable in an attach (EACCES), nor open or ptrace its memory, the client's"
 
 expect 0 '' -- lodge stop un
 grep -q 'ended=clean' "$LODGE_RUNDIR/un/state" || fail "didn't stop cleanly: $(cat "$LODGE_RUNDIR/un/state")"

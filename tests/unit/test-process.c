@@ -218,6 +218,65 @@ static void test_spawn_fds_and_lines(void **state)
         assert_int_equal(spawn_wait_opts((char *[]){ "/bin/true", NULL }, &so, NULL), -EINVAL);
 }
 
+static volatile int vfork_mark;
+
+static int vfork_exit(void *arg)
+{
+        vfork_mark = *(int *)arg;
+        _exit(*(int *)arg);
+}
+
+static int vfork_exec(void *arg)
+{
+        execv(SH, (char *[]){ SH, "-c", arg, NULL });
+        _exit(127);
+}
+
+static int vfork_deep(void *arg)
+{
+        volatile char buf[128 << 10];
+
+        (void)arg;
+        for (size_t i = 0; i < sizeof(buf); i += 4096)
+                buf[i] = 1;
+        _exit(buf[0] == 1 ? 0 : 1);
+}
+
+static int wait_status(pid_t pid)
+{
+        int status;
+        pid_t r = waitpid(pid, &status, 0);
+
+        if (r <= 0)
+                return -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void test_clone_vfork(void **state)
+{
+        bool in_cgroup = true;
+        int code = 7;
+        pid_t pid;
+
+        (void)state;
+        vfork_mark = 0;
+        pid = clone_vfork(-1, vfork_exit, &code, &in_cgroup);
+        assert_true(pid > 0);
+        assert_false(in_cgroup);
+#ifndef CLONE_VFORK_FORKS
+        assert_int_equal(vfork_mark, 7); /* it ran in this memory, done when the call returned */
+#endif
+        assert_int_equal(wait_status(pid), 7);
+
+        pid = clone_vfork(-1, vfork_exec, "exit 5", &in_cgroup);
+        assert_true(pid > 0);
+        assert_int_equal(wait_status(pid), 5);
+        /* A stack of its own with room: 128 KiB of it used. */
+        pid = clone_vfork(-1, vfork_deep, NULL, &in_cgroup);
+        assert_true(pid > 0);
+        assert_int_equal(wait_status(pid), 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -228,6 +287,7 @@ int main(void)
                 cmocka_unit_test(test_spawn_output_is_capped),
                 cmocka_unit_test(test_spawn_lines),
                 cmocka_unit_test(test_spawn_dies_with_parent),
+                cmocka_unit_test(test_clone_vfork),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
