@@ -632,6 +632,10 @@ int lodge_container_attach(const struct lodge_paths *p, const char *name,
         }
         if (r >= 0)
                 r = cg_guest_init(&cg, &host, p->tag, name, err);
+        /* Its process would join the freezer's cgroup and stop there until a thaw. */
+        if (r >= 0 && cg_guest_frozen(&cg))
+                r = lodge_error_set(err, EBUSY, "container is frozen ('lodge unfreeze %s' first)",
+                                    name);
         if (r >= 0)
                 cgfd = cg_guest_v2_fd(&cg);
         if (r >= 0)

@@ -63,6 +63,18 @@ int lodge_container_freeze(const struct lodge_paths *p, const char *name, bool f
         return r;
 }
 
+int live_thaw(const struct lodge_paths *p, const char *name, struct lodge_error **err)
+{
+        struct live l;
+        int r;
+
+        r = live_open(p, name, &l, err);
+        if (r >= 0 && cg_guest_frozen(&l.cg))
+                r = cg_guest_freeze(&l.cg, false, err);
+        live_done(&l);
+        return r;
+}
+
 int live_state(const struct lodge_paths *p, const char *name, struct lodge_live_info *ret,
                struct lodge_error **err)
 {

@@ -151,6 +151,9 @@ struct lodge_live_info {
         char ended[16];
 };
 
+/* Thaw a running container if it is frozen. */
+int live_thaw(const struct lodge_paths *p, const char *name, struct lodge_error **err);
+
 /* The live state of a container, from its run state and cgroups. */
 int live_state(const struct lodge_paths *p, const char *name, struct lodge_live_info *ret,
                struct lodge_error **err);

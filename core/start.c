@@ -380,6 +380,11 @@ int stop_locked(const struct lodge_paths *p, const char *name, const struct lodg
                 pidfd = pidfd_open_checked(st.init_pid, st.init_start);
                 if (pidfd < 0)
                         return lodge_error_set(err, -pidfd, "open init (pid %d)", (int)st.init_pid);
+                /* Frozen, init can't act on its stop signal, nor (cgroup v1) die of
+                 * SIGKILL: thawed first, as LXC and Incus do. */
+                r = live_thaw(p, name, err);
+                if (r < 0)
+                        return r;
                 if (!o->kill &&
                     syscall(SYS_pidfd_send_signal, pidfd, st.stop_signal ? st.stop_signal : SIGPWR,
                             NULL, 0) < 0 &&

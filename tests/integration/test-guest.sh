@@ -138,8 +138,15 @@ ok "a 200 MiB allocation under a 64 MiB limit is OOM-killed, the guest runs on"
 old=$(init_pid g)
 expect 0 '' -- lodge restart g
 [ "$(init_pid g)" != "$old" ] || fail "restart didn't start a new init"
-expect 0 '' -- lodge stop g
 ok "restart"
+
+# --- a frozen guest: attach refuses it; stop thaws it and stops it cleanly
+expect 0 '' -- lodge freeze g
+expect 1 "container is frozen .*'lodge unfreeze g' first" -- lodge attach g -- /bin/true
+expect 0 '' -- lodge stop g --timeout 20
+grep -q 'ended=clean' "$LODGE_RUNDIR/g/state" || fail "a frozen guest's stop: $(cat "$LODGE_RUNDIR/g/state")"
+[ -z "$(cgroups_of g)" ] || fail "cgroups left after stopping a frozen guest"
+ok "a frozen guest: attach refuses it, stop thaws it and stops it cleanly"
 
 # --- autostart: in order, only the marked ones
 for n in a1 a2 a3; do
