@@ -267,8 +267,8 @@ static _Noreturn int attach_child(void *arg)
 
         (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
         /* Until execve: no ptrace and no /proc/PID/exe or /proc/PID/mem for the
-         * guest's processes. (The memory is the client's: so it is for the client
-         * too, which is root on the host and needs neither.) */
+         * guest's processes. (Its memory is the client's until then: the client is
+         * made undumpable too, and needs neither.) */
         (void)prctl(PR_SET_DUMPABLE, 0);
         if (cg_guest_join_self(a->cg, CG_JOIN_V1 | (a->in_v2_cgroup ? 0 : CG_JOIN_V2), &err) < 0)
                 child_fail(a->sync, &err, 1);
