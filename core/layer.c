@@ -36,18 +36,19 @@ static int layer_lock(int layers, const char *key, bool exclusive, bool wait,
 {
         cleanup_close int fd = -EBADF;
         char name[256];
+        int r;
 
         snprintf(name, sizeof(name), LAYER_LOCK_PREFIX "%s", key);
         fd = openat(layers, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd < 0)
                 return lodge_error_set(err, errno, "open the lock of layer '%s'", key);
-        while (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | (wait ? 0 : LOCK_NB)) < 0) {
-                if (errno == EINTR && !interrupt_pending())
-                        continue;
-                if (errno == EWOULDBLOCK)
-                        return -EBUSY;
-                return lodge_error_set(err, errno, "lock layer '%s'", key);
-        }
+        r = interrupt_flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | (wait ? 0 : LOCK_NB));
+        if (r == -EWOULDBLOCK)
+                return -EBUSY;
+        if (r == -EINTR)
+                return lodge_error_set(err, EINTR, "interrupted waiting for layer '%s'", key);
+        if (r < 0)
+                return lodge_error_set(err, -r, "lock layer '%s'", key);
         return TAKE_FD(fd);
 }
 

@@ -24,6 +24,7 @@
 
 #include "core/base/cleanup.h"
 #include "core/base/fileio.h"
+#include "core/base/interrupt.h"
 #include "core/base/path.h"
 #include "core/base/rmtree.h"
 #include "core/base/strv.h"
@@ -84,16 +85,18 @@ int cache_open(const char *cache_dir, bool create, struct lodge_error **err)
 int cache_lock(int images_fd, bool exclusive, struct lodge_error **err)
 {
         int fd = openat(images_fd, ".lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        int r;
 
         if (fd < 0)
                 return lodge_error_set(err, errno, "open the image cache's lock");
-        while (flock(fd, exclusive ? LOCK_EX : LOCK_SH) < 0)
-                if (errno != EINTR) {
-                        int e = errno;
-
-                        close(fd);
-                        return lodge_error_set(err, e, "lock the image cache");
-                }
+        r = interrupt_flock(fd, exclusive ? LOCK_EX : LOCK_SH);
+        if (r < 0) {
+                close(fd);
+                if (r == -EINTR)
+                        return lodge_error_set(err, EINTR,
+                                               "interrupted waiting for the image cache's lock");
+                return lodge_error_set(err, -r, "lock the image cache");
+        }
         return fd;
 }
 

@@ -232,16 +232,16 @@ static int open_partial(int images_fd, const char *part, struct lodge_error **er
         for (;;) {
                 cleanup_close int fd = -EBADF;
                 struct stat a, b;
+                int r;
 
                 fd = openat(images_fd, part, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
                 if (fd < 0)
                         return lodge_error_set(err, errno, "create '%s' in the image cache", part);
-                while (flock(fd, LOCK_EX) < 0) {
-                        if (errno != EINTR)
-                                return lodge_error_set(err, errno, "lock '%s'", part);
-                        if (interrupt_pending())
-                                return lodge_error_set(err, EINTR, "interrupted");
-                }
+                r = interrupt_flock(fd, LOCK_EX);
+                if (r == -EINTR)
+                        return lodge_error_set(err, EINTR, "interrupted");
+                if (r < 0)
+                        return lodge_error_set(err, -r, "lock '%s'", part);
                 if (fstat(fd, &a) == 0 && fstatat(images_fd, part, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
                     a.st_dev == b.st_dev && a.st_ino == b.st_ino)
                         return TAKE_FD(fd);

@@ -19,6 +19,7 @@
 
 #include "core/base/cleanup.h"
 #include "core/base/fileio.h"
+#include "core/base/interrupt.h"
 #include "core/base/path.h"
 #include "core/base/process.h"
 #include "core/base/rmtree.h"
@@ -70,6 +71,7 @@ static int lock_key(int dirfd, const struct recipe *rc, const char *key, struct 
 {
         cleanup_free char *name = NULL;
         cleanup_close int fd = -EBADF;
+        int r;
 
         if (asprintf(&name, "%s.lock", key) < 0)
                 return lodge_error_set(err, ENOMEM, "build lock name");
@@ -81,9 +83,12 @@ static int lock_key(int dirfd, const struct recipe *rc, const char *key, struct 
         if (errno != EWOULDBLOCK)
                 return lodge_error_set(err, errno, "lock '%s'", name);
         progress(rc, "waiting for another build of this recipe");
-        while (flock(fd, LOCK_EX) < 0)
-                if (errno != EINTR)
-                        return lodge_error_set(err, errno, "lock '%s'", name);
+        r = interrupt_flock(fd, LOCK_EX);
+        if (r == -EINTR)
+                return lodge_error_set(err, EINTR,
+                                       "interrupted waiting for another build of this recipe");
+        if (r < 0)
+                return lodge_error_set(err, -r, "lock '%s'", name);
         return TAKE_FD(fd);
 }
 

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <linux/sched.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stddef.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/base/fileio.h"
+#include "core/base/interrupt.h"
 
 pid_t clone_child(uint64_t ns_flags, int cgroup_fd, int *ret_pidfd, bool *ret_in_cgroup)
 {
@@ -181,25 +183,39 @@ fail:
 
 /* Read to the end, keeping the start, so the child never blocks on a full
  * pipe; hand each line (in pieces of SPAWN_LINE_MAX) to on_line when there
- * is one. */
+ * is one. With a cancel callback, the interrupt signals are blocked but
+ * while waiting for output: one that comes while a line is handled, or just
+ * before the wait, then cuts the wait short instead of going unseen until
+ * the program next writes (or forever, if it never does). */
 static size_t read_output(int fd, pid_t pid, const struct spawn_options *opts,
                           char out[static SPAWN_OUTPUT_MAX + 1])
 {
         char line[SPAWN_LINE_MAX + 1];
         size_t len = 0, llen = 0;
-        bool killed = false;
+        bool cancellable = opts && opts->cancel, killed = false;
+        sigset_t block, old;
 
+        if (cancellable) {
+                interrupt_signals(&block);
+                (void)sigprocmask(SIG_BLOCK, &block, &old);
+        }
         for (;;) {
                 char buf[4096];
-                ssize_t n = read(fd, buf, sizeof(buf));
+                ssize_t n;
 
-                if (n < 0 && errno == EINTR) {
-                        if (!killed && opts && opts->cancel && opts->cancel(opts->userdata)) {
-                                (void)kill(pid, SIGKILL);
-                                killed = true;
-                        }
-                        continue;
+                if (cancellable && !killed && opts->cancel(opts->userdata)) {
+                        (void)kill(pid, SIGKILL);
+                        killed = true;
                 }
+                if (cancellable) {
+                        struct pollfd p = { .fd = fd, .events = POLLIN };
+
+                        if (ppoll(&p, 1, NULL, &old) < 0 && errno == EINTR)
+                                continue;
+                }
+                n = read(fd, buf, sizeof(buf));
+                if (n < 0 && errno == EINTR)
+                        continue;
                 if (n <= 0)
                         break;
                 if (len < SPAWN_OUTPUT_MAX) {
@@ -224,6 +240,8 @@ static size_t read_output(int fd, pid_t pid, const struct spawn_options *opts,
                 line[llen] = '\0';
                 opts->on_line(line, opts->userdata);
         }
+        if (cancellable)
+                (void)sigprocmask(SIG_SETMASK, &old, NULL);
         out[len] = '\0';
         return len;
 }

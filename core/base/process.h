@@ -63,8 +63,9 @@ struct spawn_options {
         size_t n_fds; /* at most SPAWN_FDS_MAX */
         bool new_mount_ns;
         void (*on_line)(const char *line, void *userdata);
-        /* Asked when a signal interrupts the wait (may be NULL): true kills
-         * the program (SIGKILL), and the wait goes on until it is gone. */
+        /* Asked before each wait for output, which one of interrupt_signals()
+         * cuts short (may be NULL): true kills the program (SIGKILL), and the
+         * wait goes on until it is gone. */
         bool (*cancel)(void *userdata);
         void *userdata;
 };

@@ -218,6 +218,52 @@ static void test_spawn_fds_and_lines(void **state)
         assert_int_equal(spawn_wait_opts((char *[]){ "/bin/true", NULL }, &so, NULL), -EINVAL);
 }
 
+/* A signal that comes while a line is handled (not while the wait blocks)
+ * is still seen: the program is killed, not waited for to its end. */
+static volatile sig_atomic_t cancel_sig;
+
+static void on_cancel_sig(int sig)
+{
+        cancel_sig = sig;
+}
+
+static void raise_on_line(const char *line, void *userdata)
+{
+        (void)line;
+        (void)userdata;
+        if (!cancel_sig)
+                (void)raise(SIGINT);
+}
+
+static bool cancel_asked(void *userdata)
+{
+        (void)userdata;
+        return cancel_sig != 0;
+}
+
+static void test_spawn_cancel(void **state)
+{
+        struct sigaction sa = { .sa_handler = on_cancel_sig }, old;
+        struct spawn_options so = { .on_line = raise_on_line, .cancel = cancel_asked };
+        sigset_t mask;
+
+        (void)state;
+        sigemptyset(&sa.sa_mask);
+        assert_int_equal(sigaction(SIGINT, &sa, &old), 0);
+        /* A line now and then, for 20 s; the signal comes in the first line's handler. */
+        assert_int_equal(spawn_wait_opts((char *[]){ SH, "-c",
+                                                     "i=0; while [ $i -lt 100 ]; do "
+                                                     "echo $i; sleep 0.2; i=$((i+1)); done",
+                                                     NULL },
+                                         &so, NULL),
+                         128 + SIGKILL);
+        assert_int_equal(cancel_sig, SIGINT);
+        /* The mask is the caller's again. */
+        assert_int_equal(sigprocmask(SIG_BLOCK, NULL, &mask), 0);
+        assert_false(sigismember(&mask, SIGINT));
+        assert_int_equal(sigaction(SIGINT, &old, NULL), 0);
+}
+
 static volatile int vfork_mark;
 
 static int vfork_exit(void *arg)
@@ -287,6 +333,7 @@ int main(void)
                 cmocka_unit_test(test_spawn_output_is_capped),
                 cmocka_unit_test(test_spawn_lines),
                 cmocka_unit_test(test_spawn_dies_with_parent),
+                cmocka_unit_test(test_spawn_cancel),
                 cmocka_unit_test(test_clone_vfork),
         };
 
