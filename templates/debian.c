@@ -16,6 +16,7 @@
 
 #include "core/base/cleanup.h"
 #include "core/base/fileio.h"
+#include "core/base/interrupt.h"
 #include "core/base/path.h"
 #include "core/base/process.h"
 #include "core/base/strv.h"
@@ -540,6 +541,7 @@ static int apt_stage(const char *tree, const struct lodge_template_ctx *ctx,
         struct apt_run run = { .ctx = ctx };
         struct spawn_options opts = { .new_mount_ns = true,
                                       .on_line = apt_on_line,
+                                      .cancel = interrupt_cancel,
                                       .userdata = &run };
         int r, q;
 
@@ -563,6 +565,8 @@ static int apt_stage(const char *tree, const struct lodge_template_ctx *ctx,
         q = remove_in(treefd, "/usr/sbin", "policy-rc.d", err);
         if (r < 0)
                 return lodge_error_set(err, -r, "run apt-get in '%s'", tree);
+        if (interrupt_pending())
+                return lodge_error_set(err, EINTR, "apt-get interrupted");
         if (r != 0) {
                 unsigned first = run.n > ELEMENTSOF(run.tail) ? run.n - ELEMENTSOF(run.tail) : 0;
                 cleanup_free char *tail = NULL;
@@ -596,7 +600,10 @@ static int debootstrap(const char *tree, void *userdata, struct lodge_error **er
         cleanup_free char *prog = NULL, *variant = NULL, *arch = NULL, *include = NULL;
         cleanup_free char *joined = NULL, *tail = NULL;
         struct run run = { .ctx = ctx };
-        struct spawn_options opts = { .new_mount_ns = true, .on_line = on_line, .userdata = &run };
+        struct spawn_options opts = { .new_mount_ns = true,
+                                      .on_line = on_line,
+                                      .cancel = interrupt_cancel,
+                                      .userdata = &run };
         int r;
 
         r = find_debootstrap(&prog, err);
@@ -618,6 +625,8 @@ static int debootstrap(const char *tree, void *userdata, struct lodge_error **er
         r = spawn_wait_opts(argv, &opts, NULL);
         if (r < 0)
                 return lodge_error_set(err, -r, "run '%s'", prog);
+        if (interrupt_pending())
+                return lodge_error_set(err, EINTR, "debootstrap interrupted");
         if (r == 0)
                 return tidy(tree, err);
         tail = log_tail(tree);

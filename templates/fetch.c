@@ -47,11 +47,6 @@ static void on_line(const char *line, void *userdata)
         }
 }
 
-static bool cancel(void *userdata)
-{
-        return interrupt_pending() != 0;
-}
-
 /* A number from the environment (tests make the timeouts short), or def. */
 static unsigned env_unsigned(const char *name, unsigned def)
 {
@@ -108,9 +103,11 @@ int fetch_url(const char *url, int fd, const struct fetch_options *o, struct lod
         const char *argv[24];
         struct fetch_run run = { .o = o };
         int fds[2] = { fd, -EBADF };
-        struct spawn_options so = {
-                .fds = fds, .n_fds = 1, .on_line = on_line, .cancel = cancel, .userdata = &run
-        };
+        struct spawn_options so = { .fds = fds,
+                                    .n_fds = 1,
+                                    .on_line = on_line,
+                                    .cancel = interrupt_cancel,
+                                    .userdata = &run };
         cleanup_close int exe_fd = -EBADF, ca_fd = -EBADF;
         size_t n = 0;
         int r;

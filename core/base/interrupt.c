@@ -32,6 +32,12 @@ int interrupt_pending(void)
         return pending;
 }
 
+bool interrupt_cancel(void *unused)
+{
+        (void)unused;
+        return pending != 0;
+}
+
 void interrupt_signals(sigset_t *ret)
 {
         sigemptyset(ret);

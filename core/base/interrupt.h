@@ -12,6 +12,9 @@ void interrupt_install(void);
 /* The signal that arrived, or 0. */
 int interrupt_pending(void);
 
+/* interrupt_pending() as a spawn_options.cancel callback. */
+bool interrupt_cancel(void *unused);
+
 /* The signals interrupt_install catches. A wait that must not miss one
  * blocks them, checks interrupt_pending(), and waits with them unblocked
  * (ppoll, pselect, sigsuspend): one that comes between the check and the

@@ -157,6 +157,10 @@ static _Noreturn void spawn_child(char *const *argv, const struct spawn_options 
                 errno = ESRCH;
                 goto fail;
         }
+        /* A cancel kills the program's whole group: its own children hold the
+         * output pipe, and may write where the caller is about to clean up. */
+        if (opts && opts->cancel && setpgid(0, 0) < 0)
+                goto fail;
         if (opts && opts->new_mount_ns &&
             (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0))
                 goto fail;
@@ -204,7 +208,7 @@ static size_t read_output(int fd, pid_t pid, const struct spawn_options *opts,
                 ssize_t n;
 
                 if (cancellable && !killed && opts->cancel(opts->userdata)) {
-                        (void)kill(pid, SIGKILL);
+                        (void)kill(-pid, SIGKILL);
                         killed = true;
                 }
                 if (cancellable) {
@@ -275,6 +279,10 @@ int spawn_wait_opts(char *const *argv, const struct spawn_options *opts, char **
         }
         if (pid == 0)
                 spawn_child(argv, opts, parent, outp[1], errp[1]);
+        /* Also here, so the group is there before any kill of it (EACCES: the
+         * program has exec'd, and so made it itself). */
+        if (opts && opts->cancel)
+                (void)setpgid(pid, pid);
         close(outp[1]);
         close(errp[1]);
 

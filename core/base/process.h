@@ -64,8 +64,9 @@ struct spawn_options {
         bool new_mount_ns;
         void (*on_line)(const char *line, void *userdata);
         /* Asked before each wait for output, which one of interrupt_signals()
-         * cuts short (may be NULL): true kills the program (SIGKILL), and the
-         * wait goes on until it is gone. */
+         * cuts short (may be NULL). With it, the program runs in a process
+         * group of its own, and true kills the group (SIGKILL); the wait goes
+         * on until the output pipe is closed. */
         bool (*cancel)(void *userdata);
         void *userdata;
 };

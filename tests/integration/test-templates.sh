@@ -187,7 +187,54 @@ expect 2 "--mirror" -- lodge create badmirror -t debian -- --mirror '-evil'
 expect 2 "can't reach a file:/// mirror" -- lodge create badapt -t debian -- \
         --mirror file:///nonexistent --packages vim
 ok "debian: bad arguments are usage errors (exit 2) before anything runs"
-for c in mirror rel nodb badinit badpkg badmirror badapt; do
+# Interrupted builds: a debootstrap that never ends (a stand-in, in PATH) and has a child of its
+# own. A second create of the same recipe waits for the first's build: SIGTERM ends its wait.
+# SIGTERM to the first (lodge alone, as a service manager or timeout sends it) ends its build:
+# the stand-in and its child are killed with it.
+mkdir -p "$TEST_DIR/fakedb"
+cat >"$TEST_DIR/fakedb/debootstrap" <<EOF
+#!/bin/sh
+echo "I: Retrieving Release"
+sleep 300 &
+echo "\$\$ \$!" >"$TEST_DIR/fakedb/pids"
+wait
+EOF
+chmod 0755 "$TEST_DIR/fakedb/debootstrap"
+env PATH="$TEST_DIR/fakedb:$PATH" "$LODGE_BIN" create fa -t debian >/dev/null 2>"$TEST_DIR/fa.err" &
+fa=$!
+TEST_PIDS+=("$fa")
+wait_for 30 test -s "$TEST_DIR/fakedb/pids" ||
+        fail "the stand-in debootstrap didn't run: $(cat "$TEST_DIR/fa.err")"
+read -r dbpid sleeppid <"$TEST_DIR/fakedb/pids"
+TEST_PIDS+=("$dbpid" "$sleeppid")
+env PATH="$TEST_DIR/fakedb:$PATH" "$LODGE_BIN" create fb -t debian >/dev/null 2>"$TEST_DIR/fb.err" &
+fb=$!
+TEST_PIDS+=("$fb")
+# kill_build PID WHAT: SIGTERM to lodge PID; it must end (non-zero) and say WHAT.
+kill_build() {
+        local rc=0
+        kill -TERM "$1"
+        wait_for 10 sh -c "! kill -0 $1 2>/dev/null" || rc=1
+        wait "$1" && rc=1
+        if ((rc != 0)); then
+                kill -KILL "$fa" "$fb" "$dbpid" "$sleeppid" 2>/dev/null
+                fail "SIGTERM didn't end lodge ($2)"
+        fi
+}
+wait_for 30 grep -q 'waiting for another build' "$TEST_DIR/fb.err" ||
+        fail "the second build doesn't wait: $(cat "$TEST_DIR/fb.err")"
+kill_build "$fb" "waiting for another build"
+grep -q 'interrupted waiting for another build' "$TEST_DIR/fb.err" || fail "fb: $(cat "$TEST_DIR/fb.err")"
+kill -0 "$dbpid" || fail "the first build's debootstrap ended with the second's wait"
+kill_build "$fa" "running debootstrap"
+grep -q 'debootstrap interrupted' "$TEST_DIR/fa.err" || fail "fa: $(cat "$TEST_DIR/fa.err")"
+for p in "$dbpid" "$sleeppid"; do # dead, or a zombie init has yet to reap
+        wait_for 10 sh -c "[ ! -e /proc/$p ] || grep -q '^State:.*Z' /proc/$p/status" ||
+                { kill -KILL "$p"; fail "pid $p of the build outlived lodge"; }
+done
+ok "debian: SIGTERM ends a build (debootstrap and its children) and a wait for another build of the recipe"
+
+for c in mirror rel nodb badinit badpkg badmirror badapt fa fb; do
         [ ! -e "$LODGE_ROOT/containers/$c" ] || fail "failed create left '$c'"
 done
 left=$(find "$LODGE_CACHE" -name '.build-*' 2>/dev/null || true)

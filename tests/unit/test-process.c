@@ -219,7 +219,8 @@ static void test_spawn_fds_and_lines(void **state)
 }
 
 /* A signal that comes while a line is handled (not while the wait blocks)
- * is still seen: the program is killed, not waited for to its end. */
+ * is still seen: the program is killed, and so is what it started, not
+ * waited for to their end. */
 static volatile sig_atomic_t cancel_sig;
 
 static void on_cancel_sig(int sig)
@@ -229,8 +230,10 @@ static void on_cancel_sig(int sig)
 
 static void raise_on_line(const char *line, void *userdata)
 {
-        (void)line;
-        (void)userdata;
+        pid_t *first = userdata;
+
+        if (*first == 0)
+                *first = (pid_t)atoi(line);
         if (!cancel_sig)
                 (void)raise(SIGINT);
 }
@@ -244,20 +247,31 @@ static bool cancel_asked(void *userdata)
 static void test_spawn_cancel(void **state)
 {
         struct sigaction sa = { .sa_handler = on_cancel_sig }, old;
-        struct spawn_options so = { .on_line = raise_on_line, .cancel = cancel_asked };
+        pid_t sleeper = 0;
+        struct spawn_options so = { .on_line = raise_on_line,
+                                    .cancel = cancel_asked,
+                                    .userdata = &sleeper };
         sigset_t mask;
 
         (void)state;
         sigemptyset(&sa.sa_mask);
         assert_int_equal(sigaction(SIGINT, &sa, &old), 0);
-        /* A line now and then, for 20 s; the signal comes in the first line's handler. */
+        /* A child of its own (not holding the output), then a line now and then
+         * for 20 s; the signal comes in the first line's handler. */
         assert_int_equal(spawn_wait_opts((char *[]){ SH, "-c",
+                                                     "sleep 60 >/dev/null 2>&1 & echo $!; "
                                                      "i=0; while [ $i -lt 100 ]; do "
                                                      "echo $i; sleep 0.2; i=$((i+1)); done",
                                                      NULL },
                                          &so, NULL),
                          128 + SIGKILL);
         assert_int_equal(cancel_sig, SIGINT);
+        assert_true(sleeper > 0);
+        for (int i = 0; i < 100 && !gone(sleeper); i++)
+                usleep(20000);
+        if (!gone(sleeper))
+                (void)kill(sleeper, SIGKILL);
+        assert_true(gone(sleeper));
         /* The mask is the caller's again. */
         assert_int_equal(sigprocmask(SIG_BLOCK, NULL, &mask), 0);
         assert_false(sigismember(&mask, SIGINT));
