@@ -9,6 +9,8 @@
 #include "core/base/cleanup.h"
 #include "core/base/parse.h"
 #include "core/config-internal.h"
+#include "core/container.h"
+#include "core/dev.h"
 #include "storage/storage.h"
 
 /* The forms of string values: names, paths, device and mount lines,
@@ -176,6 +178,12 @@ int config_check_device(const char *value, struct lodge_error **err)
         /* The node appears in the guest's /dev, a tmpfs made at each start. */
         if (n == 2 && (!has_prefix(w[1], "/dev/") || w[1][5] == '\0'))
                 return lodge_error_set(err, EINVAL, "'%s' is not a path below /dev/", w[1]);
+        if (dev_target_reserved(w[n - 1] + 5))
+                return lodge_error_set(err, EINVAL,
+                                       "'%s' is lodge's own in every guest (standard nodes, "
+                                       "console, tty1-%d, pts, shm, mqueue): give the device "
+                                       "another target, 'PATH TARGET'",
+                                       w[n - 1], LODGE_TTYS);
         return 0;
 }
 

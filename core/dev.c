@@ -14,6 +14,7 @@
 
 #include "core/base/cleanup.h"
 #include "core/base/path.h"
+#include "core/container.h"
 
 /* What LXC's common.conf and Incus allow a privileged guest: the nodes every
  * distribution opens, the ptys (136:*, where devpts puts them all), tun for
@@ -57,6 +58,43 @@ void dev_rule_format(const struct dev_rule *r, char buf[static 40])
         format_number(r->minor, min);
         snprintf(buf, 40, "%c %s:%s %s%s%s", r->type, maj, min, r->access & DEV_ACC_READ ? "r" : "",
                  r->access & DEV_ACC_WRITE ? "w" : "", r->access & DEV_ACC_MKNOD ? "m" : "");
+}
+
+/* ---- what every guest's /dev has ---- */
+
+const struct dev_std_node dev_std_nodes[6] = {
+        { "null", 1, 3 },   { "zero", 1, 5 },    { "full", 1, 7 },
+        { "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
+};
+const struct dev_std_link dev_std_links[5] = {
+        { "ptmx", "pts/ptmx" },          { "fd", "/proc/self/fd" },
+        { "stdin", "/proc/self/fd/0" },  { "stdout", "/proc/self/fd/1" },
+        { "stderr", "/proc/self/fd/2" },
+};
+
+bool dev_target_reserved(const char *target)
+{
+        static const char *const others[] = { "console", "pts", "shm", "mqueue" };
+        size_t len = strcspn(target, "/"); /* what is below a reserved name is too */
+        char tty[16];
+
+#define IS(name) (strlen(name) == len && strncmp(target, name, len) == 0)
+        for (size_t i = 0; i < ELEMENTSOF(dev_std_nodes); i++)
+                if (IS(dev_std_nodes[i].name))
+                        return true;
+        for (size_t i = 0; i < ELEMENTSOF(dev_std_links); i++)
+                if (IS(dev_std_links[i].name))
+                        return true;
+        for (size_t i = 0; i < ELEMENTSOF(others); i++)
+                if (IS(others[i]))
+                        return true;
+        for (int t = 1; t <= LODGE_TTYS; t++) {
+                snprintf(tty, sizeof(tty), "tty%d", t);
+                if (IS(tty))
+                        return true;
+        }
+#undef IS
+        return false;
 }
 
 /* ---- host devices passed in ---- */

@@ -7,6 +7,7 @@
  * purpose with device.N. cgroup v1 takes the rules as text (devices.allow),
  * cgroup2 as a BPF_PROG_TYPE_CGROUP_DEVICE program. */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -35,6 +36,23 @@ const struct dev_rule *dev_default_rules(size_t *ret_n);
 
 /* "c 1:3 rwm", "b *:* m": a rule as cgroup v1's devices.allow reads it. */
 void dev_rule_format(const struct dev_rule *r, char buf[static 40]);
+
+/* The standard nodes of every guest's /dev (made, or in a user namespace the
+ * host's, bound) and its links. */
+struct dev_std_node {
+        const char *name;
+        unsigned maj, min;
+};
+struct dev_std_link {
+        const char *name, *target;
+};
+extern const struct dev_std_node dev_std_nodes[6];
+extern const struct dev_std_link dev_std_links[5];
+
+/* Is target (below /dev/, without it: "tty1", "pts/3") lodge's own in every
+ * guest: a standard node or link, the console, a tty, or in a mount lodge
+ * makes there (pts, shm, mqueue)? A device.N may not take its place. */
+bool dev_target_reserved(const char *target);
 
 /* A host device passed in on purpose: device.N = "PATH [TARGET]". */
 struct dev_node {

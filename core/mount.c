@@ -305,20 +305,6 @@ static int dev_node_bind(int rootfd, int devfd, const struct dev_node *n, struct
 static int mount_dev(int rootfd, bool userns, const char *console, char *const *devices,
                      size_t n_devices, struct lodge_error **err)
 {
-        static const struct {
-                const char *name;
-                unsigned maj, min;
-        } nodes[] = {
-                { "null", 1, 3 },   { "zero", 1, 5 },    { "full", 1, 7 },
-                { "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
-        };
-        static const struct {
-                const char *name, *target;
-        } links[] = {
-                { "ptmx", "pts/ptmx" },          { "fd", "/proc/self/fd" },
-                { "stdin", "/proc/self/fd/0" },  { "stdout", "/proc/self/fd/1" },
-                { "stderr", "/proc/self/fd/2" },
-        };
         cleanup_close int devfd = -EBADF;
         int r;
 
@@ -328,19 +314,20 @@ static int mount_dev(int rootfd, bool userns, const char *console, char *const *
         devfd = open_in_root_nosymlinks(rootfd, "dev", O_RDONLY | O_DIRECTORY, 0);
         if (devfd < 0)
                 return lodge_error_set(err, -devfd, "open /dev");
-        for (size_t i = 0; i < ELEMENTSOF(nodes); i++) {
+        for (size_t i = 0; i < ELEMENTSOF(dev_std_nodes); i++) {
                 char host[32], target[32];
 
-                snprintf(host, sizeof(host), "/dev/%s", nodes[i].name);
-                snprintf(target, sizeof(target), "dev/%s", nodes[i].name);
+                snprintf(host, sizeof(host), "/dev/%s", dev_std_nodes[i].name);
+                snprintf(target, sizeof(target), "dev/%s", dev_std_nodes[i].name);
                 r = userns ? bind_at(rootfd, host, target, false, 0, err)
-                           : make_node(devfd, nodes[i].name, 0666, nodes[i].maj, nodes[i].min, err);
+                           : make_node(devfd, dev_std_nodes[i].name, 0666, dev_std_nodes[i].maj,
+                                       dev_std_nodes[i].min, err);
                 if (r < 0)
                         return r;
         }
-        for (size_t i = 0; i < ELEMENTSOF(links); i++)
-                if (symlinkat(links[i].target, devfd, links[i].name) < 0)
-                        return lodge_error_set(err, errno, "create /dev/%s", links[i].name);
+        for (size_t i = 0; i < ELEMENTSOF(dev_std_links); i++)
+                if (symlinkat(dev_std_links[i].target, devfd, dev_std_links[i].name) < 0)
+                        return lodge_error_set(err, errno, "create /dev/%s", dev_std_links[i].name);
 
         /* max: as LXC's pty.max; the ptys of every devpts but the host's share
          * kernel.pty.max - kernel.pty.reserve (3072 by default): one guest

@@ -233,13 +233,19 @@ if [ -c /dev/loop-control ] && [ -b /dev/loop0 ]; then
 else
         echo "# no /dev/loop-control or /dev/loop0 here: device.N pass-through not tried"
 fi
-expect 0 '' -- lodge config esc set device.2 /dev/shm
+expect 0 '' -- lodge config esc set device.2 "/dev/shm /dev/notdev"
 expect 1 "device.2: '/dev/shm' is not a character or block device" -- lodge start esc
 expect 0 '' -- lodge config esc set device.2 /dev/lodge-no-such-device
 expect 1 "device.2: '/dev/lodge-no-such-device': No such file" -- lodge start esc
 [ -z "$(cgroups_of esc)" ] || fail "a refused start left cgroups"
 lodge config esc unset device.2
-ok "device.N that isn't a device node: the start is refused, naming the key"
+# Nor can a device take the place of lodge's own nodes: a guest's tty1 or /dev/null (or, in a
+# privileged guest, its mknod'ed stand-in) is never the host's device.
+for t in /dev/tty1 "/dev/loop0 /dev/null" "/dev/loop0 /dev/pts/0" "/dev/loop0 /dev/console"; do
+        expect 1 "is lodge's own in every guest" -- lodge config esc set device.2 "$t"
+done
+grep -q '^device.2' "$LODGE_ROOT/containers/esc/config" && fail "a refused device.2 was written"
+ok "device.N that isn't a device node: the start is refused, naming the key; nor may one take the place of lodge's own nodes"
 
 # G-20, CVE-2015-1335: mount.N targets through symlinks the guest planted.
 src=$TEST_DIR/src

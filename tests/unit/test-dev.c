@@ -202,6 +202,29 @@ static void test_node_parse(void **state)
         }
 }
 
+/* The targets a device.N may not take: the standard nodes and links, the
+ * console, tty1-4, and what is in lodge's mounts; anything else may be used. */
+static void test_target_reserved(void **state)
+{
+        static const char *const reserved[] = {
+                "null", "zero",    "full",   "random", "urandom", "tty",    "ptmx",
+                "fd",   "stdin",   "stdout", "stderr", "console", "pts",    "pts/0",
+                "shm",  "shm/a/b", "mqueue", "tty1",   "tty4",    "tty1/x", "fd/3",
+        };
+        static const char *const free_[] = {
+                "tty0",    "tty5", "tty10", "ttyS0", "ttyUSB0", "nullx",     "null2",
+                "net/tun", "fuse", "kvm",   "ptsx",  "shmem",   "dri/card0", "console2",
+        };
+
+        (void)state;
+        for (size_t i = 0; i < ELEMENTSOF(reserved); i++)
+                if (!dev_target_reserved(reserved[i]))
+                        fail_msg("'%s' is lodge's own", reserved[i]);
+        for (size_t i = 0; i < ELEMENTSOF(free_); i++)
+                if (dev_target_reserved(free_[i]))
+                        fail_msg("'%s' is not lodge's", free_[i]);
+}
+
 /* dev_node_make() in a plain directory standing for the guest's /dev: mknod
  * needs CAP_MKNOD, so only the refusals are checked when unprivileged. */
 static void test_node_make_no_symlinks(void **state)
@@ -235,6 +258,7 @@ int main(void)
                 cmocka_unit_test(test_default_program),
                 cmocka_unit_test(test_extra_rules),
                 cmocka_unit_test(test_format),
+                cmocka_unit_test(test_target_reserved),
                 cmocka_unit_test_setup_teardown(test_node_parse, lodge_tmpdir_setup,
                                                 lodge_tmpdir_teardown),
                 cmocka_unit_test_setup_teardown(test_node_make_no_symlinks, lodge_tmpdir_setup,
