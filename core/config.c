@@ -293,8 +293,23 @@ static int build(const struct lodge_config_doc *doc, const char *filename,
         return 0;
 }
 
-int lodge_config_parse(const char *text, size_t len, const char *filename,
-                       struct lodge_config **ret, unsigned *reterr_line, struct lodge_error **err)
+/* Drop the lines that set key. */
+static void doc_drop_key(struct lodge_config_doc *doc, const char *key)
+{
+        size_t n = 0;
+
+        for (size_t i = 0; i < doc->n_lines; i++) {
+                if (doc->lines[i].kind == CONF_LINE_KEY && strcmp(doc->lines[i].key, key) == 0)
+                        line_done(&doc->lines[i]);
+                else
+                        doc->lines[n++] = doc->lines[i];
+        }
+        doc->n_lines = n;
+}
+
+/* Parse text, without the lines that set without (when not NULL). */
+static int parse(const char *text, size_t len, const char *filename, const char *without,
+                 struct lodge_config **ret, unsigned *reterr_line, struct lodge_error **err)
 {
         CLEANUP(doc_freep) struct lodge_config_doc *doc = NULL;
         struct lodge_config *cfg = NULL;
@@ -311,12 +326,20 @@ int lodge_config_parse(const char *text, size_t len, const char *filename,
         r = doc_from_text(text, len, &doc);
         if (r < 0)
                 return lodge_error_set(err, -r, "%s: out of memory", filename);
+        if (without)
+                doc_drop_key(doc, without);
         r = build(doc, filename, &cfg, reterr_line, err);
         if (r < 0)
                 return r;
         cfg->doc = TAKE_PTR(doc);
         *ret = cfg;
         return 0;
+}
+
+int lodge_config_parse(const char *text, size_t len, const char *filename,
+                       struct lodge_config **ret, unsigned *reterr_line, struct lodge_error **err)
+{
+        return parse(text, len, filename, NULL, ret, reterr_line, err);
 }
 
 int lodge_config_new(struct lodge_config **ret, struct lodge_error **err)
@@ -332,8 +355,9 @@ int lodge_config_new(struct lodge_config **ret, struct lodge_error **err)
         return 0;
 }
 
-int lodge_config_load_at(int dirfd, const char *name, const char *display_name,
-                         struct lodge_config **ret, struct lodge_error **err)
+int lodge_config_load_without_at(int dirfd, const char *name, const char *display_name,
+                                 const char *key, struct lodge_config **ret,
+                                 struct lodge_error **err)
 {
         cleanup_free char *text = NULL;
         size_t len = 0;
@@ -344,7 +368,13 @@ int lodge_config_load_at(int dirfd, const char *name, const char *display_name,
         r = read_file_at(dirfd, name, (size_t)LODGE_CONFIG_MAX_SIZE, &text, &len, err);
         if (r < 0)
                 return lodge_error_prefix(err, r, "load '%s'", display_name);
-        return lodge_config_parse(text, len, display_name, ret, NULL, err);
+        return parse(text, len, display_name, key, ret, NULL, err);
+}
+
+int lodge_config_load_at(int dirfd, const char *name, const char *display_name,
+                         struct lodge_config **ret, struct lodge_error **err)
+{
+        return lodge_config_load_without_at(dirfd, name, display_name, NULL, ret, err);
 }
 
 int lodge_config_format(const struct lodge_config *cfg, char **ret, struct lodge_error **err)

@@ -149,6 +149,13 @@ int lodge_config_new(struct lodge_config **ret, struct lodge_error **err);
 int lodge_config_load_at(int dirfd, const char *name, const char *display_name,
                          struct lodge_config **ret, struct lodge_error **err);
 
+/* The same without the lines that set key: a config broken by its own line
+ * for key (a value no longer accepted, a duplicate) can be loaded to set or
+ * unset that key, which repairs it. */
+int lodge_config_load_without_at(int dirfd, const char *name, const char *display_name,
+                                 const char *key, struct lodge_config **ret,
+                                 struct lodge_error **err);
+
 /* Serialize to text (the original lines, with set/unset applied). */
 int lodge_config_format(const struct lodge_config *cfg, char **ret, struct lodge_error **err);
 

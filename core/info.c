@@ -285,10 +285,34 @@ int lodge_container_config_load(const struct lodge_paths *p, const char *name,
         return lodge_config_load_at(cdirfd, "config", "config", ret, err);
 }
 
+/* The config to change key in. One broken by its own line for key (a value
+ * no longer accepted, the key twice) is loaded without it (*ret_repaired):
+ * the change repairs it, and an unset is already done. */
+static int load_for_update(int cdirfd, const char *key, struct lodge_config **ret,
+                           bool *ret_repaired, struct lodge_error **err)
+{
+        cleanup_error struct lodge_error *first = NULL;
+        int r;
+
+        *ret_repaired = false;
+        r = lodge_config_load_at(cdirfd, "config", "config", ret, &first);
+        if (r == -EINVAL &&
+            lodge_config_load_without_at(cdirfd, "config", "config", key, ret, NULL) >= 0) {
+                *ret_repaired = true;
+                return 0;
+        }
+        if (r < 0 && err) {
+                lodge_error_free(err);
+                *err = TAKE_PTR(first);
+        }
+        return r;
+}
+
 int lodge_container_config_update(const struct lodge_paths *p, const char *name, const char *key,
                                   const char *value, struct lodge_error **err)
 {
         CLEANUP(lodge_config_freep) struct lodge_config *cfg = NULL;
+        bool repaired;
         struct container_lock l = CONTAINER_LOCK_NULL;
         struct root_dirs d = ROOT_DIRS_NULL;
         cleanup_close int cdirfd = -EBADF;
@@ -307,7 +331,7 @@ int lodge_container_config_update(const struct lodge_paths *p, const char *name,
         }
         r = cdirfd = container_dir_open(&d, name, err);
         if (r >= 0)
-                r = lodge_config_load_at(cdirfd, "config", "config", &cfg, err);
+                r = load_for_update(cdirfd, key, &cfg, &repaired, err);
         /* Its files are owned by its range on disk: that range is for good. */
         if (r >= 0 && cfg->security.idmap_shifted &&
             (strcmp(key, "security.idmap") == 0 || strcmp(key, "security.privileged") == 0))
@@ -315,7 +339,7 @@ int lodge_container_config_update(const struct lodge_paths *p, const char *name,
                                     "key '%s' can't be changed: the rootfs is owned by the "
                                     "guest's ids on disk (security.idmap.shifted)",
                                     key);
-        if (r >= 0)
+        if (r >= 0 && (value || !repaired))
                 r = value ? lodge_config_set(cfg, key, value, err)
                           : lodge_config_unset(cfg, key, err);
         /* A new interface gets its MAC once, here (not on unset: that is how it goes). */

@@ -245,7 +245,15 @@ for t in /dev/tty1 "/dev/loop0 /dev/null" "/dev/loop0 /dev/pts/0" "/dev/loop0 /d
         expect 1 "is lodge's own in every guest" -- lodge config esc set device.2 "$t"
 done
 grep -q '^device.2' "$LODGE_ROOT/containers/esc/config" && fail "a refused device.2 was written"
-ok "device.N that isn't a device node: the start is refused, naming the key; nor may one take the place of lodge's own nodes"
+# One written by hand (or by an older lodge) makes the guest BROKEN; unsetting it repairs it.
+cp "$LODGE_ROOT/containers/esc/config" "$TEST_DIR/esc.config"
+echo "device.2 = /dev/tty1" >>"$LODGE_ROOT/containers/esc/config"
+expect 1 "config:[0-9]*: key 'device.2': '/dev/tty1' is lodge's own" -- lodge start esc
+lodge list | grep -Eq '^esc +BROKEN' || fail "not BROKEN: $(lodge list)"
+expect 0 '' -- lodge config esc unset device.2
+cmp -s "$LODGE_ROOT/containers/esc/config" "$TEST_DIR/esc.config" ||
+        fail "unset changed more: $(diff "$TEST_DIR/esc.config" "$LODGE_ROOT/containers/esc/config")"
+ok "device.N that isn't a device node: the start is refused, naming the key; nor may one take the place of lodge's own nodes (written by hand: BROKEN, and config unset repairs it)"
 
 # G-20, CVE-2015-1335: mount.N targets through symlinks the guest planted.
 src=$TEST_DIR/src

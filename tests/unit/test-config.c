@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/base/cleanup.h"
+#include "core/base/fileio.h"
 #include "core/base/strv.h"
 #include "core/config.h"
 #include "tests/unit/lodge-test.h"
@@ -997,6 +998,38 @@ static void test_load_errors(void **state)
         assert_null(cfg);
 }
 
+/* Loaded without a key's lines: a config broken by them parses, the rest as
+ * written; one broken elsewhere still fails, naming that line. */
+static void test_load_without(void **state)
+{
+        struct lodge_tmpdir *t = *state;
+        static const char text[] = "name = web\n"
+                                   "# kept\n"
+                                   "device.0 = /dev/tty1\n"
+                                   "limits.pids = 100\n"
+                                   "device.0 = /dev/fuse\n";
+        cleanup_error struct lodge_error *err = NULL;
+        cleanup_config struct lodge_config *cfg = NULL;
+        cleanup_free char *out = NULL;
+
+        assert_int_equal(write_file_atomic_at(t->dirfd, "config", text, strlen(text), 0600, &err),
+                         0);
+        assert_int_equal(lodge_config_load_at(t->dirfd, "config", NULL, &cfg, &err), -EINVAL);
+        assert_int_equal(
+                lodge_config_load_without_at(t->dirfd, "config", NULL, "device.0", &cfg, &err), 0);
+        out = format(cfg);
+        assert_string_equal(out, "name = web\n# kept\nlimits.pids = 100\n");
+        lodge_config_free(cfg);
+        cfg = NULL;
+        assert_int_equal(lodge_config_load_without_at(t->dirfd, "config", "web/config",
+                                                      "limits.pids", &cfg, &err),
+                         -EINVAL);
+        assert_null(cfg);
+        assert_string_equal(err->msg, "web/config:3: key 'device.0': '/dev/tty1' is lodge's own "
+                                      "in every guest (standard nodes, console, tty1-4, pts, shm, "
+                                      "mqueue): give the device another target, 'PATH TARGET'");
+}
+
 static void test_free_null(void **state)
 {
         (void)state;
@@ -1028,6 +1061,8 @@ int main(void)
                 cmocka_unit_test(test_key_known),
                 cmocka_unit_test(test_foreach),
                 cmocka_unit_test_setup_teardown(test_write_and_load, lodge_tmpdir_setup,
+                                                lodge_tmpdir_teardown),
+                cmocka_unit_test_setup_teardown(test_load_without, lodge_tmpdir_setup,
                                                 lodge_tmpdir_teardown),
                 cmocka_unit_test_setup_teardown(test_load_errors, lodge_tmpdir_setup,
                                                 lodge_tmpdir_teardown),
