@@ -312,7 +312,7 @@ int lodge_container_config_update(const struct lodge_paths *p, const char *name,
                                   const char *value, struct lodge_error **err)
 {
         CLEANUP(lodge_config_freep) struct lodge_config *cfg = NULL;
-        bool repaired;
+        bool repaired = false;
         struct container_lock l = CONTAINER_LOCK_NULL;
         struct root_dirs d = ROOT_DIRS_NULL;
         cleanup_close int cdirfd = -EBADF;
