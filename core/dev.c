@@ -72,28 +72,32 @@ const struct dev_std_link dev_std_links[5] = {
         { "stderr", "/proc/self/fd/2" },
 };
 
+/* Is the first len bytes of target exactly name? */
+static bool first_is(const char *target, size_t len, const char *name)
+{
+        return strlen(name) == len && strncmp(target, name, len) == 0;
+}
+
 bool dev_target_reserved(const char *target)
 {
         static const char *const others[] = { "console", "pts", "shm", "mqueue" };
         size_t len = strcspn(target, "/"); /* what is below a reserved name is too */
         char tty[16];
 
-#define IS(name) (strlen(name) == len && strncmp(target, name, len) == 0)
         for (size_t i = 0; i < ELEMENTSOF(dev_std_nodes); i++)
-                if (IS(dev_std_nodes[i].name))
+                if (first_is(target, len, dev_std_nodes[i].name))
                         return true;
         for (size_t i = 0; i < ELEMENTSOF(dev_std_links); i++)
-                if (IS(dev_std_links[i].name))
+                if (first_is(target, len, dev_std_links[i].name))
                         return true;
         for (size_t i = 0; i < ELEMENTSOF(others); i++)
-                if (IS(others[i]))
+                if (first_is(target, len, others[i]))
                         return true;
         for (int t = 1; t <= LODGE_TTYS; t++) {
                 snprintf(tty, sizeof(tty), "tty%d", t);
-                if (IS(tty))
+                if (first_is(target, len, tty))
                         return true;
         }
-#undef IS
         return false;
 }
 
